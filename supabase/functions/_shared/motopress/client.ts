@@ -1,0 +1,266 @@
+import { MotoPressError } from "./errors.ts";
+import { type AuthMode, type FetchLike, HttpSession, normaliseSiteUrl } from "./http.ts";
+import {
+  type Accommodation,
+  accommodationSchema,
+  type AccommodationType,
+  accommodationTypeSchema,
+  type Booking,
+  bookingSchema,
+  BOOKING_STATUSES,
+  describeIssues,
+  type ItemError,
+  validatePage,
+} from "./schemas.ts";
+import type { z } from "zod";
+
+export interface MotoPressClientConfig {
+  siteUrl: string;
+  consumerKey: string;
+  consumerSecret: string;
+  /** Default "basic". With "basic", a site that ignores the header is retried once with query-string keys. */
+  authMode?: AuthMode;
+  fetch?: FetchLike;
+  timeoutMs?: number;
+  maxRetries?: number;
+  maxBadResponseRetries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  maxRetryAfterMs?: number;
+  /** Pages fetched ahead of the one being consumed, including it. Default 2. */
+  concurrency?: number;
+  /** Items per page, 1..100. Default 100 (the API maximum). */
+  perPage?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface Page<T> {
+  page: number;
+  totalPages: number;
+  total: number;
+  items: T[];
+  itemErrors: ItemError[];
+  /**
+   * True when the site's total changed during this scan. Upstream deletions shift later items onto
+   * earlier pages; the client re-reads pages to compensate, but a caller must not infer deletions
+   * ("not seen in the scan") from a scan in which any page was `unstable`.
+   */
+  unstable: boolean;
+}
+
+export interface ClientStats {
+  siteUrl: string;
+  authMode: AuthMode;
+  requests: number;
+  retries: number;
+  authFallbacks: number;
+  bytesReceived: number;
+  pages: number;
+  items: number;
+  itemErrors: number;
+  rewinds: number;
+  duplicatesDropped: number;
+}
+
+export interface MotoPressClient {
+  accommodationTypes(options?: { startPage?: number }): AsyncIterable<Page<AccommodationType>>;
+  accommodations(options?: { startPage?: number }): AsyncIterable<Page<Accommodation>>;
+  bookings(options?: { startPage?: number }): AsyncIterable<Page<Booking>>;
+  /** `null` when the booking does not exist (hard-deleted) or sits in trash/draft. */
+  booking(id: number): Promise<Booking | null>;
+  accommodation(id: number): Promise<Accommodation | null>;
+  accommodationType(id: number): Promise<AccommodationType | null>;
+  describe(): ClientStats;
+}
+
+interface RawPage {
+  page: number;
+  total: number;
+  totalPages: number;
+  items: unknown[];
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function config<T>(value: T | undefined, fallback: T, valid: (v: T) => boolean, name: string): T {
+  const v = value ?? fallback;
+  if (!valid(v)) throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `Invalid MotoPress client option ${name}.`);
+  return v;
+}
+
+export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClient {
+  let siteUrl: string;
+  try {
+    siteUrl = normaliseSiteUrl(cfg.siteUrl);
+  } catch {
+    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The site URL "${cfg.siteUrl}" is not a valid URL.`);
+  }
+  if (!cfg.consumerKey || !cfg.consumerSecret) {
+    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", "The consumer key and consumer secret are required.");
+  }
+  const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: number) =>
+    Number.isInteger(v) && v >= min && v <= max;
+  const perPage = config(cfg.perPage, 100, isInt(1, 100), "perPage");
+  const concurrency = config(cfg.concurrency, 2, isInt(1, 16), "concurrency");
+  const http = new HttpSession({
+    siteUrl,
+    consumerKey: cfg.consumerKey,
+    consumerSecret: cfg.consumerSecret,
+    authMode: cfg.authMode ?? "basic",
+    authFallback: cfg.authMode === undefined,
+    fetch: cfg.fetch ?? ((input, init) => fetch(input, init)),
+    timeoutMs: config(cfg.timeoutMs, 30_000, isInt(1), "timeoutMs"),
+    maxRetries: config(cfg.maxRetries, 4, isInt(0, 20), "maxRetries"),
+    maxBadResponseRetries: config(cfg.maxBadResponseRetries, 2, isInt(0, 20), "maxBadResponseRetries"),
+    baseDelayMs: config(cfg.baseDelayMs, 500, isInt(0), "baseDelayMs"),
+    maxDelayMs: config(cfg.maxDelayMs, 15_000, isInt(0), "maxDelayMs"),
+    maxRetryAfterMs: config(cfg.maxRetryAfterMs, 60_000, isInt(0), "maxRetryAfterMs"),
+    sleep: cfg.sleep ?? defaultSleep,
+    random: cfg.random ?? Math.random,
+  });
+  const counters = { pages: 0, items: 0, itemErrors: 0, rewinds: 0, duplicatesDropped: 0 };
+
+  function headerInt(headers: Headers, name: string): number | null {
+    const value = headers.get(name);
+    if (value === null || !/^-?\d+$/.test(value.trim())) return null;
+    return Number(value);
+  }
+
+  async function fetchPage(resource: string, page: number): Promise<RawPage> {
+    // orderby=id asc keeps a scan stable while bookings are created (new ids sort last); never _embed (10x slower).
+    const response = await http.getJson(resource, { per_page: perPage, page, orderby: "id", order: "asc" });
+    if (response === null || !Array.isArray(response.body)) {
+      throw new MotoPressError(
+        "MOTOPRESS_BAD_RESPONSE",
+        `The site answered /${resource} page ${page} with something other than a JSON array.`,
+        { status: response?.status ?? 404 },
+      );
+    }
+    const total = headerInt(response.headers, "x-wp-total");
+    const totalPages = headerInt(response.headers, "x-wp-totalpages");
+    return {
+      page,
+      items: response.body,
+      // Proxies that drop X-WP-* headers: fall back to "keep going while pages are full".
+      total: total ?? -1,
+      totalPages: totalPages !== null && totalPages >= 0
+        ? totalPages
+        : response.body.length === perPage ? page + 1 : page,
+    };
+  }
+
+  async function* paginate<T extends { id: number }>(
+    resource: string,
+    schema: z.ZodType<T>,
+    startPage = 1,
+  ): AsyncGenerator<Page<T>> {
+    if (!Number.isInteger(startPage) || startPage < 1) {
+      throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `startPage must be a positive integer, got ${startPage}.`);
+    }
+    const inflight = new Map<number, Promise<RawPage>>();
+    const launch = (page: number) => {
+      if (inflight.has(page)) return;
+      const promise = fetchPage(resource, page);
+      // A prefetched page may be abandoned (rewind, consumer stops early); its failure must not go unhandled.
+      promise.catch(() => {});
+      inflight.set(page, promise);
+    };
+    let next = startPage;
+    let knownTotalPages = startPage;
+    let baselineTotal: number | null = null;
+    let unstable = false;
+    let lastId = 0;
+    try {
+      while (next <= knownTotalPages) {
+        for (let p = next; p < next + concurrency && p <= knownTotalPages; p++) launch(p);
+        if (!inflight.has(next)) launch(next);
+        const raw = await inflight.get(next)!;
+        inflight.delete(next);
+
+        if (baselineTotal !== null && raw.total >= 0 && raw.total !== baselineTotal) {
+          unstable = true;
+          if (raw.total < baselineTotal) {
+            // Deleted items upstream shift later ids back by (baseline - total) positions: re-read enough
+            // earlier pages to catch the ones that slid past the boundary; ids already seen are dropped.
+            const back = Math.ceil((baselineTotal - raw.total) / perPage);
+            const target = Math.max(startPage, next - back);
+            baselineTotal = raw.total;
+            knownTotalPages = Math.max(raw.totalPages, target);
+            if (target < next) {
+              counters.rewinds++;
+              inflight.clear();
+              next = target;
+              continue;
+            }
+          }
+        }
+        if (raw.total >= 0) baselineTotal = raw.total;
+        knownTotalPages = raw.totalPages;
+
+        const fresh: unknown[] = [];
+        for (const item of raw.items) {
+          const id = (item as { id?: unknown } | null)?.id;
+          if (typeof id === "number" && id <= lastId) {
+            counters.duplicatesDropped++;
+            continue;
+          }
+          if (typeof id === "number") lastId = id;
+          fresh.push(item);
+        }
+        const { items, itemErrors } = validatePage(schema, fresh);
+        counters.pages++;
+        counters.items += items.length;
+        counters.itemErrors += itemErrors.length;
+        yield {
+          page: raw.page,
+          totalPages: raw.totalPages,
+          total: raw.total >= 0 ? raw.total : items.length + itemErrors.length,
+          items,
+          itemErrors,
+          unstable,
+        };
+        next++;
+      }
+    } finally {
+      inflight.clear();
+    }
+  }
+
+  async function single<T>(resource: string, id: number, schema: z.ZodType<T>): Promise<T | null> {
+    if (!Number.isInteger(id) || id <= 0) {
+      throw new MotoPressError("MOTOPRESS_INVALID_PARAM", `${resource} id must be a positive integer, got ${id}.`);
+    }
+    const response = await http.getJson(`${resource}/${id}`);
+    if (response === null) return null;
+    const body = response.body as { status?: unknown } | null;
+    if (resource === "bookings" && body && typeof body.status === "string" &&
+      !(BOOKING_STATUSES as readonly string[]).includes(body.status) &&
+      ["trash", "auto-draft", "draft"].includes(body.status)) {
+      return null;
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new MotoPressError(
+        "MOTOPRESS_BAD_RESPONSE",
+        `The site returned an invalid ${resource} item ${id}: ${describeIssues(parsed.error)}`,
+        { status: response.status, attempts: response.attempts },
+      );
+    }
+    return parsed.data;
+  }
+
+  return {
+    accommodationTypes: (o) => paginate("accommodation_types", accommodationTypeSchema, o?.startPage),
+    accommodations: (o) => paginate("accommodations", accommodationSchema, o?.startPage),
+    bookings: (o) => paginate("bookings", bookingSchema, o?.startPage),
+    booking: (id) => single("bookings", id, bookingSchema),
+    accommodation: (id) => single("accommodations", id, accommodationSchema),
+    accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),
+    describe: () => ({ siteUrl, authMode: http.currentAuthMode, ...http.stats, ...counters }),
+  };
+}
+
+export { MotoPressError } from "./errors.ts";
+export type { MotoPressErrorCode } from "./errors.ts";
+export type { AuthMode, FetchLike } from "./http.ts";

@@ -1,0 +1,60 @@
+export type MotoPressErrorCode =
+  | "MOTOPRESS_AUTH_FAILED"
+  | "MOTOPRESS_FORBIDDEN"
+  | "MOTOPRESS_HTTPS_REQUIRED"
+  | "MOTOPRESS_NOT_FOUND"
+  | "MOTOPRESS_BAD_RESPONSE"
+  | "MOTOPRESS_UNAVAILABLE"
+  | "MOTOPRESS_TIMEOUT"
+  | "MOTOPRESS_RATE_LIMITED"
+  | "MOTOPRESS_INVALID_PARAM"
+  | "MOTOPRESS_INVALID_CONFIG";
+
+export interface MotoPressErrorDetails {
+  status?: number | null;
+  attempts?: number;
+  wpCode?: string | null;
+  url?: string;
+  cause?: unknown;
+}
+
+/** A failure talking to a MotoPress site; `message` says what the site owner or operator should fix. */
+export class MotoPressError extends Error {
+  readonly code: MotoPressErrorCode;
+  /** HTTP status of the last response, `null` when none arrived (timeout, network error). */
+  readonly status: number | null;
+  /** Requests made for this call, retries included. */
+  readonly attempts: number;
+  /** WordPress error `code` from the body, when the body was a WP error. */
+  readonly wpCode: string | null;
+  /** Request URL with credentials removed. */
+  readonly url: string | null;
+
+  constructor(code: MotoPressErrorCode, message: string, details: MotoPressErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "MotoPressError";
+    this.code = code;
+    this.status = details.status ?? null;
+    this.attempts = details.attempts ?? 0;
+    this.wpCode = details.wpCode ?? null;
+    this.url = details.url ?? null;
+  }
+
+  withAttempts(attempts: number): MotoPressError {
+    return new MotoPressError(this.code, this.message, {
+      status: this.status,
+      attempts,
+      wpCode: this.wpCode,
+      url: this.url ?? undefined,
+      cause: this.cause,
+    });
+  }
+
+  toJSON() {
+    return { code: this.code, message: this.message, status: this.status, attempts: this.attempts, wpCode: this.wpCode };
+  }
+}
+
+export function isMotoPressError(value: unknown): value is MotoPressError {
+  return value instanceof MotoPressError;
+}

@@ -1,0 +1,401 @@
+import { z } from "zod";
+import { decodeHtmlEntities } from "./html-entities.ts";
+
+// Raw shapes follow the mphb/v1 API as described in docs/motopress-quirks.md and the reference notes.
+// Objects are loose: WordPress and add-ons append keys (`_links`, `_embedded`, `targetHints`, custom fields).
+
+export const BOOKING_STATUSES = [
+  "pending-user",
+  "pending-payment",
+  "pending",
+  "abandoned",
+  "confirmed",
+  "cancelled",
+] as const;
+export type BookingStatus = typeof BOOKING_STATUSES[number];
+
+/** Statuses a single GET can return but a list never does; callers treat these as "not a live booking". */
+export const NON_LIVE_POST_STATUSES = ["trash", "auto-draft", "draft"] as const;
+
+const id = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const money = z.number().finite();
+
+function isCalendarDate(value: string): boolean {
+  const [y, m, d] = value.split("-").map(Number);
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
+const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(isCalendarDate, "not a calendar date");
+const naiveDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, "expected Y-m-d\\TH:i:s");
+
+/** WordPress uses `""` for unset meta; some builds or add-ons send null or omit the key. */
+const optionalText = z.string().nullish().transform((v) => (v === undefined || v === null || v === "" ? null : v));
+const text = z.string().nullish().transform((v) => v ?? "");
+
+/** The premium iCal importer stores SUMMARY/DESCRIPTION as `"…"`, literal quotes included. */
+export function unquoteIcal(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+const icalText = optionalText.transform((v) => {
+  if (v === null) return null;
+  const unquoted = unquoteIcal(v);
+  return unquoted === "" ? null : unquoted;
+});
+
+const linkObject = z.looseObject({ href: z.string() });
+const links = z.record(z.string(), z.array(linkObject)).optional();
+
+// ---------- accommodation types ----------
+
+const namedTerm = z.looseObject({ id, name: text });
+export const rawAccommodationTypeSchema = z.looseObject({
+  id,
+  status: z.string().min(1).optional(),
+  title: z.string(),
+  description: text,
+  excerpt: text,
+  adults: nonNegativeInt.optional(),
+  children: nonNegativeInt.optional(),
+  total_capacity: nonNegativeInt.optional(),
+  base_adults: nonNegativeInt.optional(),
+  base_children: nonNegativeInt.optional(),
+  bed_type: optionalText,
+  size: z.number().nonnegative().nullish(),
+  view: optionalText,
+  services: z.array(z.looseObject({ id, title: text })).optional(),
+  categories: z.array(namedTerm).optional(),
+  tags: z.array(namedTerm).optional(),
+  amenities: z.array(namedTerm).optional(),
+  _links: links,
+});
+
+export interface AccommodationType {
+  id: number;
+  /** WordPress post status; `null` when fetched in embed context. Lists include `pending` and `private`. */
+  status: string | null;
+  /** HTML entities decoded. */
+  title: string;
+  description: string;
+  excerpt: string | null;
+  adults: number | null;
+  children: number | null;
+  /** `null` means "not limited" (the API sends 0). */
+  totalCapacity: number | null;
+  baseAdults: number | null;
+  baseChildren: number | null;
+  bedType: string | null;
+  size: number | null;
+  view: string | null;
+  serviceIds: number[];
+  categories: string[];
+  amenities: string[];
+}
+
+export const accommodationTypeSchema = rawAccommodationTypeSchema.transform((t): AccommodationType => ({
+  id: t.id,
+  status: t.status ?? null,
+  title: decodeHtmlEntities(t.title),
+  description: t.description,
+  excerpt: t.excerpt === "" ? null : t.excerpt,
+  adults: t.adults ?? null,
+  children: t.children ?? null,
+  totalCapacity: t.total_capacity ? t.total_capacity : null,
+  baseAdults: t.base_adults ?? null,
+  baseChildren: t.base_children ?? null,
+  bedType: t.bed_type,
+  size: t.size ?? null,
+  view: t.view,
+  serviceIds: (t.services ?? []).map((s) => s.id),
+  categories: (t.categories ?? []).map((c) => decodeHtmlEntities(c.name)),
+  amenities: (t.amenities ?? []).map((a) => decodeHtmlEntities(a.name)),
+}));
+
+// ---------- accommodations (units) ----------
+
+export const rawAccommodationSchema = z.looseObject({
+  id,
+  status: z.string().min(1).optional(),
+  accommodation_type_id: nonNegativeInt,
+  title: z.string(),
+  excerpt: text,
+  _links: links,
+});
+
+export interface Accommodation {
+  id: number;
+  status: string | null;
+  /** `null` when the unit's type meta is missing (the API sends 0). */
+  accommodationTypeId: number | null;
+  /** HTML entities decoded and WordPress's `Private: ` prefix removed from private units. */
+  title: string;
+  excerpt: string | null;
+}
+
+const PRIVATE_PREFIX = "Private: ";
+
+export const accommodationSchema = rawAccommodationSchema.transform((a): Accommodation => {
+  let title = decodeHtmlEntities(a.title);
+  if (a.status === "private" && title.startsWith(PRIVATE_PREFIX)) title = title.slice(PRIVATE_PREFIX.length);
+  return {
+    id: a.id,
+    status: a.status ?? null,
+    accommodationTypeId: a.accommodation_type_id === 0 ? null : a.accommodation_type_id,
+    title,
+    excerpt: a.excerpt === "" ? null : a.excerpt,
+  };
+});
+
+// ---------- bookings ----------
+
+const labelled = z.looseObject({ label: text, value: money.optional(), price: money.optional() });
+const taxes = z.looseObject({
+  accommodation: z.array(labelled).optional(),
+  services: z.array(labelled).optional(),
+  fees: z.array(labelled).optional(),
+});
+
+const rawReservedAccommodation = z.looseObject({
+  accommodation: id,
+  accommodation_type: nonNegativeInt.optional(),
+  rate: nonNegativeInt.optional(),
+  adults: nonNegativeInt.optional(),
+  children: nonNegativeInt.optional(),
+  guest_name: optionalText,
+  services: z.array(z.looseObject({
+    id,
+    quantity: nonNegativeInt.optional(),
+    adults: nonNegativeInt.optional(),
+    price: money.optional(),
+  })).optional(),
+  accommodation_price_per_days: z.array(z.looseObject({ date: ymd, price: money })).optional(),
+  fees: z.array(labelled).optional(),
+  taxes: z.union([taxes, z.array(z.never())]).optional(),
+  discount: money.optional(),
+});
+
+const customerKeys = ["first_name", "last_name", "email", "phone", "country", "state", "city", "zip", "address1"] as const;
+const rawCustomer = z.looseObject(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
+  [K in typeof customerKeys[number]]: typeof optionalText;
+});
+
+export const rawBookingSchema = z.looseObject({
+  id,
+  status: z.enum(BOOKING_STATUSES),
+  date_created: naiveDateTime,
+  date_created_utc: naiveDateTime,
+  key: optionalText,
+  check_in_date: ymd,
+  check_out_date: ymd,
+  check_in_time: optionalText,
+  check_out_time: optionalText,
+  customer: rawCustomer.nullish(),
+  reserved_accommodations: z.array(rawReservedAccommodation),
+  coupon_code: optionalText,
+  currency: optionalText,
+  total_price: money,
+  checkout_id: optionalText,
+  payments: z.array(z.looseObject({
+    id,
+    status: z.string(),
+    amount: money,
+    currency: optionalText,
+  })).optional(),
+  imported: z.boolean(),
+  ical_prodid: optionalText,
+  ical_summary: icalText,
+  ical_description: icalText,
+  note: optionalText,
+  internal_notes: z.array(z.looseObject({ note: text, user: z.number().int().optional(), date_utc: text })).optional(),
+  _links: links,
+}).refine((b) => b.check_out_date >= b.check_in_date, {
+  message: "check_out_date is before check_in_date",
+  path: ["check_out_date"],
+});
+
+export interface Customer {
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  phone: string | null;
+  country: string | null;
+  state: string | null;
+  city: string | null;
+  zip: string | null;
+  address1: string | null;
+}
+
+export interface LabelledAmount {
+  label: string;
+  amount: number;
+}
+
+export interface ReservedAccommodation {
+  accommodationId: number;
+  /** Derived by MotoPress from the unit's *current* type at read time; `null` when it sent 0. */
+  accommodationTypeId: number | null;
+  /** `null` for iCal-imported rooms (rate 0). */
+  rateId: number | null;
+  adults: number | null;
+  children: number | null;
+  /** `null` when empty or when the site predates 4.2.5. */
+  guestName: string | null;
+  services: { id: number; quantity: number | null; adults: number | null; price: number | null }[];
+  /** Recomputed by MotoPress from current rates on every request: informational, not historical. */
+  pricePerDay: { date: string; price: number }[];
+  fees: LabelledAmount[];
+  taxes: { accommodation: LabelledAmount[]; services: LabelledAmount[]; fees: LabelledAmount[] };
+  discount: number;
+}
+
+export interface Booking {
+  id: number;
+  status: BookingStatus;
+  /** Site-local wall time, no offset (as sent). */
+  dateCreated: string;
+  /** ISO 8601 UTC with `Z`. */
+  dateCreatedUtc: string;
+  key: string | null;
+  checkInDate: string;
+  checkOutDate: string;
+  checkInTime: string | null;
+  checkOutTime: string | null;
+  customer: Customer;
+  reservedAccommodations: ReservedAccommodation[];
+  couponCode: string | null;
+  currency: string | null;
+  /** The stored historical total: the source of truth for money. */
+  totalPrice: number;
+  checkoutId: string | null;
+  payments: { id: number; status: string; amount: number; currency: string | null }[];
+  imported: boolean;
+  icalProdid: string | null;
+  /** Surrounding quotes removed. */
+  icalSummary: string | null;
+  /** Surrounding quotes removed; may contain newlines. */
+  icalDescription: string | null;
+  note: string | null;
+  internalNotes: { note: string; user: number | null; dateUtc: string | null }[];
+}
+
+// Fees carry `price` on real sites although the published schema says `value`; taxes use `value`.
+function amounts(items: z.infer<typeof labelled>[] | undefined): LabelledAmount[] {
+  return (items ?? []).map((i) => ({ label: i.label, amount: i.price ?? i.value ?? 0 }));
+}
+
+export const bookingSchema = rawBookingSchema.transform((b): Booking => {
+  const c = b.customer;
+  return {
+    id: b.id,
+    status: b.status,
+    dateCreated: b.date_created,
+    dateCreatedUtc: `${b.date_created_utc}Z`,
+    key: b.key,
+    checkInDate: b.check_in_date,
+    checkOutDate: b.check_out_date,
+    checkInTime: b.check_in_time,
+    checkOutTime: b.check_out_time,
+    customer: {
+      firstName: c?.first_name ?? null,
+      lastName: c?.last_name ?? null,
+      email: c?.email ?? null,
+      phone: c?.phone ?? null,
+      country: c?.country ? c.country.toUpperCase() : null,
+      state: c?.state ?? null,
+      city: c?.city ?? null,
+      zip: c?.zip ?? null,
+      address1: c?.address1 ?? null,
+    },
+    reservedAccommodations: b.reserved_accommodations.map((r) => {
+      const t = Array.isArray(r.taxes) ? undefined : r.taxes;
+      return {
+        accommodationId: r.accommodation,
+        accommodationTypeId: r.accommodation_type ? r.accommodation_type : null,
+        rateId: r.rate ? r.rate : null,
+        adults: r.adults ?? null,
+        children: r.children ?? null,
+        guestName: r.guest_name === null ? null : (r.guest_name.trim() || null),
+        services: (r.services ?? []).map((s) => ({
+          id: s.id,
+          quantity: s.quantity ?? null,
+          adults: s.adults ?? null,
+          price: s.price ?? null,
+        })),
+        pricePerDay: (r.accommodation_price_per_days ?? []).map((d) => ({ date: d.date, price: d.price })),
+        fees: amounts(r.fees),
+        taxes: {
+          accommodation: amounts(t?.accommodation),
+          services: amounts(t?.services),
+          fees: amounts(t?.fees),
+        },
+        discount: r.discount ?? 0,
+      };
+    }),
+    couponCode: b.coupon_code,
+    currency: b.currency,
+    totalPrice: b.total_price,
+    checkoutId: b.checkout_id,
+    payments: (b.payments ?? []).map((p) => ({ id: p.id, status: p.status, amount: p.amount, currency: p.currency })),
+    imported: b.imported,
+    icalProdid: b.ical_prodid,
+    icalSummary: b.ical_summary,
+    icalDescription: b.ical_description,
+    note: b.note,
+    internalNotes: (b.internal_notes ?? []).map((n) => ({
+      note: n.note,
+      user: n.user ?? null,
+      dateUtc: n.date_utc === "" ? null : `${n.date_utc}Z`,
+    })),
+  };
+});
+
+// ---------- WordPress error body ----------
+
+export const wpErrorSchema = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  data: z.looseObject({ status: z.number().int().optional() }).nullish(),
+});
+export type WpError = z.infer<typeof wpErrorSchema>;
+
+// ---------- page validation ----------
+
+export interface ItemError {
+  id: number | null;
+  reason: string;
+  raw: unknown;
+}
+
+export interface ValidatedPage<T> {
+  items: T[];
+  itemErrors: ItemError[];
+}
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+function rawId(raw: unknown): number | null {
+  const value = raw !== null && typeof raw === "object" ? (raw as { id?: unknown }).id : undefined;
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/** Validates item by item, so one malformed booking never costs the rest of its page. */
+export function validatePage<T>(schema: z.ZodType<T>, rawItems: readonly unknown[]): ValidatedPage<T> {
+  const items: T[] = [];
+  const itemErrors: ItemError[] = [];
+  for (const raw of rawItems) {
+    const result = schema.safeParse(raw);
+    if (result.success) items.push(result.data);
+    else itemErrors.push({ id: rawId(raw), reason: describeIssues(result.error), raw });
+  }
+  return { items, itemErrors };
+}
+
+export const validateBookingsPage = (raw: readonly unknown[]) => validatePage(bookingSchema, raw);
+export const validateAccommodationsPage = (raw: readonly unknown[]) => validatePage(accommodationSchema, raw);
+export const validateAccommodationTypesPage = (raw: readonly unknown[]) =>
+  validatePage(accommodationTypeSchema, raw);

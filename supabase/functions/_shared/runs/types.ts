@@ -1,0 +1,34 @@
+import type { RunStatus } from "./state-machine.ts";
+
+export const SOURCES = ["motopress-accommodations", "motopress-bookings", "sync-command-center"] as const;
+export type Source = (typeof SOURCES)[number];
+export type SyncSource = Exclude<Source, "sync-command-center">;
+export const TRIGGERS = ["manual", "cron", "parent", "repair"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export interface Run {
+  id: string;
+  tenantId: string | null;
+  source: Source;
+  status: RunStatus;
+  trigger: Trigger;
+  parentRunId: string | null;
+  fencingToken: number;
+  leaseSeconds: number;
+  invocations: number;
+  startedAt: string;
+  heartbeatAt: string;
+  completedAt: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  stats: Record<string, unknown>;
+  checkpoint: unknown;
+}
+
+/** What a worker holds while it owns a run: every write it makes is fenced on both values. */
+export interface Lease {
+  runId: string;
+  fencingToken: number;
+}
+
+export const leaseOf = (run: Run): Lease => ({ runId: run.id, fencingToken: run.fencingToken });

@@ -1,0 +1,25 @@
+// Starts one PostgreSQL for the whole run (embedded, or DATABASE_URL) and migrates a template
+// database with the real Supabase CLI; each test file then copies the template.
+import type { TestProject } from "vitest/node";
+import { startDatabase, createDatabaseFrom } from "../../scripts/lib/database.ts";
+import { migrate } from "../../scripts/lib/migrate.ts";
+
+export const TEMPLATE = "motopress_sync_template";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    dbAdminUrl: string;
+    dbTemplate: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const db = await startDatabase({ dataDir: ".data/test-db", fresh: true });
+  await createDatabaseFrom(db.url, TEMPLATE);
+  await migrate(db.urlFor(TEMPLATE));
+  project.provide("dbAdminUrl", db.url);
+  project.provide("dbTemplate", TEMPLATE);
+  return async () => {
+    await db.stop();
+  };
+}
