@@ -1,0 +1,51 @@
+// Starts `scripts/functions-serve.ts` under real Deno (Node side: tests, npm start, bench).
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { freePort } from "./database.ts";
+import { projectRoot } from "./migrate.ts";
+
+export interface FunctionsServer {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Everything the server printed so far (JSON log lines). */
+  output: () => string;
+  stop(): Promise<void>;
+  /** SIGKILL: the crash the platform inflicts at its wall-clock limit. */
+  kill(): Promise<void>;
+}
+
+export async function startFunctionsServer(env: Record<string, string>, port?: number): Promise<FunctionsServer> {
+  const p = port ?? (await freePort());
+  const deno = path.join(projectRoot, "node_modules/.bin/deno");
+  const child = spawn(deno, ["run", "-A", "--no-prompt", "scripts/functions-serve.ts"], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, PORT: String(p), NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("functions listening")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`functions server exited (${code}):\n${out}`)));
+    setTimeout(() => reject(new Error(`functions server did not start in 60 s:\n${out}`)), 60_000);
+  });
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    url: `http://127.0.0.1:${p}`,
+    port: p,
+    process: child,
+    output: () => out,
+    stop: () => stopWith("SIGTERM"),
+    kill: () => stopWith("SIGKILL"),
+  };
+}

@@ -1,0 +1,70 @@
+// The functions' environment, read once into a typed value (contract §4). Entry points pass the
+// env in; nothing else reads it.
+
+export interface Config {
+  dbUrl: string;
+  /** Base URL used to invoke the functions, including continuations. */
+  supabaseUrl: string;
+  adminKeys: readonly string[];
+  /** The key a function sends when it invokes a function (continuations, command center). */
+  invokeKey: string;
+  invocationBudgetMs: number;
+  leaseSeconds: number;
+  heartbeatIntervalMs: number;
+  tenantConcurrency: number;
+  motopress: { timeoutMs: number; concurrency: number; maxRetries: number };
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)}).`);
+  }
+  return n;
+}
+
+/** Valid admin keys: SYNC_ADMIN_KEY plus the platform's service-role / secret keys when present. */
+function adminKeys(env: Env): string[] {
+  const keys = [env.SYNC_ADMIN_KEY, env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY];
+  if (env.SUPABASE_SECRET_KEYS) {
+    try {
+      keys.push(...Object.values(JSON.parse(env.SUPABASE_SECRET_KEYS) as Record<string, string>));
+    } catch {
+      // The platform's JSON is malformed: the other keys still work.
+    }
+  }
+  return [...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= 16))];
+}
+
+export function loadConfig(env: Env): Config {
+  const dbUrl = env.SUPABASE_DB_URL;
+  const supabaseUrl = env.SUPABASE_URL;
+  const missing = [!dbUrl && "SUPABASE_DB_URL", !supabaseUrl && "SUPABASE_URL"].filter(Boolean);
+  if (missing.length) throw new ConfigError(`Missing environment: ${missing.join(", ")}.`);
+  const keys = adminKeys(env);
+  const leaseSeconds = int(env, "SYNC_LEASE_SECONDS", 60, 1, 3600);
+  return {
+    dbUrl: dbUrl!,
+    supabaseUrl: supabaseUrl!.replace(/\/+$/, ""),
+    adminKeys: keys,
+    invokeKey: env.SYNC_ADMIN_KEY ?? keys[0] ?? "",
+    invocationBudgetMs: int(env, "SYNC_INVOCATION_BUDGET_MS", 100_000, 1, 3_600_000),
+    leaseSeconds,
+    // Three heartbeats per lease: one lost beat never makes a live run look dead.
+    heartbeatIntervalMs: int(env, "SYNC_HEARTBEAT_INTERVAL_MS", Math.max(250, (leaseSeconds * 1000) / 3), 50, 3_600_000),
+    tenantConcurrency: int(env, "SYNC_TENANT_CONCURRENCY", 2, 1, 32),
+    motopress: {
+      timeoutMs: int(env, "MOTOPRESS_TIMEOUT_MS", 30_000, 100, 300_000),
+      concurrency: int(env, "MOTOPRESS_CONCURRENCY", 2, 1, 8),
+      maxRetries: int(env, "MOTOPRESS_MAX_RETRIES", 4, 0, 10),
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// What the per-source functions and the command center share: the request body, the 409 for a
+// held slot, and the run as the API shows it.
+import { z } from "zod";
+import { ApiError } from "../http/errors.ts";
+import { invalid } from "../http/body.ts";
+import type { Run } from "../runs/types.ts";
+
+export const runRequestSchema = z
+  .strictObject({
+    tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional(),
+    forceCancel: z.literal(true, { message: "Must be true when present." }).optional(),
+    runId: z.uuid({ message: "Must be a run id (uuid)." }).optional(),
+    trigger: z.enum(["manual", "cron"]).optional(),
+  });
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+export type RunCommand =
+  | { kind: "start"; tenantId: string | null; trigger: "manual" | "cron" }
+  | { kind: "cancel"; tenantId: string | null }
+  | { kind: "continue"; runId: string };
+
+/** Turns a valid body into one command; `tenantRequired` for the per-source functions. */
+export function toCommand(body: RunRequest, tenantRequired: boolean): RunCommand {
+  if (body.runId) {
+    const extra = (["tenantId", "forceCancel", "trigger"] as const).filter((k) => body[k] !== undefined);
+    if (extra.length) {
+      throw invalid(extra.map((field) => ({ field, message: "Not allowed with runId (a continuation)." })));
+    }
+    return { kind: "continue", runId: body.runId };
+  }
+  if (body.forceCancel) {
+    if (body.trigger) throw invalid([{ field: "trigger", message: "Not allowed with forceCancel." }]);
+    return { kind: "cancel", tenantId: body.tenantId ?? null };
+  }
+  if (tenantRequired && !body.tenantId) {
+    throw invalid([{ field: "tenantId", message: "Required: the tenant to sync." }]);
+  }
+  return { kind: "start", tenantId: body.tenantId ?? null, trigger: body.trigger ?? "manual" };
+}
+
+export function runInProgress(holder: Run): ApiError {
+  return new ApiError(409, "RUN_IN_PROGRESS", `A ${holder.source} run is already active for this tenant (started ${holder.startedAt}, last heartbeat ${holder.heartbeatAt}).`, {
+    runId: holder.id,
+    status: holder.status,
+    source: holder.source,
+    tenantId: holder.tenantId,
+    startedAt: holder.startedAt,
+    heartbeatAt: holder.heartbeatAt,
+  });
+}
+
+export function publicRun(run: Run) {
+  const { fencingToken: _token, checkpoint: _checkpoint, ...rest } = run;
+  return rest;
+}

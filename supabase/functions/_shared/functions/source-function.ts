@@ -1,0 +1,99 @@
+// The handler behind motopress-accommodations and motopress-bookings: start (202 or SSE),
+// forceCancel, and continuation of a checkpointed run.
+import type { Config } from "../config.ts";
+import type { Sql } from "../db.ts";
+import { readJson } from "../http/body.ts";
+import { ApiError, json } from "../http/errors.ts";
+import { createHandler, type Logger } from "../http/handler.ts";
+import { sseResponse, wantsEventStream } from "../http/sse.ts";
+import type { Invoker } from "../invoke.ts";
+import { cancelRuns, claimRun, getRun, resumeRun } from "../runs/coordinator.ts";
+import { executeRun, type Job } from "../runs/executor.ts";
+import type { Run, SyncSource } from "../runs/types.ts";
+import { requireCredentials, requireTenant } from "../tenants.ts";
+import { runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { watchRun } from "./watch.ts";
+
+export interface FunctionDeps {
+  config: Config;
+  sql: Sql;
+  log: Logger;
+  invoke: Invoker;
+  /** The platform's EdgeRuntime.waitUntil: keeps the isolate alive for background work. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/** Builds the job that syncs `run` (credentials are loaded by then). Absent: not implemented. */
+export type JobFor = (deps: FunctionDeps, run: Run) => Promise<Job>;
+
+export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor?: JobFor) {
+  const { sql, config, log } = deps;
+
+  const execute = (run: Run) =>
+    jobFor!(deps, run).then((job) =>
+      executeRun({
+        sql,
+        config,
+        log,
+        onSuspended: (r) => deps.invoke(source, { runId: r.id }),
+        classify: classifySyncError,
+      }, run, job)
+    );
+
+  function startInBackground(req: Request, run: Run, status: number, extra: Record<string, unknown>): Response {
+    deps.waitUntil(execute(run).catch((err) => log("error", "run crashed", { runId: run.id, error: String(err) })));
+    if (wantsEventStream(req)) return sseResponse((sink) => watchRun(sql, run.id, sink));
+    return json(status, { runId: run.id, status: "running", source, tenantId: run.tenantId, ...extra });
+  }
+
+  return createHandler({
+    POST: async (req) => {
+      const command = toCommand(await readJson(req, runRequestSchema), true);
+      if (command.kind === "cancel") {
+        if (command.tenantId) await requireTenant(sql, command.tenantId);
+        const runIds = await cancelRuns(sql, { source, tenantId: command.tenantId, reason: `forceCancel on ${source}.` });
+        log("info", "forceCancel", { source, tenantId: command.tenantId, runIds });
+        return json(200, { cancelled: runIds.length, runIds });
+      }
+      if (command.kind === "start") {
+        await requireTenant(sql, command.tenantId!);
+        await requireCredentials(sql, command.tenantId!);
+      }
+      if (!jobFor) {
+        throw new ApiError(501, "NOT_IMPLEMENTED", `Syncing ${source} is not implemented yet; forceCancel works.`);
+      }
+      if (command.kind === "continue") {
+        const run = await resumeRun(sql, command.runId);
+        if (!run || run.source !== source) throw await notResumable(sql, command.runId, source);
+        return startInBackground(req, run, 202, { resumed: true });
+      }
+      const claim = await claimRun(sql, {
+        tenantId: command.tenantId,
+        source,
+        trigger: command.trigger,
+        leaseSeconds: config.leaseSeconds,
+      });
+      if (claim.outcome === "busy") throw runInProgress(claim.holder);
+      return startInBackground(req, claim.run, 202, claim.outcome === "resumed" ? { resumed: true } : {});
+    },
+  }, { adminKeys: () => config.adminKeys, log });
+}
+
+async function notResumable(sql: Sql, runId: string, source: string): Promise<ApiError> {
+  const run = await getRun(sql, runId);
+  if (!run || run.source !== source) {
+    return new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
+  }
+  if (run.status === "running") return runInProgress(run);
+  return new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${run.status}; only a continuing or stale run can be resumed.`, {
+    runId,
+    status: run.status,
+  });
+}
+
+/** Sync errors as the run records them; filled in by the sync modules' error types. */
+export function classifySyncError(err: unknown): { code: string; message: string } | null {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === "MotoPressError") return { code: "UPSTREAM_ERROR", message: `MotoPress: ${e.message}` };
+  return null;
+}

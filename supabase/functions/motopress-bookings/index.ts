@@ -1,0 +1,4 @@
+import { sourceFunction } from "../_shared/functions/source-function.ts";
+import { serveFunction } from "../_shared/platform/deno.ts";
+
+serveFunction("motopress-bookings", (deps) => sourceFunction("motopress-bookings", deps));

@@ -1,0 +1,58 @@
+// An e2e stack for one test file: a fresh migrated database and the functions served by Deno.
+import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { createTestDatabase, type TestDatabase } from "./db.ts";
+
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+export interface Stack {
+  db: TestDatabase;
+  server: FunctionsServer;
+  env: Record<string, string>;
+  call(fn: string, body?: unknown, init?: { method?: string; headers?: Record<string, string>; rawBody?: string }): Promise<{
+    status: number;
+    body: any;
+    headers: Headers;
+  }>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const db = await createTestDatabase();
+  const fullEnv = {
+    SUPABASE_DB_URL: db.url,
+    SYNC_ADMIN_KEY: ADMIN_KEY,
+    SYNC_LEASE_SECONDS: "60",
+    ...env,
+  };
+  let server = await startFunctionsServer(fullEnv);
+  const stack: Stack = {
+    db,
+    get server() {
+      return server;
+    },
+    env: fullEnv,
+    async call(fn, body, init = {}) {
+      const res = await fetch(`${server.url}/functions/v1/${fn}`, {
+        method: init.method ?? "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}`, ...init.headers },
+        body: init.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch { /* SSE or empty */ }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async restart() {
+      await server.kill();
+      server = await startFunctionsServer(fullEnv, server.port);
+    },
+    async close() {
+      await server.stop();
+      await db.drop();
+    },
+  } as Stack;
+  return stack;
+}
