@@ -33,7 +33,8 @@ grant select, insert, update, delete on private.motopress_credentials to service
 create table hotels.accommodation_types (
   id uuid primary key default gen_random_uuid(),
   tenant_id uuid not null references public.tenant_registry (tenant_id) on delete cascade,
-  motopress_type_id integer not null check (motopress_type_id > 0),
+  -- 0 is the placeholder for units whose type MotoPress does not say (it sends 0).
+  motopress_type_id integer not null check (motopress_type_id >= 0),
   name text not null,
   status text not null default 'publish',
   description text not null default '',
@@ -94,6 +95,8 @@ create table public.guest_reservations (
   guest_email text,
   guest_phone text,
   guest_country text,
+  guest_phone_last4 text,
+  -- The OTA's reservation code (Airbnb's HM…), read from the iCal description.
   external_reference text,
   adults integer,
   children integer,
@@ -103,8 +106,6 @@ create table public.guest_reservations (
   ical_summary text,
   ical_description text,
   booked_at timestamptz,
-  -- Hash of every mapped field: an unchanged booking costs no write on re-sync.
-  source_hash text not null,
   removed_upstream_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

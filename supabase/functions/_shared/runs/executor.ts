@@ -22,6 +22,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** True once this invocation should checkpoint and hand over to a continuation. */
   budgetSpent(): boolean;
+  /** The stats as of the last committed page: what a failed run records. */
+  reportStats(stats: Record<string, unknown>): void;
   log: Logger;
 }
 
@@ -57,6 +59,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
   const deadline = now() + deps.config.invocationBudgetMs;
   const lease = leaseOf(run);
   const controller = new AbortController();
+  let lastStats: Record<string, unknown> | undefined;
   const log: Logger = (level, message, data) => deps.log(level, message, { runId: run.id, source: run.source, ...data });
   const stop = keepAlive(deps.sql, lease, deps.config.heartbeatIntervalMs, () => {
     log("warn", "lease lost: the run was cancelled or reclaimed; stopping");
@@ -70,6 +73,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       lease,
       signal: controller.signal,
       budgetSpent: () => now() >= deadline,
+      reportStats: (stats) => (lastStats = stats),
       log,
     });
     if (result.status === "completed") {
@@ -96,7 +100,12 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
         message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
       });
     log("error", "run failed", { code, error: String((err as Error)?.stack ?? err) });
-    const failed = await finishRun(deps.sql, lease, { status: "failed", errorCode: code, errorMessage: message });
+    const failed = await finishRun(deps.sql, lease, {
+      status: "failed",
+      errorCode: code,
+      errorMessage: message,
+      stats: lastStats,
+    });
     return { run: failed, lost: !failed };
   } finally {
     stop();

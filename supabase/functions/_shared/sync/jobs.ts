@@ -1,0 +1,52 @@
+// The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
+import { createMotoPressClient } from "../motopress/client.ts";
+import type { Job } from "../runs/executor.ts";
+import type { Run } from "../runs/types.ts";
+import type { FunctionDeps, JobFor } from "../functions/source-function.ts";
+import { requireCredentials } from "../tenants.ts";
+import { runPhases } from "./paged.ts";
+import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
+
+async function clientFor(deps: FunctionDeps, run: Run) {
+  const creds = await requireCredentials(deps.sql, run.tenantId!);
+  return createMotoPressClient({
+    siteUrl: creds.siteUrl,
+    consumerKey: creds.consumerKey,
+    consumerSecret: creds.consumerSecret,
+    timeoutMs: deps.config.motopress.timeoutMs,
+    concurrency: deps.config.motopress.concurrency,
+    maxRetries: deps.config.motopress.maxRetries,
+  });
+}
+
+export const accommodationsJob: JobFor = async (deps, run): Promise<Job> => {
+  const client = await clientFor(deps, run);
+  const tenantId = run.tenantId!;
+  return (ctx) =>
+    runPhases(ctx, [
+      {
+        stage: "accommodation types",
+        entity: "accommodation_type",
+        pages: (startPage) => client.accommodationTypes({ startPage }),
+        write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
+      },
+      {
+        stage: "accommodations",
+        entity: "accommodation",
+        pages: (startPage) => client.accommodations({ startPage }),
+        write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
+      },
+    ]);
+};
+
+export const bookingsJob: JobFor = async (deps, run): Promise<Job> => {
+  const client = await clientFor(deps, run);
+  const tenantId = run.tenantId!;
+  return (ctx) =>
+    runPhases(ctx, [{
+      stage: "bookings",
+      entity: "booking",
+      pages: (startPage) => client.bookings({ startPage }),
+      write: (tx, page) => writeBookingsPage(tx, tenantId, run.id, page),
+    }]);
+};

@@ -1,0 +1,124 @@
+// Page writers: a constant number of statements per page, whatever its size. Each runs inside the
+// page's fenced transaction.
+import type { Tx } from "../db.ts";
+import type { Page } from "../motopress/client.ts";
+import type { Accommodation, AccommodationType, Booking, ItemError } from "../motopress/schemas.ts";
+import { mapBooking, type ReservationRow, type RoomRow } from "./booking-mapper.ts";
+import type { Counters, Entity } from "./paged.ts";
+
+const INT4 = 23;
+const TEXT = 25;
+
+interface QuarantineItem {
+  id: number | null;
+  reason: string;
+  payload: unknown;
+}
+
+const fromItemErrors = (errors: ItemError[]): QuarantineItem[] =>
+  errors.map((e) => ({ id: e.id, reason: e.reason, payload: e.raw }));
+
+/** Records what the page saw and quarantines what it could not use, in one statement. */
+async function bookkeeping(
+  tx: Tx,
+  tenantId: string,
+  runId: string,
+  entity: Entity,
+  seen: number[],
+  valid: number[],
+  quarantine: QuarantineItem[],
+): Promise<Counters> {
+  const [row] = await tx`
+    select sync.mark_seen(${runId}, ${entity}, ${tx.array(seen, INT4)}) as seen, q.quarantined, q.resolved
+    from sync.quarantine(${tenantId}, ${runId}, ${entity}, ${tx.json(quarantine as never)},
+                         ${tx.array(valid.map(String), TEXT)}) q`;
+  return { quarantined: row.quarantined, quarantineResolved: row.resolved };
+}
+
+const seenIds = (items: { id: number }[], errors: ItemError[]) => [
+  ...items.map((i) => i.id),
+  ...errors.flatMap((e) => (e.id === null ? [] : [e.id])),
+];
+
+export async function writeTypesPage(tx: Tx, tenantId: string, runId: string, page: Page<AccommodationType>): Promise<Counters> {
+  const items = page.items.map((t) => ({
+    id: t.id,
+    name: t.title,
+    status: t.status ?? "publish",
+    description: t.description,
+    excerpt: t.excerpt,
+    adults: t.adults,
+    children: t.children,
+    total_capacity: t.totalCapacity,
+    bed_type: t.bedType,
+    size: t.size,
+    view: t.view,
+    details: {
+      baseAdults: t.baseAdults,
+      baseChildren: t.baseChildren,
+      categories: t.categories,
+      amenities: t.amenities,
+      serviceIds: t.serviceIds,
+    },
+  }));
+  const [w] = items.length
+    ? await tx`select * from sync.upsert_accommodation_types(${tenantId}, ${tx.json(items as never)})`
+    : [{ inserted: 0, updated: 0 }];
+  const q = await bookkeeping(tx, tenantId, runId, "accommodation_type", seenIds(page.items, page.itemErrors),
+    page.items.map((t) => t.id), fromItemErrors(page.itemErrors));
+  return { inserted: w.inserted, updated: w.updated, ...q };
+}
+
+export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, page: Page<Accommodation>): Promise<Counters> {
+  const items = page.items.map((u) => ({
+    id: u.id,
+    type_id: u.accommodationTypeId ?? 0,
+    name: u.title,
+    status: u.status ?? "publish",
+  }));
+  let typesCreated = 0;
+  let w = { inserted: 0, updated: 0 };
+  if (items.length) {
+    const typeIds = [...new Set(items.map((i) => i.type_id))];
+    const [t] = await tx`select sync.ensure_accommodation_types(${tenantId}, ${tx.array(typeIds, INT4)}) as n`;
+    typesCreated = t.n;
+    const [row] = await tx`select * from sync.upsert_accommodation_units(${tenantId}, ${tx.json(items as never)})`;
+    w = { inserted: row.inserted, updated: row.updated };
+  }
+  const q = await bookkeeping(tx, tenantId, runId, "accommodation", seenIds(page.items, page.itemErrors),
+    page.items.map((u) => u.id), fromItemErrors(page.itemErrors));
+  return { inserted: w.inserted, updated: w.updated, typesAutoCreated: typesCreated, ...q };
+}
+
+export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string, page: Page<Booking>): Promise<Counters> {
+  const reservations: ReservationRow[] = [];
+  const rooms: RoomRow[] = [];
+  const quarantine = fromItemErrors(page.itemErrors);
+  for (const booking of page.items) {
+    const mapped = mapBooking(booking);
+    if (mapped.ok) {
+      reservations.push(mapped.reservation);
+      rooms.push(...mapped.rooms);
+    } else {
+      quarantine.push({ id: booking.id, reason: mapped.reason, payload: booking });
+    }
+  }
+  const c: Counters = {};
+  if (reservations.length) {
+    // Rooms first, in this transaction: the reservations below cannot exist without them.
+    const [u] = await tx`select * from sync.resolve_booked_units(${tenantId}, ${tx.json(rooms as never)})`;
+    const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${tx.json(reservations as never)})`;
+    const [j] = await tx`select * from sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
+    Object.assign(c, {
+      unitsAutoCreated: u.units_created,
+      typesAutoCreated: u.types_created,
+      inserted: r.inserted,
+      updated: r.updated,
+      roomsWritten: j.written,
+      roomsRemoved: j.removed,
+    });
+  }
+  const valid = reservations.map((r) => Number(r.external_booking_id));
+  Object.assign(c, await bookkeeping(tx, tenantId, runId, "booking", seenIds(page.items, page.itemErrors), valid, quarantine));
+  return c;
+}

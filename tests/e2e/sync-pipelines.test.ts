@@ -1,0 +1,193 @@
+// The product, end to end: real Deno functions, real PostgreSQL, the MotoPress simulator.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "../helpers/stack.ts";
+import { startSite, tenantForSite, TODAY, waitForRun, type SimSite } from "../helpers/sim.ts";
+import { expectDatabaseMatches } from "../helpers/compare.ts";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function sync(tenantId: string, source: "motopress-accommodations" | "motopress-bookings") {
+  const res = await stack.call(source, { tenantId });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  expect(res.body).toMatchObject({ status: "running", source, tenantId });
+  return await waitForRun(stack.db.sql, res.body.runId);
+}
+
+async function syncAll(tenantId: string) {
+  const a = await sync(tenantId, "motopress-accommodations");
+  expect(a.status, a.error_message).toBe("completed");
+  const b = await sync(tenantId, "motopress-bookings");
+  expect(b.status, b.error_message).toBe("completed");
+  return { accommodations: a, bookings: b };
+}
+
+describe("a full sync", () => {
+  let site: SimSite;
+  let tenant: string;
+  beforeAll(async () => {
+    site = await startSite();
+    tenant = await tenantForSite(stack.db.sql, site);
+  });
+  afterAll(() => site.close());
+
+  it("writes every booking with its rooms, and equals the site", async () => {
+    const { bookings } = await syncAll(tenant);
+    expect(bookings.stats.counters["booking.items"]).toBe(site.sim.bookingIds().length);
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
+  it("links a booking whose unit was created after the last accommodations sync, then completes the unit", async () => {
+    const hidden = site.sim.summary().hiddenUnitIds[0];
+    expect(hidden).toBeDefined();
+    const [unit] = await stack.db.sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
+    expect(unit).toEqual({ auto_created: true, name: `Accommodation #${hidden}` });
+    site.sim.revealUnit(hidden);
+    await syncAll(tenant);
+    const [after] = await stack.db.sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
+    expect(after.auto_created).toBe(false);
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
+  it("records every room of a multi-room booking on the booked unit", async () => {
+    const units = site.sim.listUnits().filter((u) => !u.hidden).slice(0, 3).map((u) => u.id);
+    const id = site.sim.addBooking({ checkIn: "2027-01-10", checkOut: "2027-01-13", rooms: units, customer: { first_name: "Ada", last_name: "Lovelace" } });
+    await sync(tenant, "motopress-bookings");
+    const rows = await stack.db.sql`
+      select u.motopress_unit_id from public.reservation_accommodations ra
+      join public.guest_reservations r on r.id = ra.reservation_id
+      join hotels.accommodation_units u on u.id = ra.accommodation_unit_id
+      where r.tenant_id = ${tenant} and r.external_booking_id = ${String(id)} order by ra.position`;
+    expect(rows.map((r) => r.motopress_unit_id)).toEqual(units);
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
+  it("propagates a cancellation after a first sync", async () => {
+    const id = site.sim.bookingIds().find((b) => site.sim.getBooking(b)!.status === "confirmed" && !site.sim.getBooking(b)!.ical)!;
+    site.sim.cancelBooking(id);
+    await sync(tenant, "motopress-bookings");
+    const [row] = await stack.db.sql`select status from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`;
+    expect(row.status).toBe("cancelled");
+  });
+
+  it("keeps guests already in-house (check-in yesterday)", async () => {
+    const inHouse = site.sim.bookingIds().filter((b) => {
+      const r = site.sim.getBooking(b)!;
+      return r.checkIn < TODAY && r.checkOut > TODAY;
+    });
+    expect(inHouse.length).toBeGreaterThan(0);
+    const rows = await stack.db.sql`
+      select count(*)::int as n from public.guest_reservations
+      where tenant_id = ${tenant} and external_booking_id = any(${inHouse.map(String)}) and removed_upstream_at is null`;
+    expect(rows[0].n).toBe(inHouse.length);
+  });
+
+  it("classifies imported bookings and blocks, with the Airbnb code and phone digits", async () => {
+    const kinds = await stack.db.sql`
+      select kind, count(*)::int as n, count(external_reference)::int as refs, count(guest_phone_last4)::int as phones
+      from public.guest_reservations where tenant_id = ${tenant} group by kind order by kind`;
+    const byKind = Object.fromEntries(kinds.map((k) => [k.kind, k]));
+    expect(byKind.block.n).toBeGreaterThan(0);
+    expect(byKind.imported.n).toBeGreaterThan(0);
+    expect(byKind.imported.refs).toBe(byKind.imported.n);
+    expect(byKind.imported.phones).toBe(byKind.imported.n);
+    expect(byKind.block.refs).toBe(0);
+  });
+
+  it("a re-sync with no upstream change writes no data row", async () => {
+    const run = await sync(tenant, "motopress-bookings");
+    const c = run.stats.counters;
+    expect(c["booking.inserted"] + c["booking.updated"] + c["booking.roomsWritten"] + c["booking.roomsRemoved"]).toBe(0);
+    expect(c["booking.unitsAutoCreated"]).toBe(0);
+    expect(c["booking.removedUpstream"]).toBe(0);
+  });
+});
+
+describe("deletions and failures", () => {
+  let site: SimSite;
+  let tenant: string;
+  beforeAll(async () => {
+    site = await startSite({ seed: 11, hotel: { bookings: 350 } });
+    tenant = await tenantForSite(stack.db.sql, site);
+    await syncAll(tenant);
+  });
+  afterAll(() => site.close());
+
+  const removed = async (id: number) =>
+    (await stack.db.sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`)[0]
+      ?.removed_upstream_at;
+
+  it("a 5xx burst mid-sync fails the run with UPSTREAM_ERROR, keeps earlier data, and marks no deletion", async () => {
+    const gone = site.sim.bookingIds()[5];
+    site.sim.deleteBooking(gone);
+    const before = (await stack.db.sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
+    site.sim.setFaults({ failPages: [{ resource: "bookings", page: 3, times: 50, status: 503 }] });
+    const run = await sync(tenant, "motopress-bookings");
+    site.sim.resetFaults();
+    expect(run.status).toBe("failed");
+    expect(run.error_code).toBe("UPSTREAM_ERROR");
+    expect(run.error_message).toMatch(/MotoPress/);
+    expect(run.stats.counters["booking.pages"]).toBe(2);
+    const after = (await stack.db.sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
+    expect(after).toBe(before);
+    expect(await removed(gone)).toBeNull();
+    // The next complete pass marks it, and a booking that reappears is unmarked.
+    await sync(tenant, "motopress-bookings");
+    expect(await removed(gone)).not.toBeNull();
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
+  it("does not mark deletions when the list shifts under the scan", async () => {
+    site.sim.setFaults({ shiftBetweenPages: { deleteLowest: 1, times: 1 } });
+    const run = await sync(tenant, "motopress-bookings");
+    site.sim.resetFaults();
+    expect(run.status).toBe("completed");
+    expect(run.stats.deletionsChecked).toBe(false);
+    expect(run.stats.counters["booking.removedUpstream"] ?? 0).toBe(0);
+  });
+
+  it("a cancel mid-sync stops the run and nothing is written after the cancel", async () => {
+    site.sim.setFaults({ latencyMsPerPage: 150 });
+    for (let i = 0; i < 30; i++) site.sim.addBooking({ checkIn: "2027-03-01", checkOut: "2027-03-04", rooms: [site.sim.listUnits()[i % 5].id] });
+    const res = await stack.call("motopress-bookings", { tenantId: tenant });
+    expect(res.status).toBe(202);
+    const runId = res.body.runId;
+    for (;;) {
+      const [r] = await stack.db.sql`select stats from public.sync_runs where id = ${runId}`;
+      if ((r.stats.counters?.["booking.pages"] ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const cancel = await stack.call("motopress-bookings", { tenantId: tenant, forceCancel: true });
+    expect(cancel.body.runIds).toEqual([runId]);
+    const [{ cancelled_at }] = await stack.db.sql`select completed_at as cancelled_at from public.sync_runs where id = ${runId}`;
+    // Give the worker time to try more pages; it must stop within one page and write nothing.
+    await new Promise((r) => setTimeout(r, 800));
+    site.sim.resetFaults();
+    const late = await stack.db.sql`
+      select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant} and (created_at > ${cancelled_at} or updated_at > ${cancelled_at})`;
+    expect(late[0].n).toBe(0);
+    const [run] = await stack.db.sql`select status, checkpoint from public.sync_runs where id = ${runId}`;
+    expect(run.status).toBe("cancelled");
+    // Cancel-and-restart works at once.
+    const again = await sync(tenant, "motopress-bookings");
+    expect(again.status).toBe("completed");
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
+  it("409 with the holder's details while a run is active", async () => {
+    site.sim.setFaults({ latencyMsPerPage: 100 });
+    const first = await stack.call("motopress-bookings", { tenantId: tenant });
+    const second = await stack.call("motopress-bookings", { tenantId: tenant });
+    site.sim.resetFaults();
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({ code: "RUN_IN_PROGRESS", runId: first.body.runId });
+    expect(second.body.error.startedAt).toBeTruthy();
+    expect(second.body.error.heartbeatAt).toBeTruthy();
+    await waitForRun(stack.db.sql, first.body.runId);
+  });
+});

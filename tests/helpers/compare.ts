@@ -1,0 +1,104 @@
+// The shared oracle: what the database must hold for a simulated MotoPress site, derived from the
+// simulator's own records (not from the sync's mapper), compared as one canonical value.
+import { expect } from "vitest";
+import type { Sql } from "../../supabase/functions/_shared/db.ts";
+import type { Simulator } from "../../tools/motopress-simulator/server.ts";
+import { decodeHtmlEntities } from "../../supabase/functions/_shared/motopress/html-entities.ts";
+
+const LISTED_STATUSES = new Set(["publish", "private", "pending"]);
+
+function unquote(s: string): string {
+  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+}
+
+function expectedKind(b: ReturnType<Simulator["getBooking"]> & object): string {
+  if (!b.ical) return "direct";
+  return b.ical.source === "airbnb-reservation" ? "imported" : "block";
+}
+
+function expectedGuest(b: ReturnType<Simulator["getBooking"]> & object): string | null {
+  const name = [b.customer?.first_name, b.customer?.last_name].filter((s) => s && s.trim()).join(" ").trim();
+  if (name) return name;
+  return b.rooms.map((r) => r.guestName.trim()).find((n) => n) ?? null;
+}
+
+export function expectedState(sim: Simulator) {
+  const reservations = sim.bookingIds().map((id) => {
+    const b = sim.getBooking(id)!;
+    return {
+      id: String(id),
+      status: b.status,
+      kind: expectedKind(b),
+      checkIn: b.checkIn,
+      checkOut: b.checkOut,
+      guest: expectedGuest(b),
+      summary: b.ical ? unquote(b.ical.summary) || null : null,
+      rooms: b.rooms.map((r) => r.unitId),
+    };
+  }).sort((a, b) => Number(a.id) - Number(b.id));
+  const referenced = new Set(reservations.flatMap((r) => r.rooms));
+  const units = sim.listUnits()
+    .filter((u) => (!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id))
+    .map((u) => {
+      const listed = !u.hidden && LISTED_STATUSES.has(u.status);
+      const title = decodeHtmlEntities(u.title);
+      return {
+        id: u.id,
+        // A unit only a booking knows is created from the booking's data until it is listed.
+        name: listed ? (u.status === "private" ? title.replace(/^Private: /, "") : title) : `Accommodation #${u.id}`,
+        autoCreated: !listed,
+      };
+    })
+    .sort((a, b) => a.id - b.id);
+  return { reservations, units };
+}
+
+export async function actualState(sql: Sql, tenantId: string) {
+  const reservations = await sql`
+    select r.external_booking_id as id, r.status, r.kind, r.check_in_date::text as "checkIn",
+           r.check_out_date::text as "checkOut", r.guest_name as guest, r.ical_summary as summary,
+           first.motopress_unit_id as first_unit,
+           coalesce((select array_agg(u.motopress_unit_id order by ra.position)
+                     from public.reservation_accommodations ra
+                     join hotels.accommodation_units u on u.id = ra.accommodation_unit_id
+                     where ra.reservation_id = r.id), '{}') as rooms
+    from public.guest_reservations r
+    join hotels.accommodation_units first on first.id = r.accommodation_unit_id
+    where r.tenant_id = ${tenantId} and r.removed_upstream_at is null
+    order by r.external_booking_id::int`;
+  for (const r of reservations) {
+    // The reservation's own room is the first booked room.
+    expect(r.first_unit, `booking ${r.id}: accommodation_unit_id is the first room`).toBe(r.rooms[0]);
+    delete r.first_unit;
+  }
+  const units = await sql`
+    select motopress_unit_id as id, name, auto_created as "autoCreated"
+    from hotels.accommodation_units where tenant_id = ${tenantId} and removed_upstream_at is null
+    order by motopress_unit_id`;
+  return { reservations: reservations.map((r) => ({ ...r })), units: units.map((u) => ({ ...u })) };
+}
+
+/** Asserts the database holds exactly the site's data: every booking, every room, nothing else. */
+export async function expectDatabaseMatches(sql: Sql, tenantId: string, sim: Simulator, opts: { units?: boolean } = {}) {
+  const expected = expectedState(sim);
+  const actual = await actualState(sql, tenantId);
+  expect(actual.reservations.length).toBe(expected.reservations.length);
+  expect(actual.reservations).toEqual(expected.reservations);
+  if (opts.units !== false) expect(actual.units).toEqual(expected.units);
+  await expectIntegrity(sql, tenantId);
+}
+
+/** The invariants the guest chat relies on, whatever the data. */
+export async function expectIntegrity(sql: Sql, tenantId: string) {
+  const [row] = await sql`
+    select
+      (select count(*)::int from public.guest_reservations r
+        where r.tenant_id = ${tenantId}
+          and not exists (select 1 from public.reservation_accommodations ra where ra.reservation_id = r.id)) as without_rooms,
+      (select count(*)::int from public.reservation_accommodations ra
+        join public.guest_reservations r on r.id = ra.reservation_id
+        where r.tenant_id = ${tenantId} and ra.position = 0 and ra.accommodation_unit_id <> r.accommodation_unit_id) as first_room_mismatch,
+      (select count(*)::int from (select tenant_id, external_booking_id from public.guest_reservations
+        where tenant_id = ${tenantId} group by 1, 2 having count(*) > 1) d) as duplicates`;
+  expect(row).toEqual({ without_rooms: 0, first_room_mismatch: 0, duplicates: 0 });
+}
