@@ -21,6 +21,7 @@ export async function watchRun(
 ): Promise<void> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   let last = "";
+  sink.send("progress", { stage: "starting", current: 0, total: null, message: "Run started" } satisfies Progress);
   for (;;) {
     const run = await getRun(sql, runId);
     if (!run) {
@@ -44,6 +45,6 @@ export async function watchRun(
       return;
     }
     if (sink.closed) return;
-    await sleep(opts.pollMs ?? 400);
+    await sleep(opts.pollMs ?? 250);
   }
 }
