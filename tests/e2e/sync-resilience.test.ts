@@ -33,6 +33,21 @@ describe("continuations", () => {
     }
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });
+
+  it("the command center's chain survives its own budget by continuing, children included", async () => {
+    const other = await tenantForSite(stack.db.sql, site);
+    const res = await stack.call("sync-command-center", { tenantId: other });
+    const parent = await waitForRun(stack.db.sql, res.body.runId);
+    expect(parent.status, parent.error_message).toBe("completed");
+    expect(parent.invocations).toBeGreaterThan(2);
+    const kids = await stack.db.sql`select source, status, invocations from public.sync_runs where parent_run_id = ${parent.id} order by started_at`;
+    expect(kids.map((k) => [k.source, k.status])).toEqual([
+      ["motopress-accommodations", "completed"],
+      ["motopress-bookings", "completed"],
+    ]);
+    expect(kids[1].invocations).toBe(5);
+    await expectDatabaseMatches(stack.db.sql, other, site.sim);
+  });
 });
 
 describe("crash and resume", () => {

@@ -1,20 +1,47 @@
-// sync-command-center: one button that syncs a hotel in order (accommodations, then bookings),
-// one that cancels everything, and the health report.
-import { readJson } from "../http/body.ts";
+// sync-command-center: one button that syncs a hotel in order (accommodations, then bookings), one
+// that cancels everything, and the health report.
+import { z } from "zod";
+import { readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
-import { cancelRuns } from "../runs/coordinator.ts";
+import { sseResponse, wantsEventStream } from "../http/sse.ts";
+import { cancelRuns, claimRun, resumeRun } from "../runs/coordinator.ts";
+import { executeRun } from "../runs/executor.ts";
+import type { Run } from "../runs/types.ts";
+import { requireTenant } from "../tenants.ts";
+import { chainJob } from "./chain.ts";
+import { healthReport } from "./health.ts";
+import { notResumable, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import type { FunctionDeps } from "./source-function.ts";
-import { runRequestSchema, toCommand } from "./run-api.ts";
+import { watchRun } from "./watch.ts";
+
+const SOURCE = "sync-command-center";
+const healthQuery = z.strictObject({ tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional() });
 
 export function commandCenter(deps: FunctionDeps) {
   const { sql, config, log } = deps;
+  const job = chainJob(deps);
+
+  function startInBackground(req: Request, run: Run, extra: Record<string, unknown>): Response {
+    deps.waitUntil(
+      executeRun({ sql, config, log, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) }, run, job(run))
+        .catch((err) => log("error", "chain crashed", { runId: run.id, error: String(err) })),
+    );
+    if (wantsEventStream(req)) return sseResponse((sink) => watchRun(sql, run.id, sink));
+    return json(202, { runId: run.id, status: "running", source: SOURCE, tenantId: run.tenantId, ...extra });
+  }
+
   return createHandler({
+    GET: async (req) => {
+      const { tenantId } = searchParams(req, healthQuery);
+      if (tenantId) await requireTenant(sql, tenantId);
+      return json(200, await healthReport(sql, tenantId ?? null));
+    },
     POST: async (req) => {
       const command = toCommand(await readJson(req, runRequestSchema), false);
       if (command.kind === "cancel") {
         if (command.tenantId) {
-          throw new ApiError(400, "INVALID_REQUEST", "The command center's forceCancel cancels every run of every tenant; to cancel one tenant, call that source's function.", {
+          throw new ApiError(400, "INVALID_REQUEST", "The command center's forceCancel cancels every run of every tenant; to cancel one tenant, call each source's function with its tenantId.", {
             fields: [{ field: "tenantId", message: "Not allowed with forceCancel here." }],
           });
         }
@@ -22,7 +49,20 @@ export function commandCenter(deps: FunctionDeps) {
         log("info", "global forceCancel", { runIds });
         return json(200, { cancelled: runIds.length, runIds });
       }
-      throw new ApiError(501, "NOT_IMPLEMENTED", "The chained sync is not implemented yet; forceCancel works.");
+      if (command.kind === "continue") {
+        const run = await resumeRun(sql, command.runId);
+        if (!run || run.source !== SOURCE) throw await notResumable(sql, command.runId, SOURCE);
+        return startInBackground(req, run, { resumed: true });
+      }
+      if (command.tenantId) await requireTenant(sql, command.tenantId);
+      const claim = await claimRun(sql, {
+        tenantId: command.tenantId,
+        source: SOURCE,
+        trigger: command.trigger,
+        leaseSeconds: config.leaseSeconds,
+      });
+      if (claim.outcome === "busy") throw runInProgress(claim.holder);
+      return startInBackground(req, claim.run, claim.outcome === "resumed" ? { resumed: true } : {});
     },
   }, { adminKeys: () => config.adminKeys, log });
 }

@@ -3,7 +3,9 @@
 import { z } from "zod";
 import { ApiError } from "../http/errors.ts";
 import { invalid } from "../http/body.ts";
-import type { Run } from "../runs/types.ts";
+import type { Sql } from "../db.ts";
+import { getRun } from "../runs/coordinator.ts";
+import type { Run, Source } from "../runs/types.ts";
 
 export const runRequestSchema = z
   .strictObject({
@@ -52,4 +54,17 @@ export function runInProgress(holder: Run): ApiError {
 export function publicRun(run: Run) {
   const { fencingToken: _token, checkpoint: _checkpoint, ...rest } = run;
   return rest;
+}
+
+/** Why a continuation for `runId` cannot be taken: unknown run, live run, or finished run. */
+export async function notResumable(sql: Sql, runId: string, source: Source): Promise<ApiError> {
+  const run = await getRun(sql, runId);
+  if (!run || run.source !== source) {
+    return new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
+  }
+  if (run.status === "running") return runInProgress(run);
+  return new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${run.status}; only a continuing or stale run can be resumed.`, {
+    runId,
+    status: run.status,
+  });
 }

@@ -7,11 +7,11 @@ import { ApiError, json } from "../http/errors.ts";
 import { createHandler, type Logger } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
 import type { Invoker } from "../invoke.ts";
-import { cancelRuns, claimRun, getRun, resumeRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, resumeRun } from "../runs/coordinator.ts";
 import { executeRun, type Job } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
 import { requireCredentials, requireTenant } from "../tenants.ts";
-import { runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { notResumable, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import { watchRun } from "./watch.ts";
 
 export interface FunctionDeps {
@@ -77,18 +77,6 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor?: 
       return startInBackground(req, claim.run, 202, claim.outcome === "resumed" ? { resumed: true } : {});
     },
   }, { adminKeys: () => config.adminKeys, log });
-}
-
-async function notResumable(sql: Sql, runId: string, source: string): Promise<ApiError> {
-  const run = await getRun(sql, runId);
-  if (!run || run.source !== source) {
-    return new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
-  }
-  if (run.status === "running") return runInProgress(run);
-  return new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${run.status}; only a continuing or stale run can be resumed.`, {
-    runId,
-    status: run.status,
-  });
 }
 
 /** Sync errors as the run records them; filled in by the sync modules' error types. */

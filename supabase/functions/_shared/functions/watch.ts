@@ -2,15 +2,36 @@
 // so a stream follows the run across continuations and through the command center's child runs.
 import type { Sql } from "../db.ts";
 import type { SseSink } from "../http/sse.ts";
-import { getRun } from "../runs/coordinator.ts";
+import { getRun, toRun } from "../runs/coordinator.ts";
 import { isActive } from "../runs/state-machine.ts";
 import type { Progress } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
 import { publicRun } from "./run-api.ts";
 
-export function progressOf(run: Run): Progress | null {
+function ownProgress(run: Run): Progress | null {
   const p = run.stats?.progress as Progress | undefined;
   return p && typeof p === "object" ? p : null;
+}
+
+const STEPS = ["motopress-accommodations", "motopress-bookings"];
+
+/** A run's progress; for the command center, that of its most recently active child run. */
+export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
+  if (run.source !== "sync-command-center") return ownProgress(run);
+  const [child] = await sql`
+    select c.*, t.slug from public.sync_runs c left join public.tenant_registry t on t.tenant_id = c.tenant_id
+    where c.parent_run_id = ${run.id} order by c.heartbeat_at desc limit 1`;
+  if (!child) return null;
+  const p = ownProgress(toRun(child));
+  const step = STEPS.indexOf(child.source) + 1;
+  const stage = String(child.source).replace("motopress-", "");
+  const who = run.tenantId ? "" : ` [${child.slug}]`;
+  return {
+    stage,
+    current: p?.current ?? 0,
+    total: p?.total ?? null,
+    message: `Step ${step}/${STEPS.length}${who}: ${p?.message ?? `${stage} ${child.status}`}`,
+  };
 }
 
 export async function watchRun(
@@ -28,7 +49,7 @@ export async function watchRun(
       sink.send("error", { error: { code: "RUN_NOT_FOUND", message: `Run ${runId} disappeared.` } });
       return;
     }
-    const progress = progressOf(run);
+    const progress = await progressOf(sql, run);
     const key = JSON.stringify(progress);
     if (progress && key !== last) {
       last = key;

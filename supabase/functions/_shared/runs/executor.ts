@@ -20,7 +20,9 @@ export interface JobContext {
   lease: Lease;
   /** Aborted as soon as the run stops being ours (cancelled or reclaimed). */
   signal: AbortSignal;
-  /** True once this invocation should checkpoint and hand over to a continuation. */
+  /** When this invocation should checkpoint and hand over to a continuation (epoch ms). */
+  deadline: number;
+  /** True once the deadline passed. */
   budgetSpent(): boolean;
   /** The stats as of the last committed page: what a failed run records. */
   reportStats(stats: Record<string, unknown>): void;
@@ -29,7 +31,8 @@ export interface JobContext {
 
 export type JobResult =
   | { status: "completed"; stats: Record<string, unknown> }
-  | { status: "continue"; checkpoint: unknown; stats: Record<string, unknown> };
+  | { status: "continue"; checkpoint: unknown; stats: Record<string, unknown> }
+  | { status: "failed"; errorCode: string; errorMessage: string; stats: Record<string, unknown> };
 
 export type Job = (ctx: JobContext) => Promise<JobResult>;
 
@@ -46,6 +49,8 @@ export interface ExecuteDeps {
   config: Config;
   log: Logger;
   now?: () => number;
+  /** When this invocation must hand over (default: now + the configured budget). */
+  deadline?: number;
   /** Called after the run was checkpointed to `continuing`; normally invokes the function again. */
   onSuspended?: (run: Run) => Promise<void>;
   /** Maps a job's error to the code and message the run records. */
@@ -56,7 +61,7 @@ export type ExecuteOutcome = { run: Run | null; lost: boolean };
 
 export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise<ExecuteOutcome> {
   const now = deps.now ?? Date.now;
-  const deadline = now() + deps.config.invocationBudgetMs;
+  const deadline = deps.deadline ?? now() + deps.config.invocationBudgetMs;
   const lease = leaseOf(run);
   const controller = new AbortController();
   let lastStats: Record<string, unknown> | undefined;
@@ -72,13 +77,16 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       run,
       lease,
       signal: controller.signal,
+      deadline,
       budgetSpent: () => now() >= deadline,
       reportStats: (stats) => (lastStats = stats),
       log,
     });
-    if (result.status === "completed") {
-      const done = await finishRun(deps.sql, lease, { status: "completed", stats: result.stats });
-      if (!done) log("warn", "finish lost: the run was cancelled or reclaimed before it could complete");
+    if (result.status !== "continue") {
+      const done = await finishRun(deps.sql, lease, result.status === "completed"
+        ? { status: "completed", stats: result.stats }
+        : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage });
+      if (!done) log("warn", "finish lost: the run was cancelled or reclaimed before it could finish");
       return { run: done, lost: !done };
     }
     const suspended = await suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats });

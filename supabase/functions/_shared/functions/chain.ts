@@ -1,0 +1,186 @@
+// The command center's job: stale cleanup, then for each tenant accommodations and then bookings as
+// child runs, with bounded concurrency across tenants. Children run in this invocation under its
+// deadline; when it is spent, they and the chain checkpoint, and the chain's continuation drives
+// them on. Bookings never start unless accommodations completed.
+import type { Sql } from "../db.ts";
+import { claimRun, getRun, reapStaleRuns, resumeRun } from "../runs/coordinator.ts";
+import { executeRun, type Job, type JobContext, type JobResult } from "../runs/executor.ts";
+import type { Run, SyncSource } from "../runs/types.ts";
+import { accommodationsJob, bookingsJob } from "../sync/jobs.ts";
+import { activeTenants, findTenant, type Tenant } from "../tenants.ts";
+import { classifySyncError, type FunctionDeps, type JobFor } from "./source-function.ts";
+
+export const CHAIN: readonly SyncSource[] = ["motopress-accommodations", "motopress-bookings"];
+const JOBS: Record<SyncSource, JobFor> = {
+  "motopress-accommodations": accommodationsJob,
+  "motopress-bookings": bookingsJob,
+};
+
+interface StepResult {
+  runId: string;
+  status: string;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  startedAt?: string;
+  completedAt?: string | null;
+}
+
+export interface TenantProgress {
+  tenantId: string;
+  slug: string;
+  /** Index into CHAIN of the step to run next; CHAIN.length when every step completed. */
+  step: number;
+  state: "pending" | "running" | "suspended" | "completed" | "failed";
+  childRunId: string | null;
+  steps: Partial<Record<SyncSource, StepResult>>;
+  error: { code: string; message: string } | null;
+}
+
+interface ChainCheckpoint {
+  tenants: TenantProgress[];
+  reaped: number;
+}
+
+const stepResult = (run: Run): StepResult => ({
+  runId: run.id,
+  status: run.status,
+  errorCode: run.errorCode,
+  errorMessage: run.errorMessage,
+  startedAt: run.startedAt,
+  completedAt: run.completedAt,
+});
+
+async function initialCheckpoint(sql: Sql, run: Run): Promise<ChainCheckpoint> {
+  const reaped = await reapStaleRuns(sql);
+  const tenants: Tenant[] = run.tenantId
+    ? [await findTenant(sql, run.tenantId)].filter((t): t is Tenant => !!t)
+    : await activeTenants(sql);
+  return {
+    reaped: reaped.length,
+    tenants: tenants.map((t) => ({
+      tenantId: t.tenantId,
+      slug: t.slug,
+      step: 0,
+      state: "pending",
+      childRunId: null,
+      steps: {},
+      error: null,
+    })),
+  };
+}
+
+export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
+  return (parent) => async (ctx: JobContext): Promise<JobResult> => {
+    const cp: ChainCheckpoint = (parent.checkpoint as ChainCheckpoint | null) ?? await initialCheckpoint(deps.sql, parent);
+    const queue = cp.tenants.filter((t) => t.state !== "completed" && t.state !== "failed");
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        if (ctx.signal.aborted || ctx.budgetSpent()) return;
+        await advanceTenant(deps, ctx, t);
+      }
+    };
+    await Promise.all(Array.from({ length: deps.config.tenantConcurrency }, worker));
+
+    const stats = { reaped: cp.reaped, tenants: cp.tenants, ...summary(cp.tenants) };
+    if (ctx.signal.aborted) return { status: "continue", checkpoint: cp, stats }; // lost: the executor stops
+    if (cp.tenants.some((t) => t.state !== "completed" && t.state !== "failed")) {
+      return { status: "continue", checkpoint: cp, stats };
+    }
+    const failed = cp.tenants.filter((t) => t.state === "failed");
+    if (failed.length === 0) return { status: "completed", stats };
+    const single = parent.tenantId !== null && failed.length === 1 ? failed[0].error : null;
+    return {
+      status: "failed",
+      errorCode: single?.code ?? "TENANTS_FAILED",
+      errorMessage: single?.message ??
+        `${failed.length} of ${cp.tenants.length} tenants failed: ${failed.map((t) => `${t.slug} (${t.error?.message})`).join("; ")}`,
+      stats,
+    };
+  };
+}
+
+function summary(tenants: TenantProgress[]) {
+  const count = (s: TenantProgress["state"]) => tenants.filter((t) => t.state === s).length;
+  return { tenantCount: tenants.length, completed: count("completed"), failed: count("failed") };
+}
+
+/** Runs the tenant's remaining steps until it completes, fails, or the invocation's budget ends. */
+async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgress) {
+  const { sql, config, log } = deps;
+  while (t.step < CHAIN.length) {
+    if (ctx.signal.aborted) return;
+    const source = CHAIN[t.step];
+    const child = await childRun(sql, ctx.run, t, source);
+    if ("error" in child) {
+      t.state = "failed";
+      t.error = { code: child.error.code, message: `${shortName(source)}: ${child.error.message}` };
+      return;
+    }
+    t.state = "running";
+    t.childRunId = child.run.id;
+    const job = await JOBS[source](deps, child.run);
+    const { run } = await executeRun({ sql, config, log, deadline: ctx.deadline, classify: classifySyncError }, child.run, job);
+    const final = run ?? await getRun(sql, child.run.id);
+    if (!final) return;
+    t.steps[source] = stepResult(final);
+    if (final.status === "continuing") {
+      t.state = "suspended";
+      return;
+    }
+    t.childRunId = null;
+    if (final.status !== "completed") {
+      // Bookings never start after a failed or cancelled accommodations step.
+      t.state = "failed";
+      const next = t.step + 1 < CHAIN.length ? `; ${shortName(CHAIN[t.step + 1])} not started` : "";
+      t.error = {
+        code: final.errorCode ?? final.status.toUpperCase(),
+        message: `${shortName(source)} ${final.status}: ${final.errorMessage ?? "no detail"}${next}`,
+      };
+      return;
+    }
+    t.step++;
+    if (t.step < CHAIN.length && ctx.budgetSpent()) {
+      t.state = "pending";
+      return;
+    }
+  }
+  t.state = "completed";
+}
+
+const shortName = (source: SyncSource) => source.replace("motopress-", "");
+
+async function childRun(
+  sql: Sql,
+  parent: Run,
+  t: TenantProgress,
+  source: SyncSource,
+): Promise<{ run: Run } | { error: { code: string; message: string } }> {
+  if (t.childRunId) {
+    const resumed = await resumeRun(sql, t.childRunId);
+    if (resumed) return { run: resumed };
+    const current = await getRun(sql, t.childRunId);
+    if (current?.status === "completed") return { run: current };
+    return {
+      error: {
+        code: current?.errorCode ?? "CHILD_LOST",
+        message: `run ${t.childRunId} is ${current?.status ?? "gone"}${current?.errorMessage ? ` (${current.errorMessage})` : ""}`,
+      },
+    };
+  }
+  const claim = await claimRun(sql, {
+    tenantId: t.tenantId,
+    source,
+    trigger: "parent",
+    parentRunId: parent.id,
+    leaseSeconds: parent.leaseSeconds,
+  });
+  if (claim.outcome === "busy") {
+    return {
+      error: {
+        code: "RUN_IN_PROGRESS",
+        message: `another run (${claim.holder.id}, started ${claim.holder.startedAt}) is active`,
+      },
+    };
+  }
+  return { run: claim.run };
+}

@@ -1,0 +1,182 @@
+// The schedule, for real: a PostgreSQL 15 with pg_cron fires the migration's jobs, which reach the
+// functions over HTTP through the pg_net stand-in (scripts/lib/pg-net-standin.sql + pg-net-worker.ts).
+//   * motopress-nightly-sync posts {"trigger":"cron"} to sync-command-center;
+//   * motopress-reap-stale-runs fails an expired `running` run (STALE) and re-invokes an expired
+//     `continuing` run on its own function with {"runId"}.
+// Both jobs are moved to `* * * * *` and the test waits for the next minute boundary (≤ ~70 s).
+// Without pg_cron (not root, no apt) the file is skipped loudly, or fails when CI_REQUIRE_CRON=1.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  applyPgNetStandin,
+  ensurePgCron,
+  setSyncSettings,
+  startCronPostgres,
+  type CronPostgres,
+} from "../../scripts/lib/cron-postgres.ts";
+import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { migrate } from "../../scripts/lib/migrate.ts";
+import { startPgNetWorker, type PgNetWorker } from "../../scripts/lib/pg-net-worker.ts";
+import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
+import { ADMIN_KEY } from "../helpers/stack.ts";
+import { startSite, tenantForSite, type SimSite } from "../helpers/sim.ts";
+
+/** Polls every half second until `probe` returns something truthy. */
+async function poll<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const REQUIRE_CRON = process.env.CI_REQUIRE_CRON === "1";
+const unavailable = await ensurePgCron({ log: (l) => console.log(`[cron test] ${l}`) });
+if (unavailable && !REQUIRE_CRON) {
+  const bar = "!".repeat(100);
+  console.warn(
+    `\n${bar}\n!!! SKIPPING tests/e2e/cron.test.ts: pg_cron is unavailable on this machine.\n!!! ${unavailable}\n` +
+      `!!! The nightly schedule is NOT proven here. Set CI_REQUIRE_CRON=1 to make this a failure (CI does).\n${bar}\n`,
+  );
+}
+
+const NIGHTLY = "motopress-nightly-sync";
+const REAPER = "motopress-reap-stale-runs";
+const WAIT_MS = 110_000;
+
+describe.runIf(unavailable && REQUIRE_CRON)("pg_cron (required by CI_REQUIRE_CRON=1)", () => {
+  it("is available", () => {
+    expect.fail(`CI_REQUIRE_CRON=1 but pg_cron is unavailable: ${unavailable}`);
+  });
+});
+
+describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () => {
+  let pg: CronPostgres;
+  let sql: Sql;
+  let server: FunctionsServer;
+  let worker: PgNetWorker;
+  let site: SimSite;
+  let continuingRun: string;
+  let staleRun: string;
+  let startedAt: number;
+
+  beforeAll(async () => {
+    const started = await startCronPostgres({ dataDir: `.data/cron-test-${process.pid}` });
+    if (!started.available) throw new Error(`pg_cron was installed but the server did not start: ${started.reason}`);
+    pg = started;
+    await applyPgNetStandin(pg.url);
+    await migrate(pg.url);
+    sql = createSql(pg.url, { max: 4 });
+
+    // The migration scheduled both jobs at their production times.
+    const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
+
+    server = await startFunctionsServer({ SUPABASE_DB_URL: pg.url, SYNC_ADMIN_KEY: ADMIN_KEY, SYNC_LEASE_SECONDS: "60" });
+    await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
+    worker = await startPgNetWorker(pg.url, { pollMs: 500 });
+    site = await startSite({ hotel: { bookings: 30, types: 2, unitsPerType: 2 } });
+
+    // The nightly sync's tenant: active, so the command center syncs it.
+    await tenantForSite(sql, site);
+    // The reaper's runs belong to inactive tenants, so the nightly sync leaves them alone.
+    const reaperTenant = await tenantForSite(sql, site);
+    const staleTenant = await tenantForSite(sql, site);
+    await sql`update public.tenant_registry set is_active = false where tenant_id in (${reaperTenant}, ${staleTenant})`;
+    // A checkpointed run whose continuation call was lost, and a running run whose worker died.
+    [{ id: continuingRun }] = await sql`
+      insert into public.sync_runs (tenant_id, source, status, trigger, lease_seconds, started_at, heartbeat_at)
+      values (${reaperTenant}, 'motopress-accommodations', 'continuing', 'manual', 60, now() - interval '10 minutes',
+              now() - interval '5 minutes')
+      returning id`;
+    [{ id: staleRun }] = await sql`
+      insert into public.sync_runs (tenant_id, source, status, trigger, lease_seconds, started_at, heartbeat_at)
+      values (${staleTenant}, 'motopress-bookings', 'running', 'manual', 60, now() - interval '10 minutes',
+              now() - interval '5 minutes')
+      returning id`;
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await server?.stop();
+    await site?.close();
+    await sql?.end({ timeout: 5 });
+    await pg?.stop();
+  });
+
+  /** The job's finished runs (pg_cron records each run in cron.job_run_details). */
+  const finishedRuns = (job: string) =>
+    sql`select d.status, d.return_message, d.start_time from cron.job_run_details d join cron.job j using (jobid)
+        where j.jobname = ${job} and d.status in ('succeeded', 'failed') order by d.start_time`;
+  const responseFor = (fn: string, body: Record<string, unknown>) =>
+    sql`select status_code, content, error_msg, url, request_body from net._http_response
+        where url like ${"%/functions/v1/" + fn} and request_body @> ${sql.json(body as never)}::jsonb order by id`;
+
+  it("both jobs fire on their schedule and reach the functions over HTTP", async () => {
+    // A change made in the last seconds of a minute might only be seen after the boundary.
+    const second = new Date().getUTCSeconds();
+    if (second >= 57) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
+    // Schedules are UTC; every minute here so that the test does not wait until 03:00.
+    await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER})`;
+    startedAt = Date.now();
+
+    const nightly = await poll(async () => {
+      const runs = await finishedRuns(NIGHTLY);
+      const responses = await responseFor("sync-command-center", { trigger: "cron" });
+      return runs.length > 0 && responses.length > 0 && { runs, responses };
+    }, WAIT_MS, `${NIGHTLY} run and the command center's answer`);
+    console.log(`[cron test] nightly job fired and answered after ${Math.round((Date.now() - startedAt) / 1000)} s`);
+    expect(nightly.runs[0].status, nightly.runs[0].return_message).toBe("succeeded");
+    const answer = nightly.responses[0];
+    expect(answer.error_msg).toBeNull();
+    const body = JSON.parse(answer.content);
+    if (answer.status_code === 501) {
+      // The command center's chained sync is not implemented yet: the job still proved it reaches
+      // the function with a valid admin key (not 401).
+      expect(body.error.code).toBe("NOT_IMPLEMENTED");
+      console.warn("[cron test] sync-command-center answered 501 NOT_IMPLEMENTED to the cron call; no run to check yet.");
+    } else {
+      expect(answer.status_code, answer.content).toBe(202);
+      const [run] = await sql`
+        select id, status, trigger from public.sync_runs
+        where source = 'sync-command-center' and trigger = 'cron' order by started_at limit 1`;
+      expect(run, "a sync-command-center run with trigger cron").toBeDefined();
+      expect(body.runId).toBe(run.id);
+    }
+  }, WAIT_MS + 30_000);
+
+  it("the reaper fails an expired running run with STALE", async () => {
+    const run = await poll(async () => {
+      const [r] = await sql`select status, error_code, error_message from public.sync_runs where id = ${staleRun}`;
+      return r.status !== "running" && r;
+    }, WAIT_MS, "the stale run reaped");
+    expect(run.status).toBe("failed");
+    expect(run.error_code).toBe("STALE");
+    expect(run.error_message).toMatch(/No heartbeat since/);
+    const runs = await finishedRuns(REAPER);
+    expect(runs[0].status, runs[0].return_message).toBe("succeeded");
+  }, WAIT_MS + 30_000);
+
+  it("the reaper re-invokes an expired continuing run, which resumes and finishes", async () => {
+    const [answer] = await poll(
+      () => responseFor("motopress-accommodations", { runId: continuingRun }).then((r) => r.length > 0 && r),
+      WAIT_MS,
+      "the re-invoked continuation's answer",
+    );
+    expect(answer.status_code, answer.content).toBe(202);
+    expect(JSON.parse(answer.content)).toMatchObject({ runId: continuingRun, status: "running", resumed: true });
+    const run = await poll(async () => {
+      const [r] = await sql`select status, invocations, error_code, stats from public.sync_runs where id = ${continuingRun}`;
+      return ["completed", "failed", "cancelled"].includes(r.status) && r;
+    }, 60_000, "the resumed run finished");
+    expect(run.error_code).toBeNull();
+    expect(run.status).toBe("completed");
+    expect(run.invocations).toBeGreaterThanOrEqual(2);
+    const [{ n }] = await sql`
+      select count(*)::int as n from hotels.accommodation_units u join public.sync_runs r on r.tenant_id = u.tenant_id
+      where r.id = ${continuingRun}`;
+    expect(n).toBe(4);
+    console.log(`[cron test] reaper scenario done ${Math.round((Date.now() - startedAt) / 1000)} s after the schedule change`);
+  }, WAIT_MS + 70_000);
+});
