@@ -130,7 +130,7 @@ describe("health", () => {
     site.sim.addBooking({ checkIn: "2027-05-01", checkOut: "2027-05-05", rooms: [unit], status: "confirmed" });
     site.sim.addBooking({ checkIn: "2027-05-03", checkOut: "2027-05-06", rooms: [unit], status: "confirmed" });
     const run = await waitForRun(stack.db.sql, (await stack.call("sync-command-center", { tenantId: tenant })).body.runId);
-    expect(run.status).toBe("completed");
+    expect(run.status, run.error_message).toBe("completed");
     const before = (await stack.call("sync-command-center", undefined, { method: "GET" })).body.tenants
       .find((t: { tenantId: string }) => t.tenantId === tenant);
     expect(before.integrity.reservationsWithoutRoom).toBe(0);

@@ -1,5 +1,6 @@
 // Starts one PostgreSQL for the whole run (embedded, or DATABASE_URL) and migrates a template
 // database with the real Supabase CLI; each test file then copies the template.
+import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import { startDatabase, createDatabaseFrom } from "../../scripts/lib/database.ts";
 import { migrate } from "../../scripts/lib/migrate.ts";
@@ -14,12 +15,15 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const db = await startDatabase({ dataDir: ".data/test-db", fresh: true });
+  // A data directory per run, so that two test runs on one machine never share a server.
+  const dataDir = `.data/test-db-${process.pid}`;
+  const db = await startDatabase({ dataDir, fresh: true });
   await createDatabaseFrom(db.url, TEMPLATE);
   await migrate(db.urlFor(TEMPLATE));
   project.provide("dbAdminUrl", db.url);
   project.provide("dbTemplate", TEMPLATE);
   return async () => {
     await db.stop();
+    await rm(dataDir, { recursive: true, force: true });
   };
 }
