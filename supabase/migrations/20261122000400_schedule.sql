@@ -63,10 +63,9 @@ begin
   v_url := sync.setting('project_url');
   v_key := sync.setting('sync_admin_key');
   if v_url is null or v_key is null then
-    raise exception 'sync.invoke_function: % not configured, so % cannot be invoked',
-      concat_ws(' and ', case when v_url is null then 'the project URL (project_url)' end,
-                         case when v_key is null then 'the admin key (sync_admin_key)' end),
-      p_function
+    raise exception 'sync.invoke_function: cannot invoke %: not configured: %', p_function,
+      concat_ws(', ', case when v_url is null then 'the project URL (secret project_url)' end,
+                      case when v_key is null then 'the admin key (secret sync_admin_key)' end)
       using errcode = 'object_not_in_prerequisite_state',
             hint = 'Hosted: select vault.create_secret(''https://<ref>.supabase.co'', ''project_url''); '
                 || 'select vault.create_secret(''<SYNC_ADMIN_KEY>'', ''sync_admin_key''); '

@@ -161,3 +161,34 @@ describe("health", () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe("repair", () => {
+  it("finds reservations without junction rows, reports in a dry run, re-links them with apply", async () => {
+    const tenant = await tenantForSite(stack.db.sql, site);
+    const run = await waitForRun(stack.db.sql, (await stack.call("sync-command-center", { tenantId: tenant })).body.runId);
+    expect(run.status).toBe("completed");
+    const victims = site.sim.bookingIds().slice(10, 13).map(String);
+    await stack.db.sql`delete from public.reservation_accommodations ra using public.guest_reservations r
+                       where r.id = ra.reservation_id and r.tenant_id = ${tenant} and r.external_booking_id = any(${victims})`;
+    const dry = await stack.call("sync-command-center", { action: "repair", tenantId: tenant });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, found: 3, more: false, goneUpstream: [], unrepairable: [] });
+    expect(dry.body.relinked.map((r: { bookingId: string }) => r.bookingId).sort()).toEqual([...victims].sort());
+    const [{ n }] = await stack.db.sql`select count(*)::int as n from public.reservation_accommodations ra join public.guest_reservations r on r.id = ra.reservation_id
+                                       where r.tenant_id = ${tenant} and r.external_booking_id = any(${victims})`;
+    expect(n).toBe(0); // a dry run changes nothing
+    const applied = await stack.call("sync-command-center", { action: "repair", tenantId: tenant, apply: true });
+    expect(applied.status).toBe(200);
+    expect(applied.body.dryRun).toBe(false);
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+    const again = await stack.call("sync-command-center", { action: "repair", tenantId: tenant });
+    expect(again.body.found).toBe(0);
+  });
+
+  it("rejects a repair without its tenant, or mixed with other commands", async () => {
+    const res = await stack.call("sync-command-center", { action: "repair", forceCancel: true });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(["forceCancel", "tenantId"]);
+    expect((await stack.call("sync-command-center", { apply: true })).status).toBe(400);
+  });
+});

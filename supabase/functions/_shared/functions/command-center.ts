@@ -1,21 +1,27 @@
 // sync-command-center: one button that syncs a hotel in order (accommodations, then bookings), one
 // that cancels everything, and the health report.
 import { z } from "zod";
-import { readJson, searchParams } from "../http/body.ts";
+import { invalid, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun, resumeRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, finishRun, resumeRun } from "../runs/coordinator.ts";
 import { executeRun } from "../runs/executor.ts";
-import type { Run } from "../runs/types.ts";
+import { leaseOf, type Run } from "../runs/types.ts";
+import { repairTenant } from "../sync/repair.ts";
+import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
 import { chainJob } from "./chain.ts";
 import { healthReport } from "./health.ts";
 import { notResumable, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
-import type { FunctionDeps } from "./source-function.ts";
+import { classifySyncError, type FunctionDeps } from "./source-function.ts";
 import { watchRun } from "./watch.ts";
 
 const SOURCE = "sync-command-center";
+const commandSchema = runRequestSchema.extend({
+  action: z.literal("repair", { message: "The only action is \"repair\"." }).optional(),
+  apply: z.boolean({ message: "Must be true or false." }).optional(),
+});
 const healthQuery = z.strictObject({ tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional() });
 
 export function commandCenter(deps: FunctionDeps) {
@@ -31,6 +37,45 @@ export function commandCenter(deps: FunctionDeps) {
     return json(202, { runId: run.id, status: "running", source: SOURCE, tenantId: run.tenantId, ...extra });
   }
 
+  /** Re-links reservations without junction rows from MotoPress; dry-run unless `apply: true`. */
+  async function repair(body: z.infer<typeof commandSchema>): Promise<Response> {
+    const others = (["forceCancel", "runId", "trigger"] as const).filter((k) => body[k] !== undefined);
+    const fields = [
+      ...(body.action !== "repair" ? [{ field: "action", message: "Required with apply: \"repair\"." }] : []),
+      ...(!body.tenantId ? [{ field: "tenantId", message: "Required: the tenant to repair." }] : []),
+      ...others.map((field) => ({ field, message: "Not allowed with action \"repair\"." })),
+    ];
+    if (fields.length) throw invalid(fields);
+    const tenantId = body.tenantId!;
+    await requireTenant(sql, tenantId);
+    const client = await clientFor(deps, tenantId);
+    let lease = null;
+    if (body.apply) {
+      // Applying writes reservations: it holds the tenant's bookings slot like a sync does.
+      const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "repair", leaseSeconds: config.leaseSeconds });
+      if (claim.outcome === "busy") throw runInProgress(claim.holder);
+      lease = leaseOf(claim.run);
+    }
+    try {
+      const report = await repairTenant(sql, client, tenantId, lease);
+      if (lease) {
+        await finishRun(sql, lease, { status: "completed", stats: { repair: { ...report, relinked: report.relinked.length } } });
+      }
+      return json(200, { ...report, runId: lease?.runId ?? null });
+    } catch (err) {
+      const classified = classifySyncError(err);
+      if (lease) {
+        await finishRun(sql, lease, {
+          status: "failed",
+          errorCode: classified?.code ?? "INTERNAL_ERROR",
+          errorMessage: classified?.message ?? String((err as Error)?.message ?? err),
+        });
+      }
+      if (classified) throw new ApiError(502, "UPSTREAM_ERROR", classified.message);
+      throw err;
+    }
+  }
+
   return createHandler({
     GET: async (req) => {
       const { tenantId } = searchParams(req, healthQuery);
@@ -38,7 +83,9 @@ export function commandCenter(deps: FunctionDeps) {
       return json(200, await healthReport(sql, tenantId ?? null));
     },
     POST: async (req) => {
-      const command = toCommand(await readJson(req, runRequestSchema), false);
+      const body = await readJson(req, commandSchema);
+      if (body.action === "repair" || body.apply !== undefined) return await repair(body);
+      const command = toCommand(body, false);
       if (command.kind === "cancel") {
         if (command.tenantId) {
           throw new ApiError(400, "INVALID_REQUEST", "The command center's forceCancel cancels every run of every tenant; to cancel one tenant, call each source's function with its tenantId.", {

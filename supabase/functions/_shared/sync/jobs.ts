@@ -1,14 +1,13 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
 import { createMotoPressClient } from "../motopress/client.ts";
 import type { Job } from "../runs/executor.ts";
-import type { Run } from "../runs/types.ts";
 import type { FunctionDeps, JobFor } from "../functions/source-function.ts";
 import { requireCredentials } from "../tenants.ts";
 import { runPhases } from "./paged.ts";
 import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
-async function clientFor(deps: FunctionDeps, run: Run) {
-  const creds = await requireCredentials(deps.sql, run.tenantId!);
+export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tenantId: string) {
+  const creds = await requireCredentials(deps.sql, tenantId);
   return createMotoPressClient({
     siteUrl: creds.siteUrl,
     consumerKey: creds.consumerKey,
@@ -20,7 +19,7 @@ async function clientFor(deps: FunctionDeps, run: Run) {
 }
 
 export const accommodationsJob: JobFor = async (deps, run): Promise<Job> => {
-  const client = await clientFor(deps, run);
+  const client = await clientFor(deps, run.tenantId!);
   const tenantId = run.tenantId!;
   return (ctx) =>
     runPhases(ctx, [
@@ -40,7 +39,7 @@ export const accommodationsJob: JobFor = async (deps, run): Promise<Job> => {
 };
 
 export const bookingsJob: JobFor = async (deps, run): Promise<Job> => {
-  const client = await clientFor(deps, run);
+  const client = await clientFor(deps, run.tenantId!);
   const tenantId = run.tenantId!;
   return (ctx) =>
     runPhases(ctx, [{

@@ -90,6 +90,26 @@ export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, pa
   return { inserted: w.inserted, updated: w.updated, typesAutoCreated: typesCreated, ...q };
 }
 
+/** Rooms first, in the caller's transaction: the reservations cannot exist without them. */
+export async function writeReservations(
+  tx: Tx,
+  tenantId: string,
+  reservations: ReservationRow[],
+  rooms: RoomRow[],
+): Promise<Counters> {
+  const [u] = await tx`select * from sync.resolve_booked_units(${tenantId}, ${tx.json(rooms as never)})`;
+  const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${tx.json(reservations as never)})`;
+  const [j] = await tx`select * from sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
+  return {
+    unitsAutoCreated: u.units_created,
+    typesAutoCreated: u.types_created,
+    inserted: r.inserted,
+    updated: r.updated,
+    roomsWritten: j.written,
+    roomsRemoved: j.removed,
+  };
+}
+
 export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string, page: Page<Booking>): Promise<Counters> {
   const reservations: ReservationRow[] = [];
   const rooms: RoomRow[] = [];
@@ -103,21 +123,7 @@ export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string,
       quarantine.push({ id: booking.id, reason: mapped.reason, payload: booking });
     }
   }
-  const c: Counters = {};
-  if (reservations.length) {
-    // Rooms first, in this transaction: the reservations below cannot exist without them.
-    const [u] = await tx`select * from sync.resolve_booked_units(${tenantId}, ${tx.json(rooms as never)})`;
-    const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${tx.json(reservations as never)})`;
-    const [j] = await tx`select * from sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
-    Object.assign(c, {
-      unitsAutoCreated: u.units_created,
-      typesAutoCreated: u.types_created,
-      inserted: r.inserted,
-      updated: r.updated,
-      roomsWritten: j.written,
-      roomsRemoved: j.removed,
-    });
-  }
+  const c: Counters = reservations.length ? await writeReservations(tx, tenantId, reservations, rooms) : {};
   const valid = reservations.map((r) => Number(r.external_booking_id));
   Object.assign(c, await bookkeeping(tx, tenantId, runId, "booking", seenIds(page.items, page.itemErrors), valid, quarantine));
   return c;
