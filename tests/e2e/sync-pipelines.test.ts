@@ -108,6 +108,58 @@ describe("a full sync", () => {
   });
 });
 
+describe("content and invalid items", () => {
+  let site: SimSite;
+  let tenant: string;
+  beforeAll(async () => {
+    site = await startSite({ seed: 13, hotel: { bookings: 150 } });
+    tenant = await tenantForSite(stack.db.sql, site);
+    await syncAll(tenant);
+  });
+  afterAll(() => site.close());
+
+  it("flags a type for re-embedding only when its descriptive text changed", async () => {
+    const types = () => stack.db.sql`
+      select motopress_type_id as id, content_hash, needs_embedding from hotels.accommodation_types
+      where tenant_id = ${tenant} and not auto_created order by 1`;
+    const first = await types();
+    expect(first.every((t) => t.needs_embedding && t.content_hash)).toBe(true);
+    // The chat's embedding job records what it embedded.
+    await stack.db.sql`update hotels.accommodation_types set embedded_content_hash = content_hash where tenant_id = ${tenant}`;
+    await sync(tenant, "motopress-accommodations");
+    expect((await types()).every((t) => !t.needs_embedding)).toBe(true);
+    const changed = site.sim.listTypes()[0];
+    changed.title = `${changed.title} (renovated)`;
+    await sync(tenant, "motopress-accommodations");
+    const after = await types();
+    expect(after.filter((t) => t.needs_embedding).map((t) => t.id)).toEqual([changed.id]);
+  });
+
+  it("quarantines an invalid booking with its reason, completes the run, and reports it", async () => {
+    const id = site.sim.bookingIds()[3];
+    const original = site.sim.getBooking(id)!.checkIn;
+    site.sim.getBooking(id)!.checkIn = "2027-02-30"; // not a calendar date
+    const run = await sync(tenant, "motopress-bookings");
+    expect(run.status).toBe("completed");
+    expect(run.stats.counters["booking.itemErrors"]).toBe(1);
+    expect(run.stats.counters["booking.quarantined"]).toBe(1);
+    const [q] = await stack.db.sql`select external_id, reason, resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
+    expect(q.external_id).toBe(String(id));
+    expect(q.reason).toMatch(/check_in_date/);
+    expect(q.resolved_at).toBeNull();
+    // Not seen as valid is not the same as gone: the earlier reservation is kept, not marked removed.
+    const [r] = await stack.db.sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`;
+    expect(r.removed_upstream_at).toBeNull();
+    const health = await stack.call(`sync-command-center?tenantId=${tenant}`, undefined, { method: "GET" });
+    expect(health.body.tenants[0].integrity.quarantinedItems).toBe(1);
+    // Fixed upstream: the next sync resolves the quarantine.
+    site.sim.getBooking(id)!.checkIn = original;
+    await sync(tenant, "motopress-bookings");
+    const [resolved] = await stack.db.sql`select resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
+    expect(resolved.resolved_at).not.toBeNull();
+  });
+});
+
 describe("deletions and failures", () => {
   let site: SimSite;
   let tenant: string;
