@@ -79,7 +79,7 @@ export async function startDatabase(opts: StartOptions): Promise<Database> {
       "-c", "listen_addresses=127.0.0.1",
     ],
     onLog: opts.log ?? (() => {}),
-    onError: opts.log ?? (() => {}),
+    onError: (err) => opts.log?.(String(err)),
   });
   if (!initialised) await pg.initialise();
   await pg.start();

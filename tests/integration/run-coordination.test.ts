@@ -4,7 +4,7 @@ import {
   cancelRuns, claimRun, finishRun, getRun, heartbeat, reapStaleRuns, resumeRun, RunLostError, suspendRun,
   withFencedTransaction,
 } from "../../supabase/functions/_shared/runs/coordinator.ts";
-import { leaseOf, type Run } from "../../supabase/functions/_shared/runs/types.ts";
+import { leaseOf, type Run, type Source } from "../../supabase/functions/_shared/runs/types.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const claim = (tenantId: string, source = "motopress-bookings" as const, leaseSeconds = 60) =>
+const claim = (tenantId: string, source: Source = "motopress-bookings", leaseSeconds = 60) =>
   claimRun(db.sql, { tenantId, source, trigger: "manual", leaseSeconds });
 
 async function claimed(tenantId: string): Promise<Run> {

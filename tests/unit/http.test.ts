@@ -17,7 +17,8 @@ describe("admin key", () => {
     await expect(requireAdminKey(req({ apikey: KEY }), ["other".repeat(4), KEY])).resolves.toBeUndefined();
     // A user JWT in Authorization plus the key in apikey (what supabase-js sends) is fine.
     await expect(requireAdminKey(req({ authorization: "Bearer user.jwt", apikey: KEY }), [KEY])).resolves.toBeUndefined();
-    for (const headers of [{}, { authorization: `Bearer ${KEY}x` }, { authorization: KEY }, { apikey: KEY.slice(1) }]) {
+    const rejected: Record<string, string>[] = [{}, { authorization: `Bearer ${KEY}x` }, { authorization: KEY }, { apikey: KEY.slice(1) }];
+    for (const headers of rejected) {
       const err = await requireAdminKey(req(headers), [KEY]).catch((e) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err.status).toBe(401);

@@ -30,7 +30,8 @@ export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
     stage,
     current: p?.current ?? 0,
     total: p?.total ?? null,
-    message: `Step ${step}/${STEPS.length}${who}: ${p?.message ?? `${stage} ${child.status}`}`,
+    // The child's own "Step n/m" counts its phases; here the steps are the chain's.
+    message: `Step ${step}/${STEPS.length}${who}: ${p?.message.replace(/^Step \d+\/\d+: /, "") ?? `${stage} ${child.status}`}`,
   };
 }
 

@@ -1,0 +1,251 @@
+// npm start: the whole local stack, then a full sync with visible progress and the health report.
+//   database   embedded PostgreSQL in .data/local on 127.0.0.1:54322 (or DATABASE_URL)
+//   migrations supabase/migrations, applied with the Supabase CLI
+//   functions  served by Deno at http://127.0.0.1:54321/functions/v1/<name>
+//   MotoPress  a simulated site with a sample hotel (or the real site of MOTOPRESS_URL,
+//              MOTOPRESS_CONSUMER_KEY, MOTOPRESS_CONSUMER_SECRET)
+//   tenant     demo-hotel (or, for a real site, MOTOPRESS_TENANT_SLUG, default from its host name)
+// Stays up until Ctrl-C, then stops everything it started.
+import "./lib/quiet-node20.ts";
+import net from "node:net";
+import postgres from "postgres";
+import { type Database, startDatabase } from "./lib/database.ts";
+import { migrate } from "./lib/migrate.ts";
+import { type FunctionsServer, startFunctionsServer } from "./lib/functions-server.ts";
+import { c, LOCAL_FUNCTIONS_URL, localAdminKey, redact } from "./lib/cli.ts";
+import { registerTenant } from "./lib/tenants.ts";
+import { runFullSync } from "./lib/progress.ts";
+import { formatHealth } from "./lib/health-report.ts";
+import { createSyncClient, isSyncClientError } from "../shared/index.ts";
+import { Simulator } from "../tools/motopress-simulator/server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../tools/motopress-simulator/node-server.ts";
+
+// The contract's ports; overridable for a second stack on the same machine.
+const DB_PORT = Number(process.env.LOCAL_DB_PORT ?? 54322);
+const FUNCTIONS_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+const SAMPLE = { seed: 1, types: 8, units: 40, bookings: 1500, latencyMsPerPage: 150 };
+
+const step = (text: string) => console.log(`${c.cyan("==>")} ${c.bold(text)}`);
+const info = (key: string, value: string) => console.log(`    ${key.padEnd(14)} ${value}`);
+
+let db: Database | undefined;
+let functions: FunctionsServer | undefined;
+let site: SimulatorServer | undefined;
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  console.log(`\n${c.cyan("==>")} stopping`);
+  const quietly = async (what: string, fn?: () => Promise<void>) => {
+    if (!fn) return;
+    try {
+      await fn();
+      console.log(`    ${what} stopped`);
+    } catch (err) {
+      console.log(`    ${what}: ${(err as Error).message}`);
+    }
+  };
+  await quietly("functions server", functions && (() => functions!.stop()));
+  await quietly("MotoPress simulator", site && (() => site!.close()));
+  await quietly("database", db && (() => db!.stop()));
+  process.exit(code);
+}
+let firstSignalAt = 0;
+process.on("SIGINT", () => {
+  if (stopping) {
+    // npm forwards the terminal's Ctrl-C to us again: only a later, deliberate second Ctrl-C forces.
+    if (Date.now() - firstSignalAt < 1500) return;
+    console.log("forced exit");
+    process.exit(130);
+  }
+  firstSignalAt = Date.now();
+  void shutdown(0);
+});
+process.on("SIGTERM", () => void shutdown(0));
+
+function slugFromHost(siteUrl: string): string {
+  const host = new URL(siteUrl).hostname.replace(/^www\./, "");
+  return host.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) ||
+    "motopress-site";
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const { key, generated, source: keySource } = await localAdminKey();
+
+  step("database");
+  if (!process.env.DATABASE_URL && !(await portFree(DB_PORT))) {
+    throw new Error(
+      `port ${DB_PORT} is taken (another npm start or PostgreSQL?); stop it, set LOCAL_DB_PORT, or set DATABASE_URL.`,
+    );
+  }
+  if (!(await portFree(FUNCTIONS_PORT))) {
+    throw new Error(
+      `port ${FUNCTIONS_PORT} is taken (another npm start or functions:serve?); stop it or set FUNCTIONS_PORT.`,
+    );
+  }
+  db = await startDatabase({ dataDir: ".data/local", port: DB_PORT }).catch((err) => {
+    throw new Error(
+      `could not start PostgreSQL on 127.0.0.1:${DB_PORT} (${
+        (err as Error).message
+      }); is another npm start running? Or set DATABASE_URL.`,
+    );
+  });
+  info(
+    "url",
+    redact(db.url) + (process.env.DATABASE_URL ? "  (DATABASE_URL)" : "  (embedded, data in .data/local)"),
+  );
+
+  step("migrations (Supabase CLI)");
+  const migrationLines: string[] = [];
+  await migrate(db.url, (line) => migrationLines.push(line));
+  const applied = migrationLines.filter((l) => /^Applying migration/i.test(l));
+  for (const line of migrationLines.filter((l) => /baseline/i.test(l))) info("", c.dim(line));
+  for (const line of applied) info("", c.dim(line));
+  info("", applied.length ? `${applied.length} migration(s) applied` : "up to date");
+
+  step("functions (Deno)");
+  const functionsUrl = FUNCTIONS_PORT === 54321 ? LOCAL_FUNCTIONS_URL : `http://127.0.0.1:${FUNCTIONS_PORT}`;
+  functions = await startFunctionsServer({
+    SUPABASE_DB_URL: db.url,
+    SUPABASE_URL: functionsUrl,
+    SYNC_ADMIN_KEY: key,
+  }, FUNCTIONS_PORT).catch((err) => {
+    throw new Error(
+      `could not serve the functions on 127.0.0.1:${FUNCTIONS_PORT}: ${(err as Error).message}`,
+    );
+  });
+  info(
+    "url",
+    `${functionsUrl}/functions/v1/{motopress-accommodations,motopress-bookings,sync-command-center}`,
+  );
+  info(
+    "admin key",
+    `${key}  ${c.dim(generated ? `(generated; saved in ${keySource})` : `(from ${keySource})`)}`,
+  );
+
+  const real = process.env.MOTOPRESS_URL;
+  let tenant: {
+    slug: string;
+    name: string;
+    timezone: string;
+    siteUrl: string;
+    consumerKey: string;
+    consumerSecret: string;
+  };
+  if (real) {
+    const consumerKey = process.env.MOTOPRESS_CONSUMER_KEY;
+    const consumerSecret = process.env.MOTOPRESS_CONSUMER_SECRET;
+    if (!consumerKey || !consumerSecret) {
+      throw new Error("MOTOPRESS_URL is set: set MOTOPRESS_CONSUMER_KEY and MOTOPRESS_CONSUMER_SECRET too.");
+    }
+    step("MotoPress site (real)");
+    const slug = process.env.MOTOPRESS_TENANT_SLUG ?? slugFromHost(real);
+    tenant = {
+      slug,
+      name: process.env.MOTOPRESS_TENANT_NAME ?? new URL(real).hostname,
+      timezone: process.env.MOTOPRESS_TIMEZONE ?? "UTC",
+      siteUrl: real,
+      consumerKey,
+      consumerSecret,
+    };
+    info("site", real);
+  } else {
+    step("MotoPress site (simulated)");
+    const simulator = new Simulator({
+      seed: SAMPLE.seed,
+      hotel: { types: SAMPLE.types, units: SAMPLE.units, bookings: SAMPLE.bookings },
+    });
+    // A little latency per page, so the progress is visible.
+    simulator.setFaults({ latencyMsPerPage: SAMPLE.latencyMsPerPage });
+    site = await startSimulatorServer({ simulator });
+    const s = simulator.summary();
+    info("site", `${site.url}  (REST base ${site.url}/wp-json/mphb/v1)`);
+    info(
+      "hotel",
+      `${s.types} types, ${s.units} units (${s.hiddenUnitIds.length} hidden), ${s.bookings} bookings, today ${s.today}`,
+    );
+    tenant = {
+      slug: "demo-hotel",
+      name: "Demo Hotel (simulated)",
+      timezone: "Europe/Madrid",
+      siteUrl: site.url,
+      ...simulator.credentials,
+    };
+  }
+
+  step(`tenant ${tenant.slug}`);
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  let tenantId: string;
+  try {
+    ({ tenantId } = await registerTenant(sql, tenant));
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  info("tenant id", tenantId);
+
+  step("full sync through the dashboard client (accommodations, then bookings)");
+  const client = createSyncClient({ url: functionsUrl, key });
+  let syncOk = false;
+  try {
+    const result = await runFullSync(client, tenantId);
+    syncOk = result.ok;
+  } catch (err) {
+    console.log(`    ${c.red("sync could not run:")} ${describe(err)}`);
+  }
+
+  step("health and integrity");
+  try {
+    const report = await client.health({ tenantId });
+    console.log(formatHealth(report).split("\n").map((l) => (l ? `    ${l}` : "")).join("\n"));
+  } catch (err) {
+    console.log(`    ${c.yellow("health report unavailable:")} ${describe(err)}`);
+  }
+
+  console.log();
+  console.log(
+    `${c.green("==>")} ${c.bold(`ready in ${Math.round((Date.now() - started) / 1000)} s`)}${
+      syncOk ? "" : c.red("  (the sync did not complete; see above)")
+    }`,
+  );
+  console.log(`    functions      ${functionsUrl}/functions/v1/<name>`);
+  console.log(`    database       ${redact(db.url)}`);
+  if (site) console.log(`    simulator      ${site.url}`);
+  console.log(`    admin key      ${key}`);
+  const envPrefix = [
+    functionsUrl !== LOCAL_FUNCTIONS_URL ? `SUPABASE_URL=${functionsUrl}` : "",
+    DB_PORT !== 54322 || process.env.DATABASE_URL ? `SUPABASE_DB_URL=${db.url}` : "",
+  ].filter(Boolean).join(" ");
+  const pre = envPrefix ? `${envPrefix} ` : "";
+  console.log(c.dim(`    try:  ${pre}npm run sync -- --tenant ${tenant.slug}`));
+  console.log(c.dim(`          ${pre}npm run health`));
+  console.log(c.dim(`          ${pre}npm run tenant -- list`));
+  console.log(
+    c.dim(
+      `          curl -H 'Authorization: Bearer ${key}' ${functionsUrl}/functions/v1/sync-command-center`,
+    ),
+  );
+  console.log(c.dim("    Ctrl-C stops everything."));
+  // Keeps the process alive until a signal.
+  setInterval(() => {}, 1 << 30);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+function describe(err: unknown): string {
+  if (isSyncClientError(err)) return `${err.status ? `${err.status} ` : ""}${err.code}: ${err.message}`;
+  return (err as Error)?.message ?? String(err);
+}
+
+main().catch(async (err) => {
+  console.error(`${c.red("error:")} ${(err as Error)?.message ?? err}`);
+  if (functions) console.error(c.dim(functions.output().split("\n").slice(-15).join("\n")));
+  await shutdown(1);
+});
