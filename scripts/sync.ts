@@ -5,12 +5,10 @@
 //   SYNC_ADMIN_KEY the admin key (for the local stack, defaults to the key npm start generated)
 //   SUPABASE_DB_URL / DATABASE_URL: only needed to turn a slug into a tenant id
 import "./lib/quiet-node20.ts";
-import postgres from "postgres";
 import { createSyncClient, type SyncSource } from "../shared/index.ts";
 import {
   adminKey,
   c,
-  databaseUrl,
   flag,
   functionsBaseUrl,
   parseArgs,
@@ -18,7 +16,7 @@ import {
   UsageError,
 } from "./lib/cli.ts";
 import { runFullSync } from "./lib/progress.ts";
-import { isUuid, resolveTenant } from "./lib/tenants.ts";
+import { tenantFromArg } from "./lib/tenants.ts";
 
 const USAGE = `usage: npm run sync -- --tenant <slug or tenant id> [--only accommodations|bookings]`;
 
@@ -36,18 +34,7 @@ runMain(async () => {
     else throw new UsageError(`--only must be accommodations or bookings, not "${onlyArg}".`);
   }
 
-  let tenantId = tenantArg;
-  let label = tenantArg;
-  if (!isUuid(tenantArg)) {
-    const sql = postgres(databaseUrl(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
-    try {
-      const t = await resolveTenant(sql, tenantArg);
-      tenantId = t.tenantId;
-      label = `${t.slug} (${t.tenantId})`;
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  }
+  const { tenantId, label } = await tenantFromArg(tenantArg);
 
   const url = functionsBaseUrl();
   const client = createSyncClient({ url, key: await adminKey() });

@@ -9,6 +9,10 @@ import {
   type SupabaseClient,
 } from "@supabase/supabase-js";
 import type { publicRun, RunRequest } from "../supabase/functions/_shared/functions/run-api.ts";
+import type { CommandCenterRequest } from "../supabase/functions/_shared/functions/command-center.ts";
+import type { RepairReport } from "../supabase/functions/_shared/sync/repair.ts";
+
+export type { RepairReport };
 
 // ---------------------------------------------------------------- types
 
@@ -164,6 +168,8 @@ export interface SyncClient {
   forceCancel(options?: { source?: SyncSource; tenantId?: string } & CallOptions): Promise<CancelResult>;
   /** Command center forceCancel: every active run of every source, all tenants. */
   cancelAll(options?: CallOptions): Promise<CancelResult>;
+  /** Re-links reservations without junction rows from MotoPress; a dry run unless `apply`. */
+  repair(options: { tenantId: string; apply?: boolean } & CallOptions): Promise<RepairReport & { runId: string | null }>;
   /** GET sync-command-center: last syncs, active runs, failures, integrity counters. */
   health(options?: { tenantId?: string } & CallOptions): Promise<HealthReport>;
   /**
@@ -226,6 +232,11 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
         cancelled: results.reduce((n, r) => n + r.cancelled, 0),
         runIds: results.flatMap((r) => r.runIds),
       };
+    },
+
+    async repair({ tenantId, apply, signal }) {
+      const body: CommandCenterRequest = { action: "repair", tenantId, ...(apply ? { apply: true } : {}) };
+      return (await invoke<RepairReport & { runId: string | null }>("sync-command-center", { body, signal })).data;
     },
 
     cancelAll(opts = {}) {

@@ -1,7 +1,7 @@
 // Tenant registration for the operator scripts (npm run tenant, npm start): plain SQL against
 // SUPABASE_DB_URL; credentials go to private.motopress_credentials and are never printed.
 import type postgres from "postgres";
-import { UsageError } from "./cli.ts";
+import { databaseUrl, UsageError } from "./cli.ts";
 
 // Any `postgres` client: the scripts' own, or the functions' (`Sql<Record<string, never>>`).
 // deno-lint-ignore no-explicit-any
@@ -104,4 +104,17 @@ export async function resolveTenant(sql: Sql, slugOrId: string): Promise<TenantR
   if (found) return found;
   const known = tenants.map((t) => t.slug).join(", ") || "none yet: npm run tenant -- add ...";
   throw new UsageError(`No tenant "${slugOrId}" (known: ${known}).`, false);
+}
+
+/** `--tenant` as given (slug or id) to the tenant id and a label; only a slug needs the database. */
+export async function tenantFromArg(slugOrId: string): Promise<{ tenantId: string; label: string }> {
+  if (isUuid(slugOrId)) return { tenantId: slugOrId, label: slugOrId };
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(databaseUrl(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    const t = await resolveTenant(sql, slugOrId);
+    return { tenantId: t.tenantId, label: `${t.slug} (${t.tenantId})` };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
 }

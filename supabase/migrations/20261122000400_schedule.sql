@@ -9,8 +9,8 @@
 --     local stand-in (scripts/lib/pg-net-standin.sql) applied before the migrations: schedules.
 --
 -- TIME ZONE: pg_cron interprets schedules in UTC (GMT). '0 3 * * *' is 03:00 UTC every day, i.e.
--- 04:00/05:00 in Madrid depending on DST. Newer pg_cron versions have a `cron.timezone` setting;
--- on Supabase it stays GMT. Change the time with cron.alter_job (docs/scheduling.md).
+-- 04:00/05:00 in Madrid depending on DST. (pg_cron 1.6+ has a `cron.timezone` setting, default
+-- GMT; this assumes the default.) Change the time with cron.alter_job (docs/scheduling.md).
 --
 -- pg_cron's "one instance of a job at a time" covers only the SQL command, which ends as soon as
 -- pg_net has queued the request: it gives no protection against overlapping syncs. That comes from

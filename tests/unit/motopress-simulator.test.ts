@@ -12,10 +12,9 @@ describe("generateHotel", () => {
     expect(JSON.stringify(generateHotel({ seed: 4, bookings: 300, today: TODAY }))).not.toBe(JSON.stringify(a));
   });
 
-  it("generates 50,000 bookings over 500 units in a few seconds without overbooking a unit", () => {
-    const t0 = performance.now();
+  // Generation speed is measured by `npm run bench`, not asserted here.
+  it("generates 50,000 bookings over 500 units without overbooking a unit", () => {
     const hotel = generateHotel({ seed: 1, bookings: 50_000, units: 500, types: 10, today: TODAY });
-    expect(performance.now() - t0).toBeLessThan(5_000);
     expect(hotel.bookings).toHaveLength(50_000);
     expect(hotel.units).toHaveLength(500);
     const ids = hotel.bookings.map((b) => b.id);

@@ -18,10 +18,11 @@ import { classifySyncError, type FunctionDeps } from "./source-function.ts";
 import { watchRun } from "./watch.ts";
 
 const SOURCE = "sync-command-center";
-const commandSchema = runRequestSchema.extend({
+export const commandSchema = runRequestSchema.extend({
   action: z.literal("repair", { message: "The only action is \"repair\"." }).optional(),
   apply: z.boolean({ message: "Must be true or false." }).optional(),
 });
+export type CommandCenterRequest = z.infer<typeof commandSchema>;
 const healthQuery = z.strictObject({ tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional() });
 
 export function commandCenter(deps: FunctionDeps) {
