@@ -96,10 +96,31 @@ describe("crash and resume", () => {
     const unknown = await stack.call("motopress-bookings", { runId: crypto.randomUUID() });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe("RUN_NOT_FOUND");
+    // A continuing run of another function is not taken over by a wrong-function continuation.
+    const [acc] = await stack.db.sql`
+      insert into public.sync_runs (tenant_id, source, status) values (${tenant}, 'motopress-accommodations', 'continuing')
+      returning id, fencing_token`;
+    const wrong = await stack.call("motopress-bookings", { runId: acc.id });
+    expect(wrong.status).toBe(404);
+    const [untouched] = await stack.db.sql`select status, fencing_token from public.sync_runs where id = ${acc.id}`;
+    expect(untouched).toEqual({ status: "continuing", fencing_token: acc.fencing_token });
+    await stack.call("motopress-accommodations", { tenantId: tenant, forceCancel: true });
     const [done] = await stack.db.sql`select id from public.sync_runs where status = 'completed' and source = 'motopress-bookings' limit 1`;
     const finished = await stack.call("motopress-bookings", { runId: done.id });
     expect(finished.status).toBe(409);
     expect(finished.body.error.code).toBe("RUN_NOT_RESUMABLE");
+  });
+
+  it("a tenant whose site URL is unusable gets a failed run that says why, not a stale one", async () => {
+    const [bad] = await stack.db.sql`insert into public.tenant_registry (slug, name) values ('bad-url', 'Bad URL') returning tenant_id`;
+    await stack.db.sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+                       values (${bad.tenant_id}, 'http://', 'ck', 'cs')`;
+    const res = await stack.call("motopress-bookings", { tenantId: bad.tenant_id });
+    expect(res.status).toBe(202);
+    const run = await waitForRun(stack.db.sql, res.body.runId);
+    expect(run.status).toBe("failed");
+    expect(run.error_code).toBe("UPSTREAM_ERROR");
+    expect(run.error_message).toMatch(/site URL/);
   });
 
   it("streams progress over SSE, then the finished run", async () => {

@@ -118,8 +118,11 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
     }
     t.state = "running";
     t.childRunId = child.run.id;
-    const job = await JOBS[source](deps, child.run);
-    const { run } = await executeRun({ sql, config, log, deadline: ctx.deadline, classify: classifySyncError }, child.run, job);
+    const { run } = await executeRun(
+      { sql, config, log, deadline: ctx.deadline, classify: classifySyncError },
+      child.run,
+      JOBS[source](deps, child.run),
+    );
     const final = run ?? await getRun(sql, child.run.id);
     if (!final) return;
     t.steps[source] = stepResult(final);

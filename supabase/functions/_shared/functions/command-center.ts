@@ -5,7 +5,7 @@ import { invalid, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun, finishRun, resumeRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, finishRun } from "../runs/coordinator.ts";
 import { executeRun } from "../runs/executor.ts";
 import { leaseOf, type Run } from "../runs/types.ts";
 import { repairTenant } from "../sync/repair.ts";
@@ -13,7 +13,7 @@ import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
 import { chainJob } from "./chain.ts";
 import { healthReport } from "./health.ts";
-import { notResumable, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import { classifySyncError, type FunctionDeps } from "./source-function.ts";
 import { watchRun } from "./watch.ts";
 
@@ -98,9 +98,7 @@ export function commandCenter(deps: FunctionDeps) {
         return json(200, { cancelled: runIds.length, runIds });
       }
       if (command.kind === "continue") {
-        const run = await resumeRun(sql, command.runId);
-        if (!run || run.source !== SOURCE) throw await notResumable(sql, command.runId, SOURCE);
-        return startInBackground(req, run, { resumed: true });
+        return startInBackground(req, await resumeFor(sql, command.runId, SOURCE), { resumed: true });
       }
       if (command.tenantId) await requireTenant(sql, command.tenantId);
       const claim = await claimRun(sql, {

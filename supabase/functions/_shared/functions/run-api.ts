@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../http/errors.ts";
 import { invalid } from "../http/body.ts";
 import type { Sql } from "../db.ts";
-import { getRun } from "../runs/coordinator.ts";
+import { getRun, resumeRun } from "../runs/coordinator.ts";
 import type { Run, Source } from "../runs/types.ts";
 
 export const runRequestSchema = z
@@ -56,15 +56,22 @@ export function publicRun(run: Run) {
   return rest;
 }
 
-/** Why a continuation for `runId` cannot be taken: unknown run, live run, or finished run. */
-export async function notResumable(sql: Sql, runId: string, source: Source): Promise<ApiError> {
-  const run = await getRun(sql, runId);
-  if (!run || run.source !== source) {
-    return new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
+/**
+ * Takes over `runId` for a continuation of `source`: the run must exist, belong to that source, and
+ * be `continuing` (or `running` with an expired lease). The source is checked first, so a runId of
+ * another function is never taken over.
+ */
+export async function resumeFor(sql: Sql, runId: string, source: Source): Promise<Run> {
+  const current = await getRun(sql, runId);
+  if (!current || current.source !== source) {
+    throw new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
   }
-  if (run.status === "running") return runInProgress(run);
-  return new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${run.status}; only a continuing or stale run can be resumed.`, {
+  const run = await resumeRun(sql, runId);
+  if (run) return run;
+  const now = await getRun(sql, runId);
+  if (now?.status === "running") throw runInProgress(now);
+  throw new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${now?.status}; only a continuing or stale run can be resumed.`, {
     runId,
-    status: run.status,
+    status: now?.status,
   });
 }

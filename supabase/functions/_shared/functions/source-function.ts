@@ -3,15 +3,15 @@
 import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
 import { readJson } from "../http/body.ts";
-import { ApiError, json } from "../http/errors.ts";
+import { json } from "../http/errors.ts";
 import { createHandler, type Logger } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
 import type { Invoker } from "../invoke.ts";
-import { cancelRuns, claimRun, resumeRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun } from "../runs/coordinator.ts";
 import { executeRun, type Job } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
 import { requireCredentials, requireTenant } from "../tenants.ts";
-import { notResumable, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import { watchRun } from "./watch.ts";
 
 export interface FunctionDeps {
@@ -23,22 +23,20 @@ export interface FunctionDeps {
   waitUntil: (promise: Promise<unknown>) => void;
 }
 
-/** Builds the job that syncs `run` (credentials are loaded by then). Absent: not implemented. */
-export type JobFor = (deps: FunctionDeps, run: Run) => Promise<Job>;
+/** The job that syncs `run`. */
+export type JobFor = (deps: FunctionDeps, run: Run) => Job;
 
-export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor?: JobFor) {
+export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: JobFor) {
   const { sql, config, log } = deps;
 
   const execute = (run: Run) =>
-    jobFor!(deps, run).then((job) =>
-      executeRun({
-        sql,
-        config,
-        log,
-        onSuspended: (r) => deps.invoke(source, { runId: r.id }),
-        classify: classifySyncError,
-      }, run, job)
-    );
+    executeRun({
+      sql,
+      config,
+      log,
+      onSuspended: (r) => deps.invoke(source, { runId: r.id }),
+      classify: classifySyncError,
+    }, run, jobFor(deps, run));
 
   function startInBackground(req: Request, run: Run, status: number, extra: Record<string, unknown>): Response {
     deps.waitUntil(execute(run).catch((err) => log("error", "run crashed", { runId: run.id, error: String(err) })));
@@ -55,18 +53,11 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor?: 
         log("info", "forceCancel", { source, tenantId: command.tenantId, runIds });
         return json(200, { cancelled: runIds.length, runIds });
       }
-      if (command.kind === "start") {
-        await requireTenant(sql, command.tenantId!);
-        await requireCredentials(sql, command.tenantId!);
-      }
-      if (!jobFor) {
-        throw new ApiError(501, "NOT_IMPLEMENTED", `Syncing ${source} is not implemented yet; forceCancel works.`);
-      }
       if (command.kind === "continue") {
-        const run = await resumeRun(sql, command.runId);
-        if (!run || run.source !== source) throw await notResumable(sql, command.runId, source);
-        return startInBackground(req, run, 202, { resumed: true });
+        return startInBackground(req, await resumeFor(sql, command.runId, source), 202, { resumed: true });
       }
+      await requireTenant(sql, command.tenantId!);
+      await requireCredentials(sql, command.tenantId!);
       const claim = await claimRun(sql, {
         tenantId: command.tenantId,
         source,

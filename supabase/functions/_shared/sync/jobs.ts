@@ -18,34 +18,34 @@ export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tena
   });
 }
 
-export const accommodationsJob: JobFor = async (deps, run): Promise<Job> => {
+// The client is made inside the job, so that a bad site URL or missing credentials fail the run
+// with a clear error instead of leaving it to go stale.
+export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!);
   const tenantId = run.tenantId!;
-  return (ctx) =>
-    runPhases(ctx, [
-      {
-        stage: "accommodation types",
-        entity: "accommodation_type",
-        pages: (startPage) => client.accommodationTypes({ startPage }),
-        write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
-      },
-      {
-        stage: "accommodations",
-        entity: "accommodation",
-        pages: (startPage) => client.accommodations({ startPage }),
-        write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
-      },
-    ]);
+  return await runPhases(ctx, [
+    {
+      stage: "accommodation types",
+      entity: "accommodation_type",
+      pages: (startPage) => client.accommodationTypes({ startPage }),
+      write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
+    },
+    {
+      stage: "accommodations",
+      entity: "accommodation",
+      pages: (startPage) => client.accommodations({ startPage }),
+      write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
+    },
+  ]);
 };
 
-export const bookingsJob: JobFor = async (deps, run): Promise<Job> => {
+export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!);
   const tenantId = run.tenantId!;
-  return (ctx) =>
-    runPhases(ctx, [{
-      stage: "bookings",
-      entity: "booking",
-      pages: (startPage) => client.bookings({ startPage }),
-      write: (tx, page) => writeBookingsPage(tx, tenantId, run.id, page),
-    }]);
+  return await runPhases(ctx, [{
+    stage: "bookings",
+    entity: "booking",
+    pages: (startPage) => client.bookings({ startPage }),
+    write: (tx, page) => writeBookingsPage(tx, tenantId, run.id, page),
+  }]);
 };
