@@ -86,7 +86,10 @@ $$;
 --   claimed  a new run was inserted (reclaimed_run_id names a stale holder it replaced);
 --   resumed  the holder was a `continuing` run whose lease expired: it is taken over as is, so
 --            its checkpoint is not lost;
---   busy     a live run holds the slot; its row is returned.
+--   busy     a live run holds the slot; its row is returned;
+--   parent_inactive  p_parent_run_id is no longer running (cancelled, say): nothing is claimed.
+-- A child claim holds its parent's row (FOR SHARE) until it commits, so a cancel of the parent
+-- either sees the child (and cascades to it) or comes first (and the claim is refused).
 create function sync.claim_run(
   p_tenant_id uuid, p_source text, p_trigger text, p_parent_run_id uuid, p_lease_seconds integer
 ) returns table (outcome text, reclaimed_run_id uuid, run public.sync_runs)
@@ -96,6 +99,13 @@ declare
   v_holder public.sync_runs;
   v_reclaimed uuid;
 begin
+  if p_parent_run_id is not null then
+    perform 1 from public.sync_runs p where p.id = p_parent_run_id and p.status = 'running' for share;
+    if not found then
+      return query select 'parent_inactive'::text, null::uuid, null::public.sync_runs;
+      return;
+    end if;
+  end if;
   for attempt in 1..20 loop
     insert into public.sync_runs (tenant_id, source, trigger, parent_run_id, lease_seconds)
     values (p_tenant_id, p_source, p_trigger, p_parent_run_id, p_lease_seconds)
@@ -169,18 +179,40 @@ language sql set search_path = '' as $$
 $$;
 
 -- forceCancel: every active run matching the filters (NULL = any) is cancelled and its slot freed
--- at once. Workers find out at their next fenced write or heartbeat.
+-- at once, and so are the active runs started under a cancelled run (a chain's children).
+-- Workers find out at their next fenced write or heartbeat.
 create function sync.cancel_runs(p_source text default null, p_tenant_id uuid default null, p_reason text default null)
 returns table (run_id uuid, tenant_id uuid, source text)
-language sql set search_path = '' as $$
-  update public.sync_runs s
-  set status = 'cancelled', completed_at = now(), error_code = 'CANCELLED',
-      error_message = coalesce(p_reason, 'Cancelled by forceCancel.')
-  where s.status in ('running', 'continuing')
-    and (p_source is null or s.source = p_source)
-    and (p_tenant_id is null or s.tenant_id = p_tenant_id)
-  returning s.id, s.tenant_id, s.source
-$$;
+language plpgsql set search_path = '' as $$
+declare
+  v_ids uuid[];
+  v_next uuid[];
+begin
+  with c as (
+    update public.sync_runs s
+    set status = 'cancelled', completed_at = now(), error_code = 'CANCELLED',
+        error_message = coalesce(p_reason, 'Cancelled by forceCancel.')
+    where s.status in ('running', 'continuing')
+      and (p_source is null or s.source = p_source)
+      and (p_tenant_id is null or s.tenant_id = p_tenant_id)
+    returning s.id
+  )
+  select coalesce(array_agg(c.id), '{}') into v_ids from c;
+  v_next := v_ids;
+  -- Each statement takes a new snapshot: a child claimed while the first update waited is seen here.
+  while cardinality(v_next) > 0 loop
+    with c as (
+      update public.sync_runs s
+      set status = 'cancelled', completed_at = now(), error_code = 'CANCELLED',
+          error_message = 'Cancelled with its parent run.'
+      where s.status in ('running', 'continuing') and s.parent_run_id = any (v_next)
+      returning s.id
+    )
+    select coalesce(array_agg(c.id), '{}') into v_next from c;
+    v_ids := v_ids || v_next;
+  end loop;
+  return query select s.id, s.tenant_id, s.source from public.sync_runs s where s.id = any (v_ids);
+end $$;
 
 revoke all on function sync.enforce_run_transition(), sync.lease_expired(public.sync_runs),
   sync.claim_run(uuid, text, text, uuid, integer), sync.resume_run(uuid),

@@ -3,7 +3,9 @@
 create table sync.run_seen (
   run_id uuid not null references public.sync_runs (id) on delete cascade,
   entity text not null check (entity in ('accommodation_type', 'accommodation', 'booking')),
-  external_id integer not null,
+  -- Text, as guest_reservations.external_booking_id is: the end-of-pass anti-join is then an index
+  -- lookup whatever the planner's statistics say.
+  external_id text not null,
   primary key (run_id, entity, external_id)
 );
 revoke all on sync.run_seen from public, anon, authenticated;
@@ -43,7 +45,7 @@ returns integer
 language sql set search_path = '' as $$
   with s as (
     insert into sync.run_seen (run_id, entity, external_id)
-    select p_run_id, p_entity, id from unnest(p_ids) as id
+    select p_run_id, p_entity, id::text from unnest(p_ids) as id
     on conflict do nothing
     returning 1
   )
@@ -181,7 +183,8 @@ language sql set search_path = '' as $$
       i.guest_email, i.guest_phone, i.guest_country, i.guest_phone_last4, i.external_reference, i.adults, i.children,
       i.total_price, i.currency, i.ical_prodid, i.ical_summary, i.ical_description, i.booked_at
     from input i
-    left join hotels.accommodation_units u on u.tenant_id = p_tenant_id and u.motopress_unit_id = i.first_unit
+    left join lateral (select a.id from hotels.accommodation_units a
+                       where a.tenant_id = p_tenant_id and a.motopress_unit_id = i.first_unit limit 1) u on true
     on conflict (tenant_id, external_booking_id) do update set
       accommodation_unit_id = excluded.accommodation_unit_id, status = excluded.status, kind = excluded.kind,
       check_in_date = excluded.check_in_date, check_out_date = excluded.check_out_date,
@@ -207,6 +210,8 @@ language sql set search_path = '' as $$
 $$;
 
 -- One junction row per booked room, on the booked unit; rooms a booking no longer has are removed.
+-- The lookups are LATERAL ... LIMIT 1 and the delete uses = ANY: each stays a per-row index lookup
+-- even while a first large import outruns the planner's statistics.
 create function sync.upsert_reservation_rooms(p_tenant_id uuid, p_rooms jsonb)
 returns table (written integer, removed integer)
 language sql set search_path = '' as $$
@@ -218,8 +223,10 @@ language sql set search_path = '' as $$
     select r.id as reservation_id, i.position, u.id as unit_uuid, i.unit_id, coalesce(i.type_id, 0) as type_id,
       i.adults, i.children, i.guest_name
     from input i
-    join public.guest_reservations r on r.tenant_id = p_tenant_id and r.external_booking_id = i.external_booking_id
-    left join hotels.accommodation_units u on u.tenant_id = p_tenant_id and u.motopress_unit_id = i.unit_id
+    cross join lateral (select g.id from public.guest_reservations g
+                        where g.tenant_id = p_tenant_id and g.external_booking_id = i.external_booking_id limit 1) r
+    left join lateral (select a.id from hotels.accommodation_units a
+                       where a.tenant_id = p_tenant_id and a.motopress_unit_id = i.unit_id limit 1) u on true
   ),
   w as (
     insert into public.reservation_accommodations as ra (tenant_id, reservation_id, position, accommodation_unit_id,
@@ -237,18 +244,42 @@ language sql set search_path = '' as $$
            excluded.adults, excluded.children, excluded.guest_name)
     returning 1
   ),
-  counts as (select reservation_id, count(*) as n from resolved group by reservation_id),
+  counts as (select reservation_id, count(*)::integer as n from resolved group by reservation_id),
   d as (
-    delete from public.reservation_accommodations ra using counts c
-    where ra.reservation_id = c.reservation_id and ra.position >= c.n
+    delete from public.reservation_accommodations ra
+    where ra.reservation_id = any (array(select c.reservation_id from counts c))
+      and ra.position >= (select c.n from counts c where c.reservation_id = ra.reservation_id)
     returning 1
   )
   select (select count(*) from w)::integer, (select count(*) from d)::integer
 $$;
 
--- After a complete, successful pass: what the pass did not see is gone upstream (MotoPress leaves
--- no tombstones). Never called after a failed, cancelled or unstable pass.
-create function sync.mark_removed_upstream(p_tenant_id uuid, p_run_id uuid, p_entity text)
+-- After a complete, successful pass: the rows the pass did not see. They are only candidates:
+-- MotoPress leaves no tombstones and a list can shift under a scan, so each is checked by id
+-- before it is marked. Rows created from bookings (auto_created) were never in a listing.
+create function sync.removal_candidates(p_tenant_id uuid, p_run_id uuid, p_entity text, p_limit integer)
+returns table (external_id text)
+language sql stable set search_path = '' as $$
+  select r.external_booking_id from public.guest_reservations r
+  where p_entity = 'booking' and r.tenant_id = p_tenant_id and r.removed_upstream_at is null
+    and not exists (select 1 from sync.run_seen s
+                    where s.run_id = p_run_id and s.entity = 'booking' and s.external_id = r.external_booking_id)
+  union all
+  select u.motopress_unit_id::text from hotels.accommodation_units u
+  where p_entity = 'accommodation' and u.tenant_id = p_tenant_id and u.removed_upstream_at is null and not u.auto_created
+    and not exists (select 1 from sync.run_seen s
+                    where s.run_id = p_run_id and s.entity = 'accommodation' and s.external_id = u.motopress_unit_id::text)
+  union all
+  select t.motopress_type_id::text from hotels.accommodation_types t
+  where p_entity = 'accommodation_type' and t.tenant_id = p_tenant_id and t.removed_upstream_at is null
+    and not t.auto_created
+    and not exists (select 1 from sync.run_seen s
+                    where s.run_id = p_run_id and s.entity = 'accommodation_type' and s.external_id = t.motopress_type_id::text)
+  limit p_limit
+$$;
+
+-- Marks the rows confirmed gone (a 404 by id) and forgets what the pass saw.
+create function sync.mark_removed_upstream(p_tenant_id uuid, p_run_id uuid, p_entity text, p_gone text[])
 returns integer
 language plpgsql set search_path = '' as $$
 declare
@@ -256,19 +287,13 @@ declare
 begin
   if p_entity = 'booking' then
     update public.guest_reservations r set removed_upstream_at = now(), updated_at = now()
-    where r.tenant_id = p_tenant_id and r.removed_upstream_at is null
-      and not exists (select 1 from sync.run_seen s
-                      where s.run_id = p_run_id and s.entity = 'booking' and s.external_id::text = r.external_booking_id);
+    where r.tenant_id = p_tenant_id and r.removed_upstream_at is null and r.external_booking_id = any (p_gone);
   elsif p_entity = 'accommodation' then
     update hotels.accommodation_units u set removed_upstream_at = now(), updated_at = now()
-    where u.tenant_id = p_tenant_id and u.removed_upstream_at is null
-      and not exists (select 1 from sync.run_seen s
-                      where s.run_id = p_run_id and s.entity = 'accommodation' and s.external_id = u.motopress_unit_id);
+    where u.tenant_id = p_tenant_id and u.removed_upstream_at is null and u.motopress_unit_id::text = any (p_gone);
   elsif p_entity = 'accommodation_type' then
     update hotels.accommodation_types t set removed_upstream_at = now(), updated_at = now()
-    where t.tenant_id = p_tenant_id and t.removed_upstream_at is null and t.motopress_type_id > 0
-      and not exists (select 1 from sync.run_seen s
-                      where s.run_id = p_run_id and s.entity = 'accommodation_type' and s.external_id = t.motopress_type_id);
+    where t.tenant_id = p_tenant_id and t.removed_upstream_at is null and t.motopress_type_id::text = any (p_gone);
   else
     raise exception 'unknown entity %', p_entity;
   end if;

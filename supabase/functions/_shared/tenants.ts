@@ -23,9 +23,16 @@ export async function findTenant(sql: Sql, tenantId: string): Promise<Tenant | n
     : null;
 }
 
+const tenantNotFound = (tenantId: string) =>
+  new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${tenantId}.`, { tenantId });
+const notConfigured = (tenantId: string) =>
+  new ApiError(409, "TENANT_NOT_CONFIGURED", "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.", {
+    tenantId,
+  });
+
 export async function requireTenant(sql: Sql, tenantId: string): Promise<Tenant> {
   const tenant = await findTenant(sql, tenantId);
-  if (!tenant) throw new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${tenantId}.`, { tenantId });
+  if (!tenant) throw tenantNotFound(tenantId);
   return tenant;
 }
 
@@ -49,10 +56,16 @@ export async function loadCredentials(sql: Sql, tenantId: string): Promise<MotoP
 
 export async function requireCredentials(sql: Sql, tenantId: string): Promise<MotoPressCredentials> {
   const creds = await loadCredentials(sql, tenantId);
-  if (!creds) {
-    throw new ApiError(409, "TENANT_NOT_CONFIGURED", "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.", {
-      tenantId,
-    });
-  }
+  if (!creds) throw notConfigured(tenantId);
   return creds;
+}
+
+/** A tenant that can be synced: 404 when unknown, 409 without credentials. One query. */
+export async function requireSyncableTenant(sql: Sql, tenantId: string): Promise<void> {
+  const [row] = await sql`
+    select t.tenant_id, c.tenant_id is not null as configured
+    from public.tenant_registry t left join private.motopress_credentials c on c.tenant_id = t.tenant_id
+    where t.tenant_id = ${tenantId}`;
+  if (!row) throw tenantNotFound(tenantId);
+  if (!row.configured) throw notConfigured(tenantId);
 }

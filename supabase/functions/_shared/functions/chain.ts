@@ -177,6 +177,9 @@ async function childRun(
     parentRunId: parent.id,
     leaseSeconds: parent.leaseSeconds,
   });
+  if (claim.outcome === "parent_inactive") {
+    return { error: { code: "CANCELLED", message: "the chain was cancelled before this step started" } };
+  }
   if (claim.outcome === "busy") {
     return {
       error: {

@@ -10,7 +10,7 @@ import type { Invoker } from "../invoke.ts";
 import { cancelRuns, claimRun } from "../runs/coordinator.ts";
 import { executeRun, type Job } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
-import { requireCredentials, requireTenant } from "../tenants.ts";
+import { requireSyncableTenant, requireTenant } from "../tenants.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import { watchRun } from "./watch.ts";
 
@@ -56,8 +56,7 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       if (command.kind === "continue") {
         return startInBackground(req, await resumeFor(sql, command.runId, source), 202, { resumed: true });
       }
-      await requireTenant(sql, command.tenantId!);
-      await requireCredentials(sql, command.tenantId!);
+      await requireSyncableTenant(sql, command.tenantId!);
       const claim = await claimRun(sql, {
         tenantId: command.tenantId,
         source,

@@ -63,10 +63,19 @@ export interface ClientStats {
   duplicatesDropped: number;
 }
 
+export interface ScanOptions {
+  startPage?: number;
+  /**
+   * The list's total when an earlier invocation stopped the same scan. When the list has since
+   * shrunk, the scan rewinds (below startPage if need be) so that no item slides past it.
+   */
+  knownTotal?: number | null;
+}
+
 export interface MotoPressClient {
-  accommodationTypes(options?: { startPage?: number }): AsyncIterable<Page<AccommodationType>>;
-  accommodations(options?: { startPage?: number }): AsyncIterable<Page<Accommodation>>;
-  bookings(options?: { startPage?: number }): AsyncIterable<Page<Booking>>;
+  accommodationTypes(options?: ScanOptions): AsyncIterable<Page<AccommodationType>>;
+  accommodations(options?: ScanOptions): AsyncIterable<Page<Accommodation>>;
+  bookings(options?: ScanOptions): AsyncIterable<Page<Booking>>;
   /** `null` when the booking does not exist (hard-deleted) or sits in trash/draft. */
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
@@ -153,7 +162,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   async function* paginate<T extends { id: number }>(
     resource: string,
     schema: z.ZodType<T>,
-    startPage = 1,
+    { startPage = 1, knownTotal = null }: ScanOptions = {},
   ): AsyncGenerator<Page<T>> {
     if (!Number.isInteger(startPage) || startPage < 1) {
       throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `startPage must be a positive integer, got ${startPage}.`);
@@ -168,7 +177,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     };
     let next = startPage;
     let knownTotalPages = startPage;
-    let baselineTotal: number | null = null;
+    let baselineTotal: number | null = knownTotal ?? null;
     let unstable = false;
     let lastId = 0;
     try {
@@ -184,7 +193,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
             // Deleted items upstream shift later ids back by (baseline - total) positions: re-read enough
             // earlier pages to catch the ones that slid past the boundary; ids already seen are dropped.
             const back = Math.ceil((baselineTotal - raw.total) / perPage);
-            const target = Math.max(startPage, next - back);
+            const target = Math.max(knownTotal === null ? startPage : 1, next - back);
             baselineTotal = raw.total;
             knownTotalPages = Math.max(raw.totalPages, target);
             if (target < next) {
@@ -251,9 +260,9 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   }
 
   return {
-    accommodationTypes: (o) => paginate("accommodation_types", accommodationTypeSchema, o?.startPage),
-    accommodations: (o) => paginate("accommodations", accommodationSchema, o?.startPage),
-    bookings: (o) => paginate("bookings", bookingSchema, o?.startPage),
+    accommodationTypes: (o) => paginate("accommodation_types", accommodationTypeSchema, o),
+    accommodations: (o) => paginate("accommodations", accommodationSchema, o),
+    bookings: (o) => paginate("bookings", bookingSchema, o),
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),
     accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),

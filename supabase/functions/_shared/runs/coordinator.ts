@@ -43,19 +43,29 @@ export type ClaimResult =
   | { outcome: "resumed"; run: Run }
   | { outcome: "busy"; holder: Run };
 
+/** A child's claim when its parent is no longer running (cancelled, say). */
+export interface ParentInactive {
+  outcome: "parent_inactive";
+}
+
 export interface ClaimInput {
   tenantId: string | null;
   source: Source;
   trigger: Trigger;
-  parentRunId?: string | null;
   leaseSeconds: number;
 }
 
-export async function claimRun(sql: Sql, input: ClaimInput): Promise<ClaimResult> {
+export function claimRun(sql: Sql, input: ClaimInput): Promise<ClaimResult>;
+export function claimRun(sql: Sql, input: ClaimInput & { parentRunId: string }): Promise<ClaimResult | ParentInactive>;
+export async function claimRun(
+  sql: Sql,
+  input: ClaimInput & { parentRunId?: string },
+): Promise<ClaimResult | ParentInactive> {
   const [row] = await sql`
     select c.outcome, c.reclaimed_run_id, (c.run).*
     from sync.claim_run(${input.tenantId}, ${input.source}, ${input.trigger},
                         ${input.parentRunId ?? null}, ${input.leaseSeconds}) c`;
+  if (row.outcome === "parent_inactive") return { outcome: "parent_inactive" };
   const run = toRun(row);
   if (row.outcome === "busy") return { outcome: "busy", holder: run };
   if (row.outcome === "resumed") return { outcome: "resumed", run };

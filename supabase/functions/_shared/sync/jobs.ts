@@ -27,13 +27,15 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
     {
       stage: "accommodation types",
       entity: "accommodation_type",
-      pages: (startPage) => client.accommodationTypes({ startPage }),
+      pages: (startPage, knownTotal) => client.accommodationTypes({ startPage, knownTotal }),
+      fetchOne: (id) => client.accommodationType(id),
       write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
     },
     {
       stage: "accommodations",
       entity: "accommodation",
-      pages: (startPage) => client.accommodations({ startPage }),
+      pages: (startPage, knownTotal) => client.accommodations({ startPage, knownTotal }),
+      fetchOne: (id) => client.accommodation(id),
       write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
     },
   ]);
@@ -45,7 +47,8 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   return await runPhases(ctx, [{
     stage: "bookings",
     entity: "booking",
-    pages: (startPage) => client.bookings({ startPage }),
+    pages: (startPage, knownTotal) => client.bookings({ startPage, knownTotal }),
+    fetchOne: (id) => client.booking(id),
     write: (tx, page) => writeBookingsPage(tx, tenantId, run.id, page),
   }]);
 };

@@ -1,6 +1,7 @@
 // The shape every MotoPress sync shares: phases of pages, each page written in one fenced
-// transaction that also advances the checkpoint, a continuation when the invocation's budget is
-// spent, and deletion marking only after a complete, stable pass.
+// transaction that also advances the checkpoint; a continuation when the invocation's budget is
+// spent; and, after a complete pass, removals that are each confirmed by id (MotoPress leaves no
+// tombstones, and a list can shift under a scan without its total changing).
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import { RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
@@ -12,7 +13,10 @@ export type Entity = "accommodation_type" | "accommodation" | "booking";
 export interface Phase<T> {
   stage: string;
   entity: Entity;
-  pages(startPage: number): AsyncIterable<Page<T>>;
+  /** `knownTotal`: the list's total when the previous invocation stopped (to rewind on deletions). */
+  pages(startPage: number, knownTotal: number | null): AsyncIterable<Page<T>>;
+  /** One item by id; null when it is gone upstream (404, trash). */
+  fetchOne(id: number): Promise<T | null>;
   write(tx: Tx, page: Page<T>): Promise<Counters>;
 }
 
@@ -20,18 +24,24 @@ export interface Checkpoint {
   phase: number;
   /** The next page to fetch in that phase. */
   page: number;
-  /** The list's total when last read: a change means the list moved under the scan. */
+  /** The list's total when last read. */
   total: number | null;
-  /** Set when the list moved during the pass: then nothing is marked removed. */
+  /** The list moved during the pass (reported; removals are confirmed by id either way). */
   unstable: boolean;
+  /** Entities whose removals are already marked (their seen ids are then gone). */
+  removalsDone: Entity[];
 }
 
-const START: Checkpoint = { phase: 0, page: 1, total: null, unstable: false };
+const START: Checkpoint = { phase: 0, page: 1, total: null, unstable: false, removalsDone: [] };
+/** Removal candidates confirmed per entity and pass; the rest wait for the next pass. */
+export const VERIFY_LIMIT = 200;
 
 export function addCounters(into: Counters, more: Counters): Counters {
   for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
   return into;
 }
+
+const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
 
 export async function runPhases(
   ctx: JobContext,
@@ -41,21 +51,22 @@ export async function runPhases(
   let cp: Checkpoint = { ...START, ...(ctx.run.checkpoint as Partial<Checkpoint> | null ?? {}) };
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
   const stats = (progress: Progress) => ({ counters, progress });
+  const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
 
   for (; cp.phase < phases.length; cp = { ...cp, phase: cp.phase + 1, page: 1, total: null }) {
     const phase = phases[cp.phase];
     const step = `Step ${cp.phase + 1}/${phases.length}`;
-    for await (const page of phase.pages(cp.page)) {
-      if (ctx.signal.aborted) throw new RunLostError(ctx.lease.runId, "cancelled");
+    for await (const page of phase.pages(cp.page, cp.total)) {
+      if (ctx.signal.aborted) throw lost();
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
-      const next: Checkpoint = { phase: cp.phase, page: page.page + 1, total: page.total, unstable };
+      const next: Checkpoint = { ...cp, page: page.page + 1, total: page.total, unstable };
       const progress: Progress = {
         stage: phase.stage,
         current: page.page,
         total: page.totalPages,
         message: `${step}: ${phase.stage} page ${page.page} of ${page.totalPages}`,
       };
-      // The counters are updated only once the page committed; a rolled-back page counts nothing.
+      // Counted once the page committed: a rolled-back page counts nothing.
       const pageCounters = { pages: 1, items: page.items.length, itemErrors: page.itemErrors.length };
       await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
         addCounters(pageCounters, await phase.write(tx, page));
@@ -65,32 +76,43 @@ export async function runPhases(
       cp = next;
       const more = page.page < page.totalPages || cp.phase < phases.length - 1;
       if (more && ctx.budgetSpent()) {
-        return { status: "continue", checkpoint: nextInvocation(cp, page.page >= page.totalPages), stats: stats(progress) };
+        const handover = page.page >= page.totalPages ? { ...cp, phase: cp.phase + 1, page: 1, total: null } : cp;
+        return { status: "continue", checkpoint: handover, stats: stats(progress) };
       }
     }
   }
 
-  // A complete pass: whatever it did not see is gone upstream, unless the list moved under it.
-  const removed: Counters = {};
-  if (!cp.unstable) {
-    await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
-      for (const entity of new Set(phases.map((p) => p.entity))) {
-        const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${entity}) as n`;
-        removed[`${entity}.removedUpstream`] = row.n;
+  for (const phase of phases) {
+    if (cp.removalsDone.includes(phase.entity)) continue;
+    const progress: Progress = { stage: phase.stage, current: 0, total: null, message: `Checking what is gone: ${phase.stage}` };
+    const candidates = await ctx.sql`
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${VERIFY_LIMIT})`;
+    const gone: string[] = [];
+    const c: Counters = { removedUpstream: 0, verifiedPresent: 0 };
+    for (const { external_id: id } of candidates) {
+      if (ctx.signal.aborted) throw lost();
+      if (ctx.budgetSpent()) return { status: "continue", checkpoint: cp, stats: stats(progress) };
+      const numeric = Number(id);
+      if (!Number.isInteger(numeric) || numeric <= 0) continue; // not a MotoPress id: never ours to remove
+      const item = await phase.fetchOne(numeric);
+      if (item === null) {
+        gone.push(id);
+        continue;
       }
-    });
+      // Still there: the scan missed it (the list shifted). Write it now, which also marks it seen.
+      await withFencedTransaction(ctx.sql, ctx.lease, (tx) => phase.write(tx, onePage(item)));
+      c.verifiedPresent++;
+    }
+    cp = { ...cp, removalsDone: [...cp.removalsDone, phase.entity] };
+    await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
+      const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${gone}) as n`;
+      c.removedUpstream = row.n;
+      addCounters(counters, prefix(phase.entity, c));
+    }, { checkpoint: cp, stats: stats(progress) });
   }
-  addCounters(counters, removed);
-  const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
-  return {
-    status: "completed",
-    stats: { ...stats(done), deletionsChecked: !cp.unstable, ...(cp.unstable ? { deletionsSkipped: "the upstream list changed during the pass" } : {}) },
-  };
-}
 
-/** Where a continuation starts: the next page, or the next phase when this one is finished. */
-function nextInvocation(cp: Checkpoint, phaseDone: boolean): Checkpoint {
-  return phaseDone ? { ...cp, phase: cp.phase + 1, page: 1, total: null } : cp;
+  const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
+  return { status: "completed", stats: { ...stats(done), listMovedDuringPass: cp.unstable } };
 }
 
 function prefix(entity: string, c: Counters): Counters {

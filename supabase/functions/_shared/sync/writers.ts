@@ -18,7 +18,13 @@ interface QuarantineItem {
 const fromItemErrors = (errors: ItemError[]): QuarantineItem[] =>
   errors.map((e) => ({ id: e.id, reason: e.reason, payload: e.raw }));
 
-/** Records what the page saw and quarantines what it could not use, in one statement. */
+// deno-lint-ignore no-explicit-any
+type Fragment = any;
+
+/**
+ * Records what the page saw and quarantines what it could not use. With `main` (a set-returning
+ * writer call), that write shares the statement: one round trip fewer per page.
+ */
 async function bookkeeping(
   tx: Tx,
   tenantId: string,
@@ -27,13 +33,21 @@ async function bookkeeping(
   seen: number[],
   valid: number[],
   quarantine: QuarantineItem[],
-): Promise<Counters> {
+  main: Fragment | null = null,
+): Promise<Record<string, number>> {
   const [row] = await tx`
-    select sync.mark_seen(${runId}, ${entity}, ${tx.array(seen, INT4)}) as seen, q.quarantined, q.resolved
-    from sync.quarantine(${tenantId}, ${runId}, ${entity}, ${tx.json(quarantine as never)},
+    select ${main ? tx`m.*,` : tx``} sync.mark_seen(${runId}, ${entity}, ${tx.array(seen, INT4)}) as seen,
+           q.quarantined, q.resolved
+    from ${main ? tx`${main} m,` : tx``}
+         sync.quarantine(${tenantId}, ${runId}, ${entity}, ${tx.json(quarantine as never)},
                          ${tx.array(valid.map(String), TEXT)}) q`;
-  return { quarantined: row.quarantined, quarantineResolved: row.resolved };
+  return row;
 }
+
+const quarantineCounters = (row: Record<string, number>): Counters => ({
+  quarantined: row.quarantined,
+  quarantineResolved: row.resolved,
+});
 
 const seenIds = (items: { id: number }[], errors: ItemError[]) => [
   ...items.map((i) => i.id),
@@ -61,12 +75,10 @@ export async function writeTypesPage(tx: Tx, tenantId: string, runId: string, pa
       serviceIds: t.serviceIds,
     },
   }));
-  const [w] = items.length
-    ? await tx`select * from sync.upsert_accommodation_types(${tenantId}, ${tx.json(items as never)})`
-    : [{ inserted: 0, updated: 0 }];
-  const q = await bookkeeping(tx, tenantId, runId, "accommodation_type", seenIds(page.items, page.itemErrors),
-    page.items.map((t) => t.id), fromItemErrors(page.itemErrors));
-  return { inserted: w.inserted, updated: w.updated, ...q };
+  const row = await bookkeeping(tx, tenantId, runId, "accommodation_type", seenIds(page.items, page.itemErrors),
+    page.items.map((t) => t.id), fromItemErrors(page.itemErrors),
+    items.length ? tx`sync.upsert_accommodation_types(${tenantId}, ${tx.json(items as never)})` : null);
+  return { inserted: row.inserted ?? 0, updated: row.updated ?? 0, ...quarantineCounters(row) };
 }
 
 export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, page: Page<Accommodation>): Promise<Counters> {
@@ -77,21 +89,20 @@ export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, pa
     status: u.status ?? "publish",
   }));
   let typesCreated = 0;
-  let w = { inserted: 0, updated: 0 };
   if (items.length) {
+    // A unit's type must exist before the unit (its foreign key): a statement of its own.
     const typeIds = [...new Set(items.map((i) => i.type_id))];
     const [t] = await tx`select sync.ensure_accommodation_types(${tenantId}, ${tx.array(typeIds, INT4)}) as n`;
     typesCreated = t.n;
-    const [row] = await tx`select * from sync.upsert_accommodation_units(${tenantId}, ${tx.json(items as never)})`;
-    w = { inserted: row.inserted, updated: row.updated };
   }
-  const q = await bookkeeping(tx, tenantId, runId, "accommodation", seenIds(page.items, page.itemErrors),
-    page.items.map((u) => u.id), fromItemErrors(page.itemErrors));
-  return { inserted: w.inserted, updated: w.updated, typesAutoCreated: typesCreated, ...q };
+  const row = await bookkeeping(tx, tenantId, runId, "accommodation", seenIds(page.items, page.itemErrors),
+    page.items.map((u) => u.id), fromItemErrors(page.itemErrors),
+    items.length ? tx`sync.upsert_accommodation_units(${tenantId}, ${tx.json(items as never)})` : null);
+  return { inserted: row.inserted ?? 0, updated: row.updated ?? 0, typesAutoCreated: typesCreated, ...quarantineCounters(row) };
 }
 
 /** Rooms first, in the caller's transaction: the reservations cannot exist without them. */
-export async function writeReservations(
+async function upsertReservations(
   tx: Tx,
   tenantId: string,
   reservations: ReservationRow[],
@@ -99,15 +110,24 @@ export async function writeReservations(
 ): Promise<Counters> {
   const [u] = await tx`select * from sync.resolve_booked_units(${tenantId}, ${tx.json(rooms as never)})`;
   const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${tx.json(reservations as never)})`;
-  const [j] = await tx`select * from sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
-  return {
-    unitsAutoCreated: u.units_created,
-    typesAutoCreated: u.types_created,
-    inserted: r.inserted,
-    updated: r.updated,
-    roomsWritten: j.written,
-    roomsRemoved: j.removed,
-  };
+  return { unitsAutoCreated: u.units_created, typesAutoCreated: u.types_created, inserted: r.inserted, updated: r.updated };
+}
+
+const roomsCall = (tx: Tx, tenantId: string, rooms: RoomRow[]): Fragment =>
+  tx`sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
+
+const roomCounters = (row: Record<string, number>): Counters => ({ roomsWritten: row.written, roomsRemoved: row.removed });
+
+/** Units, reservations and their rooms for a set of bookings (repair uses it for one booking). */
+export async function writeReservations(
+  tx: Tx,
+  tenantId: string,
+  reservations: ReservationRow[],
+  rooms: RoomRow[],
+): Promise<Counters> {
+  const c = await upsertReservations(tx, tenantId, reservations, rooms);
+  const [j] = await tx`select * from ${roomsCall(tx, tenantId, rooms)}`;
+  return { ...c, ...roomCounters(j) };
 }
 
 export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string, page: Page<Booking>): Promise<Counters> {
@@ -123,8 +143,10 @@ export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string,
       quarantine.push({ id: booking.id, reason: mapped.reason, payload: booking });
     }
   }
-  const c: Counters = reservations.length ? await writeReservations(tx, tenantId, reservations, rooms) : {};
+  // Statements: units, reservations, then rooms together with the page's bookkeeping.
+  const c: Counters = reservations.length ? await upsertReservations(tx, tenantId, reservations, rooms) : {};
   const valid = reservations.map((r) => Number(r.external_booking_id));
-  Object.assign(c, await bookkeeping(tx, tenantId, runId, "booking", seenIds(page.items, page.itemErrors), valid, quarantine));
-  return c;
+  const row = await bookkeeping(tx, tenantId, runId, "booking", seenIds(page.items, page.itemErrors), valid, quarantine,
+    reservations.length ? roomsCall(tx, tenantId, rooms) : null);
+  return { ...c, ...(reservations.length ? roomCounters(row) : {}), ...quarantineCounters(row) };
 }
