@@ -41,6 +41,23 @@ export function addCounters(into: Counters, more: Counters): Counters {
   return into;
 }
 
+// A first import into a fresh database outgrows the plans PostgreSQL cached while the tables were
+// empty (foreign-key checks above all): the cost of a page then grows with the table. ANALYZE at a
+// few sizes gives the planner the real sizes and invalidates those plans.
+const ANALYZE_AT = [1_000, 5_000, 25_000, 125_000];
+const TABLES: Record<Entity, string> = {
+  booking: "public.guest_reservations, public.reservation_accommodations",
+  accommodation: "hotels.accommodation_units",
+  accommodation_type: "hotels.accommodation_types",
+};
+
+async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, after: number) {
+  if (!ANALYZE_AT.some((n) => before < n && after >= n)) return;
+  await ctx.sql.unsafe(`analyze ${TABLES[entity]}`).catch((err) =>
+    ctx.log("warn", "analyze failed; the import goes on", { error: String(err) })
+  );
+}
+
 const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
 
 export async function runPhases(
@@ -71,8 +88,11 @@ export async function runPhases(
       await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
         addCounters(pageCounters, await phase.write(tx, page));
       }, { checkpoint: next, stats: stats(progress) });
+      const insertedKey = `${phase.entity}.inserted`;
+      const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));
       ctx.reportStats(stats(progress));
+      await analyzeIfGrown(ctx, phase.entity, insertedBefore, counters[insertedKey] ?? 0);
       cp = next;
       const more = page.page < page.totalPages || cp.phase < phases.length - 1;
       if (more && ctx.budgetSpent()) {
