@@ -13,7 +13,7 @@ import { type Database, startDatabase } from "./lib/database.ts";
 import { migrate } from "./lib/migrate.ts";
 import { type FunctionsServer, startFunctionsServer } from "./lib/functions-server.ts";
 import { c, LOCAL_FUNCTIONS_URL, localAdminKey, redact } from "./lib/cli.ts";
-import { registerTenant } from "./lib/tenants.ts";
+import { registerTenant, type TenantInput } from "./lib/tenants.ts";
 import { runFullSync } from "./lib/progress.ts";
 import { formatHealth } from "./lib/health-report.ts";
 import { createSyncClient, isSyncClientError } from "../shared/index.ts";
@@ -126,14 +126,7 @@ async function main(): Promise<void> {
   );
 
   const real = process.env.MOTOPRESS_URL;
-  let tenant: {
-    slug: string;
-    name: string;
-    timezone: string;
-    siteUrl: string;
-    consumerKey: string;
-    consumerSecret: string;
-  };
+  let tenant: TenantInput;
   if (real) {
     const consumerKey = process.env.MOTOPRESS_CONSUMER_KEY;
     const consumerSecret = process.env.MOTOPRESS_CONSUMER_SECRET;

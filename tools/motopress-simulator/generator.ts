@@ -30,6 +30,19 @@ export interface UnitRecord {
   hidden: boolean;
 }
 
+/** MotoPress sends all nine customer keys, "" when empty. */
+export const emptyCustomer = (): CustomerRecord => ({
+  first_name: "",
+  last_name: "",
+  email: "",
+  phone: "",
+  country: "",
+  state: "",
+  city: "",
+  zip: "",
+  address1: "",
+});
+
 export interface CustomerRecord {
   first_name: string;
   last_name: string;

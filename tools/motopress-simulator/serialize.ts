@@ -1,5 +1,5 @@
 import { wpDateTime } from "./dates.ts";
-import type { BookingRecord, HotelData, TypeRecord, UnitRecord } from "./generator.ts";
+import { type BookingRecord, emptyCustomer, type HotelData, type TypeRecord, type UnitRecord } from "./generator.ts";
 import { roomPrice } from "./pricing.ts";
 
 export interface SiteSettings {
@@ -108,17 +108,7 @@ export function bookingJson(
     check_out_date: b.checkOut,
     check_in_time: site.checkInTime,
     check_out_time: site.checkOutTime,
-    customer: c ?? {
-      first_name: "",
-      last_name: "",
-      email: "",
-      phone: "",
-      country: "",
-      state: "",
-      city: "",
-      zip: "",
-      address1: "",
-    },
+    customer: c ?? emptyCustomer(),
     reserved_accommodations: reserved,
     coupon_code: b.couponCode,
     currency: hotel.currency,

@@ -4,6 +4,7 @@ import {
   type BookingStatus,
   bookingKey,
   type CustomerRecord,
+  emptyCustomer,
   generateHotel,
   type GenerateOptions,
   type HotelData,
@@ -250,18 +251,7 @@ export class Simulator {
       modifiedUtcMs: now,
       checkIn: input.checkIn,
       checkOut: input.checkOut,
-      customer: ical ? null : {
-        first_name: "",
-        last_name: "",
-        email: "",
-        phone: "",
-        country: "",
-        state: "",
-        city: "",
-        zip: "",
-        address1: "",
-        ...input.customer,
-      },
+      customer: ical ? null : { ...emptyCustomer(), ...input.customer },
       rooms,
       totalPrice: ical ? 0 : input.totalPrice ?? this.priceOf(rooms, input.checkIn, input.checkOut),
       couponCode: "",
@@ -285,7 +275,7 @@ export class Simulator {
     this.checkDates(checkIn, checkOut);
     if (patch.rooms) b.rooms = this.toRooms(patch.rooms, b.ical !== null);
     if (patch.status) b.status = patch.status;
-    if (patch.customer) b.customer = { ...(b.customer ?? this.emptyCustomer()), ...patch.customer };
+    if (patch.customer) b.customer = { ...(b.customer ?? emptyCustomer()), ...patch.customer };
     if (patch.note !== undefined) b.note = patch.note;
     if (patch.totalPrice !== undefined) b.totalPrice = patch.totalPrice;
     b.checkIn = checkIn;
@@ -743,10 +733,6 @@ export class Simulator {
   }
 
   // ---------------- helpers ----------------
-
-  private emptyCustomer(): CustomerRecord {
-    return { first_name: "", last_name: "", email: "", phone: "", country: "", state: "", city: "", zip: "", address1: "" };
-  }
 
   private requireBooking(id: number): BookingRecord {
     const b = this.bookings.get(id);
