@@ -16,7 +16,7 @@ import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.t
 import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
 import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts";
-import { fetchAll, type Fetched, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
+import { fetchAll, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
 import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
 import type { SiteInfo, SiteSpec } from "./sim-host.ts";

@@ -15,7 +15,6 @@ import {
   intBetween,
   mutateBookings,
   mutateUnits,
-  pick,
   recordingCaller,
   rngFor,
   SCALE,
