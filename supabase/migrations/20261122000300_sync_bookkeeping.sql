@@ -18,7 +18,10 @@ grant select, insert, delete on sync.run_seen to service_role;
 -- valid resolve their earlier quarantine.
 create function sync.quarantine(p_tenant_id uuid, p_run_id uuid, p_entity text, p_errors jsonb, p_valid_ids text[])
 returns table (quarantined integer, resolved integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with errs as (
     select coalesce(e.id::text, 'invalid:' || md5(coalesce(e.payload::text, ''))) as external_id, e.reason, e.payload
     from jsonb_to_recordset(coalesce(p_errors, '[]')) as e(id integer, reason text, payload jsonb)
@@ -37,8 +40,8 @@ language sql set search_path = '' as $$
       and sq.external_id = any (p_valid_ids)
     returning 1
   )
-  select (select count(*) from q)::integer, (select count(*) from r)::integer
-$$;
+  select (select count(*) from q)::integer, (select count(*) from r)::integer;
+end $$;
 
 create function sync.mark_seen(p_run_id uuid, p_entity text, p_ids integer[])
 returns integer
@@ -54,7 +57,10 @@ $$;
 
 create function sync.upsert_accommodation_types(p_tenant_id uuid, p_items jsonb)
 returns table (inserted integer, updated integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with input as (
     select t.*, encode(sha256(convert_to(concat_ws(E'\x1f', t.name, t.description, t.excerpt, t.bed_type, t.view,
              t.adults, t.children, t.total_capacity, t.size, t.details::text), 'UTF8')), 'hex') as content_hash
@@ -81,8 +87,8 @@ language sql set search_path = '' as $$
        or at.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
-$$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
+end $$;
 
 -- Types that units or bookings name but that are not known yet are created as placeholders
 -- (auto_created), completed by the next accommodations sync. Returns the created count.
@@ -102,7 +108,10 @@ $$;
 
 create function sync.upsert_accommodation_units(p_tenant_id uuid, p_items jsonb)
 returns table (inserted integer, updated integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with input as (
     select * from jsonb_to_recordset(p_items) as t(id integer, type_id integer, name text, status text)
   ),
@@ -122,14 +131,17 @@ language sql set search_path = '' as $$
        or au.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
-$$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
+end $$;
 
 -- Units that a page of bookings reserves but that the accommodations sync has not seen yet are
 -- created from the booking's data, in the page's transaction, before the reservations that need them.
 create function sync.resolve_booked_units(p_tenant_id uuid, p_rooms jsonb)
 returns table (types_created integer, units_created integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with wanted as (
     select distinct on (r.unit_id) r.unit_id, coalesce(r.type_id, 0) as type_id
     from jsonb_to_recordset(p_rooms) as r(unit_id integer, type_id integer)
@@ -161,19 +173,39 @@ language sql set search_path = '' as $$
     on conflict (tenant_id, motopress_unit_id) do nothing
     returning 1
   )
-  select (select count(*) from new_types)::integer, (select count(*) from new_units)::integer
-$$;
+  select (select count(*) from new_types)::integer, (select count(*) from new_units)::integer;
+end $$;
 
 -- A missing room makes accommodation_unit_id NULL, which the NOT NULL constraint rejects: the page
 -- fails loudly instead of writing a reservation without its room.
 create function sync.upsert_reservations(p_tenant_id uuid, p_rows jsonb)
 returns table (inserted integer, updated integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with input as (
     select * from jsonb_to_recordset(p_rows) as t(external_booking_id text, first_unit integer, status text, kind text,
       check_in_date date, check_out_date date, guest_name text, guest_email text, guest_phone text, guest_country text,
       guest_phone_last4 text, external_reference text, adults integer, children integer, total_price numeric,
       currency text, ical_prodid text, ical_summary text, ical_description text, booked_at timestamptz)
+  ),
+  -- Unchanged bookings are dropped before the insert: `on conflict do update` would lock (and so
+  -- write) every row it meets, even when its WHERE skips the update.
+  changed as (
+    select i.* from input i
+    where not exists (
+      select 1 from public.guest_reservations r
+      join hotels.accommodation_units u on u.id = r.accommodation_unit_id
+      where r.tenant_id = p_tenant_id and r.external_booking_id = i.external_booking_id
+        and r.removed_upstream_at is null and u.motopress_unit_id = i.first_unit
+        and (r.status, r.kind, r.check_in_date, r.check_out_date, r.guest_name, r.guest_email, r.guest_phone,
+             r.guest_country, r.guest_phone_last4, r.external_reference, r.adults, r.children, r.total_price,
+             r.currency, r.ical_prodid, r.ical_summary, r.ical_description, r.booked_at)
+            is not distinct from
+            (i.status, i.kind, i.check_in_date, i.check_out_date, i.guest_name, i.guest_email, i.guest_phone,
+             i.guest_country, i.guest_phone_last4, i.external_reference, i.adults, i.children, i.total_price,
+             i.currency, i.ical_prodid, i.ical_summary, i.ical_description, i.booked_at))
   ),
   w as (
     insert into public.guest_reservations as r (tenant_id, external_booking_id, accommodation_unit_id, status, kind,
@@ -182,7 +214,7 @@ language sql set search_path = '' as $$
     select p_tenant_id, i.external_booking_id, u.id, i.status, i.kind, i.check_in_date, i.check_out_date, i.guest_name,
       i.guest_email, i.guest_phone, i.guest_country, i.guest_phone_last4, i.external_reference, i.adults, i.children,
       i.total_price, i.currency, i.ical_prodid, i.ical_summary, i.ical_description, i.booked_at
-    from input i
+    from changed i
     left join lateral (select a.id from hotels.accommodation_units a
                        where a.tenant_id = p_tenant_id and a.motopress_unit_id = i.first_unit limit 1) u on true
     on conflict (tenant_id, external_booking_id) do update set
@@ -206,15 +238,18 @@ language sql set search_path = '' as $$
        or r.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
-$$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
+end $$;
 
 -- One junction row per booked room, on the booked unit; rooms a booking no longer has are removed.
 -- The lookups are LATERAL ... LIMIT 1 and the delete uses = ANY: each stays a per-row index lookup
 -- even while a first large import outruns the planner's statistics.
 create function sync.upsert_reservation_rooms(p_tenant_id uuid, p_rooms jsonb)
 returns table (written integer, removed integer)
-language sql set search_path = '' as $$
+language plpgsql set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
   with input as (
     select * from jsonb_to_recordset(p_rooms) as t(external_booking_id text, position integer, unit_id integer,
       type_id integer, adults integer, children integer, guest_name text)
@@ -228,11 +263,21 @@ language sql set search_path = '' as $$
     left join lateral (select a.id from hotels.accommodation_units a
                        where a.tenant_id = p_tenant_id and a.motopress_unit_id = i.unit_id limit 1) u on true
   ),
+  changed as (
+    select x.* from resolved x
+    where not exists (
+      select 1 from public.reservation_accommodations ra
+      where ra.reservation_id = x.reservation_id and ra.position = x.position
+        and (ra.accommodation_unit_id, ra.motopress_type_id, ra.motopress_accommodation_id, ra.adults, ra.children,
+             ra.guest_name)
+            is not distinct from
+            (x.unit_uuid, x.type_id, x.unit_id, x.adults, x.children, x.guest_name))
+  ),
   w as (
     insert into public.reservation_accommodations as ra (tenant_id, reservation_id, position, accommodation_unit_id,
       motopress_type_id, motopress_accommodation_id, adults, children, guest_name)
     select p_tenant_id, reservation_id, position, unit_uuid, type_id, unit_id, adults, children, guest_name
-    from resolved
+    from changed
     on conflict (reservation_id, position) do update set
       accommodation_unit_id = excluded.accommodation_unit_id, motopress_type_id = excluded.motopress_type_id,
       motopress_accommodation_id = excluded.motopress_accommodation_id, adults = excluded.adults,
@@ -251,8 +296,8 @@ language sql set search_path = '' as $$
       and ra.position >= (select c.n from counts c where c.reservation_id = ra.reservation_id)
     returning 1
   )
-  select (select count(*) from w)::integer, (select count(*) from d)::integer
-$$;
+  select (select count(*) from w)::integer, (select count(*) from d)::integer;
+end $$;
 
 -- After a complete, successful pass: the rows the pass did not see. They are only candidates:
 -- MotoPress leaves no tombstones and a list can shift under a scan, so each is checked by id
