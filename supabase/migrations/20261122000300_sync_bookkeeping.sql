@@ -18,10 +18,7 @@ grant select, insert, delete on sync.run_seen to service_role;
 -- valid resolve their earlier quarantine.
 create function sync.quarantine(p_tenant_id uuid, p_run_id uuid, p_entity text, p_errors jsonb, p_valid_ids text[])
 returns table (quarantined integer, resolved integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with errs as (
     select coalesce(e.id::text, 'invalid:' || md5(coalesce(e.payload::text, ''))) as external_id, e.reason, e.payload
     from jsonb_to_recordset(coalesce(p_errors, '[]')) as e(id integer, reason text, payload jsonb)
@@ -40,8 +37,8 @@ begin
       and sq.external_id = any (p_valid_ids)
     returning 1
   )
-  select (select count(*) from q)::integer, (select count(*) from r)::integer;
-end $$;
+  select (select count(*) from q)::integer, (select count(*) from r)::integer
+$$;
 
 create function sync.mark_seen(p_run_id uuid, p_entity text, p_ids integer[])
 returns integer
@@ -57,10 +54,7 @@ $$;
 
 create function sync.upsert_accommodation_types(p_tenant_id uuid, p_items jsonb)
 returns table (inserted integer, updated integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with input as (
     select t.*, encode(sha256(convert_to(concat_ws(E'\x1f', t.name, t.description, t.excerpt, t.bed_type, t.view,
              t.adults, t.children, t.total_capacity, t.size, t.details::text), 'UTF8')), 'hex') as content_hash
@@ -87,8 +81,8 @@ begin
        or at.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
-end $$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
+$$;
 
 -- Types that units or bookings name but that are not known yet are created as placeholders
 -- (auto_created), completed by the next accommodations sync. Returns the created count.
@@ -108,10 +102,7 @@ $$;
 
 create function sync.upsert_accommodation_units(p_tenant_id uuid, p_items jsonb)
 returns table (inserted integer, updated integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with input as (
     select * from jsonb_to_recordset(p_items) as t(id integer, type_id integer, name text, status text)
   ),
@@ -131,17 +122,14 @@ begin
        or au.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
-end $$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
+$$;
 
 -- Units that a page of bookings reserves but that the accommodations sync has not seen yet are
 -- created from the booking's data, in the page's transaction, before the reservations that need them.
 create function sync.resolve_booked_units(p_tenant_id uuid, p_rooms jsonb)
 returns table (types_created integer, units_created integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with wanted as (
     select distinct on (r.unit_id) r.unit_id, coalesce(r.type_id, 0) as type_id
     from jsonb_to_recordset(p_rooms) as r(unit_id integer, type_id integer)
@@ -173,17 +161,14 @@ begin
     on conflict (tenant_id, motopress_unit_id) do nothing
     returning 1
   )
-  select (select count(*) from new_types)::integer, (select count(*) from new_units)::integer;
-end $$;
+  select (select count(*) from new_types)::integer, (select count(*) from new_units)::integer
+$$;
 
 -- A missing room makes accommodation_unit_id NULL, which the NOT NULL constraint rejects: the page
 -- fails loudly instead of writing a reservation without its room.
 create function sync.upsert_reservations(p_tenant_id uuid, p_rows jsonb)
 returns table (inserted integer, updated integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with input as (
     select * from jsonb_to_recordset(p_rows) as t(external_booking_id text, first_unit integer, status text, kind text,
       check_in_date date, check_out_date date, guest_name text, guest_email text, guest_phone text, guest_country text,
@@ -238,18 +223,15 @@ begin
        or r.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
-  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w;
-end $$;
+  select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
+$$;
 
 -- One junction row per booked room, on the booked unit; rooms a booking no longer has are removed.
 -- The lookups are LATERAL ... LIMIT 1 and the delete uses = ANY: each stays a per-row index lookup
 -- even while a first large import outruns the planner's statistics.
 create function sync.upsert_reservation_rooms(p_tenant_id uuid, p_rooms jsonb)
 returns table (written integer, removed integer)
-language plpgsql set search_path = '' as $$
-#variable_conflict use_column
-begin
-  return query
+language sql set search_path = '' as $$
   with input as (
     select * from jsonb_to_recordset(p_rooms) as t(external_booking_id text, position integer, unit_id integer,
       type_id integer, adults integer, children integer, guest_name text)
@@ -296,8 +278,8 @@ begin
       and ra.position >= (select c.n from counts c where c.reservation_id = ra.reservation_id)
     returning 1
   )
-  select (select count(*) from w)::integer, (select count(*) from d)::integer;
-end $$;
+  select (select count(*) from w)::integer, (select count(*) from d)::integer
+$$;
 
 -- After a complete, successful pass: the rows the pass did not see. They are only candidates:
 -- MotoPress leaves no tombstones and a list can shift under a scan, so each is checked by id
