@@ -180,7 +180,9 @@ $$;
 
 -- forceCancel: every active run matching the filters (NULL = any) is cancelled and its slot freed
 -- at once, and so are the active runs started under a cancelled run (a chain's children).
--- Workers find out at their next fenced write or heartbeat.
+-- Workers find out at their next fenced write or heartbeat. completed_at is the moment the run's
+-- row was taken (clock_timestamp, after any page transaction holding it committed), so every data
+-- row stamped later was written after the cancel.
 create function sync.cancel_runs(p_source text default null, p_tenant_id uuid default null, p_reason text default null)
 returns table (run_id uuid, tenant_id uuid, source text)
 language plpgsql set search_path = '' as $$
@@ -190,7 +192,7 @@ declare
 begin
   with c as (
     update public.sync_runs s
-    set status = 'cancelled', completed_at = now(), error_code = 'CANCELLED',
+    set status = 'cancelled', completed_at = clock_timestamp(), error_code = 'CANCELLED',
         error_message = coalesce(p_reason, 'Cancelled by forceCancel.')
     where s.status in ('running', 'continuing')
       and (p_source is null or s.source = p_source)
@@ -203,7 +205,7 @@ begin
   while cardinality(v_next) > 0 loop
     with c as (
       update public.sync_runs s
-      set status = 'cancelled', completed_at = now(), error_code = 'CANCELLED',
+      set status = 'cancelled', completed_at = clock_timestamp(), error_code = 'CANCELLED',
           error_message = 'Cancelled with its parent run.'
       where s.status in ('running', 'continuing') and s.parent_run_id = any (v_next)
       returning s.id
