@@ -214,7 +214,8 @@ describe("crash, then the upstream list changes before the resume", () => {
         site.sim.resetFaults();
         const [crashed] = await stack.db
           .sql`select status, checkpoint from public.sync_runs where id = ${runId}`;
-        expect(crashed.status).toBe("running");
+        // Killed mid-page (running) or between two invocations (continuing): both are resumed below.
+        expect(["running", "continuing"]).toContain(crashed.status);
         // While the run waits for its lease to end, three of the oldest bookings are deleted upstream:
         // every later booking moves three places towards the pages already read.
         for (const id of site.sim.bookingIds().slice(0, 3)) site.sim.deleteBooking(id);
