@@ -175,8 +175,8 @@ language sql set search_path = '' as $$
       guest_phone_last4 text, external_reference text, adults integer, children integer, total_price numeric,
       currency text, ical_prodid text, ical_summary text, ical_description text, booked_at timestamptz)
   ),
-  -- Unchanged bookings are dropped before the insert: `on conflict do update` would lock (and so
-  -- write) every row it meets, even when its WHERE skips the update.
+  -- Only changed bookings reach the insert: `on conflict do update` locks (and so writes) every row
+  -- it meets, so unchanged rows must not meet it at all.
   changed as (
     select i.* from input i
     where not exists (
@@ -211,16 +211,6 @@ language sql set search_path = '' as $$
       total_price = excluded.total_price, currency = excluded.currency, ical_prodid = excluded.ical_prodid,
       ical_summary = excluded.ical_summary, ical_description = excluded.ical_description,
       booked_at = excluded.booked_at, removed_upstream_at = null, updated_at = now()
-    where (r.accommodation_unit_id, r.status, r.kind, r.check_in_date, r.check_out_date, r.guest_name, r.guest_email,
-           r.guest_phone, r.guest_country, r.guest_phone_last4, r.external_reference, r.adults, r.children,
-           r.total_price, r.currency, r.ical_prodid, r.ical_summary, r.ical_description, r.booked_at)
-          is distinct from
-          (excluded.accommodation_unit_id, excluded.status, excluded.kind, excluded.check_in_date,
-           excluded.check_out_date, excluded.guest_name, excluded.guest_email, excluded.guest_phone,
-           excluded.guest_country, excluded.guest_phone_last4, excluded.external_reference, excluded.adults,
-           excluded.children, excluded.total_price, excluded.currency, excluded.ical_prodid, excluded.ical_summary,
-           excluded.ical_description, excluded.booked_at)
-       or r.removed_upstream_at is not null
     returning (xmax = 0) as fresh
   )
   select (count(*) filter (where fresh))::integer, (count(*) filter (where not fresh))::integer from w
@@ -264,11 +254,6 @@ language sql set search_path = '' as $$
       accommodation_unit_id = excluded.accommodation_unit_id, motopress_type_id = excluded.motopress_type_id,
       motopress_accommodation_id = excluded.motopress_accommodation_id, adults = excluded.adults,
       children = excluded.children, guest_name = excluded.guest_name, updated_at = now()
-    where (ra.accommodation_unit_id, ra.motopress_type_id, ra.motopress_accommodation_id, ra.adults, ra.children,
-           ra.guest_name)
-          is distinct from
-          (excluded.accommodation_unit_id, excluded.motopress_type_id, excluded.motopress_accommodation_id,
-           excluded.adults, excluded.children, excluded.guest_name)
     returning 1
   ),
   counts as (select reservation_id, count(*)::integer as n from resolved group by reservation_id),
