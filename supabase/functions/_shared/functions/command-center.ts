@@ -31,7 +31,7 @@ export function commandCenter(deps: FunctionDeps) {
 
   function startInBackground(req: Request, run: Run, extra: Record<string, unknown>): Response {
     deps.waitUntil(
-      executeRun({ sql, config, log, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) }, run, job(run))
+      executeRun({ sql, config, log, isolate: deps.isolate, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) }, run, job(run))
         .catch((err) => log("error", "chain crashed", { runId: run.id, error: String(err) })),
     );
     if (wantsEventStream(req)) return sseResponse((sink) => watchRun(sql, run.id, sink));
