@@ -44,7 +44,7 @@ interface Worker {
 
 const encoder = new TextEncoder();
 const log = (level: string, message: string, data: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level, message, component: "edge-runtime", ...data }));
+  console.log(JSON.stringify({ level, message, component: "edge-runtime", at: new Date().toISOString(), ...data }));
 
 const errorResponse = (status: number, code: string, message: string) =>
   new Response(JSON.stringify({ code, message }), {
