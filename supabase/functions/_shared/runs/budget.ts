@@ -18,12 +18,12 @@ export interface IsolateMeter {
   onBeforeUnload(fn: (reason: string) => void): () => void;
 }
 
-/** An isolate that reports nothing (tests, Node): no CPU, no beforeunload. */
-export const unmeteredIsolate: IsolateMeter = {
+/** An isolate that reports nothing (tests, Node): no CPU, no beforeunload, its wall clock from now. */
+export const unmeteredIsolate = (): IsolateMeter => ({
   cpuMs: () => 0,
   startedAt: Date.now(),
   onBeforeUnload: () => () => {},
-};
+});
 
 export interface HopLimits {
   /** The platform's CPU hard limit per isolate (SYNC_CPU_LIMIT_MS). */
@@ -71,7 +71,7 @@ export class HopBudget {
     // aborts them before the runtime kills the worker.
     this.timer = setTimeout(
       () => this.controller.abort(new HopDeadlineError(this.hardDeadline)),
-      Math.max(0, this.hardDeadline - start),
+      Math.min(2 ** 31 - 1, Math.max(0, this.hardDeadline - start)),
     );
   }
 
