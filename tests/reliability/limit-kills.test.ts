@@ -65,7 +65,10 @@ describe("kills through the runtime's limits", () => {
         const res = await stack.call("motopress-accommodations", { tenantId: id });
         expect((await waitForRun(stack.db.sql, res.body.runId, 60_000)).status).toBe("completed");
       }
-      for (let i = 0; i < iterations; i++) {
+      const large = process.env.RELIABILITY_SCALE === "large";
+      const killed = () => counts.kills.cpu + counts.kills.wall_clock + counts.kills.memory;
+      // At large scale the harness goes on until it has seen at least 100 kills (bounded).
+      for (let i = 0; i < iterations || (large && killed() < 100 && i < 300); i++) {
         const mode = MODES[i % MODES.length];
         const server = servers[mode];
         const { id: tenant, site } = sites[i % sites.length];
@@ -120,8 +123,8 @@ describe("kills through the runtime's limits", () => {
       // Taken over one lease after the last heartbeat, plus a claim's round (which may boot a worker).
       expect(counts.maxTakeoverMs).toBeLessThan(LEASE_S * 1000 + 2000);
       for (const mode of MODES) expect(counts.kills[mode], `kills by ${mode}`).toBeGreaterThan(0);
-      if (process.env.RELIABILITY_SCALE === "large") expect(total).toBeGreaterThanOrEqual(100);
+      if (large) expect(total).toBeGreaterThanOrEqual(100);
     },
-    budgetMs(240_000),
+    budgetMs(240_000) * (process.env.RELIABILITY_SCALE === "large" ? 4 : 1),
   );
 });
