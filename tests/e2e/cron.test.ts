@@ -16,7 +16,7 @@ import {
   startCronPostgres,
   type CronPostgres,
 } from "../../scripts/lib/cron-postgres.ts";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
 import { migrate, projectRoot } from "../../scripts/lib/migrate.ts";
 import { startPgNetWorker, type PgNetWorker } from "../../scripts/lib/pg-net-worker.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
@@ -83,7 +83,12 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     const again = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(again.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
 
-    server = await startFunctionsServer({ SUPABASE_DB_URL: pg.url, SYNC_ADMIN_KEY: ADMIN_KEY, SYNC_LEASE_SECONDS: "60" });
+    server = await startFunctionsServer({
+      SUPABASE_DB_URL: pg.url,
+      SYNC_ADMIN_KEY: ADMIN_KEY,
+      SYNC_LEASE_SECONDS: "60",
+      SYNC_ALLOW_PRIVATE_HOSTS: LOCAL_SIMULATOR_HOSTS,
+    });
     await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
     worker = await startPgNetWorker(pg.url, { pollMs: 500 });
     site = await startSite({ hotel: { bookings: 30, types: 2, unitsPerType: 2 } });
