@@ -39,6 +39,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 type Body = { kind: "text"; text: string; bytes: number } | { kind: "too-large"; bytes: number };
 
+const formatBytes = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
+
 /** Reads at most `max` bytes of a body; more, and the stream is cancelled. */
 async function readCapped(response: Response, max: number): Promise<Body> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
@@ -288,7 +290,7 @@ export class HttpSession {
             kind: "fatal",
             error: new MotoPressError(
               "MOTOPRESS_RESPONSE_TOO_LARGE",
-              `The site's answer is larger than ${Math.round(this.options.maxBodyBytes / 1024 / 1024)} MB ` +
+              `The site's answer is larger than ${formatBytes(this.options.maxBodyBytes)} ` +
                 `(${body.bytes} bytes or more); it was not read. A MotoPress page of 100 items is far smaller: check ` +
                 "the site URL, or raise MOTOPRESS_MAX_BODY_BYTES.",
               { status, url: safeUrl },
@@ -312,7 +314,9 @@ export class HttpSession {
         };
       }
       // The runtime's message can hold the request URL, query-string keys included.
-      const reason = redact(cause instanceof Error ? cause.message : String(cause), [
+      // (Deno puts the detail, "connection closed…", in the error's cause, with the URL.)
+      const inner = cause instanceof Error && cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
+      const reason = redact(`${cause instanceof Error ? cause.message : String(cause)}${inner}`, [
         this.options.consumerKey,
         this.options.consumerSecret,
       ]);
