@@ -7,6 +7,7 @@ import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertTenant } from "../helpers/db.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
+import { startFunctionsServer } from "../../scripts/lib/functions-server.ts";
 import { waitForRun } from "../helpers/sim.ts";
 
 // Not shaped like a MotoPress key (ck_/cs_): only the known-values net can catch these.
@@ -228,5 +229,31 @@ describe("outbound requests are contained (SYNC_ALLOW_PRIVATE_HOSTS = the simula
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("TENANT_NOT_CONFIGURED");
     expect(res.body.error.message).toMatch(/not a valid URL/);
+  });
+});
+
+describe("configuration errors", () => {
+  it("a too-short SYNC_ADMIN_KEY stops the functions at start: a 503 that echoes nothing, the reason in the log", async () => {
+    const server = await startFunctionsServer({
+      SUPABASE_DB_URL: stack.db.url,
+      SUPABASE_URL: "http://127.0.0.1:1",
+      SYNC_ADMIN_KEY: "short-key",
+    });
+    try {
+      const res = await fetch(`${server.url}/functions/v1/motopress-bookings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", apikey: "short-key" },
+        body: JSON.stringify({ tenantId: crypto.randomUUID() }),
+      });
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.error.code).toBe("SERVICE_MISCONFIGURED");
+      // Unauthenticated callers learn nothing about the environment.
+      expect(JSON.stringify(body)).not.toMatch(/SYNC_ADMIN_KEY|short-key|postgres:\/\//);
+      expect(server.output()).toMatch(/SYNC_ADMIN_KEY is too short \(9 characters\)/);
+      expect(server.output()).not.toContain("short-key");
+    } finally {
+      await server.stop();
+    }
   });
 });
