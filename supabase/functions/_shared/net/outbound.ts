@@ -11,8 +11,11 @@
 // Limit: the check resolves the name, then fetch resolves it again, so a DNS answer that changes
 // in between (rebinding) is not caught; the platform gives no way to pin the address.
 
-/** A and AAAA records of a host name (the platform adapter resolves them). */
-export type Resolver = (host: string) => Promise<string[]>;
+/**
+ * A and AAAA records of a host name (the platform adapter resolves them); `null` when the runtime
+ * offers no DNS lookup at all, in which case only address literals and `localhost` are checked.
+ */
+export type Resolver = (host: string) => Promise<string[] | null>;
 
 export type RefusalReason = "scheme" | "https-required" | "private-address" | "unresolvable" | "invalid-url";
 
@@ -192,7 +195,9 @@ export class OutboundPolicy {
     else if (host === "localhost" || host.endsWith(".localhost")) addresses = ["127.0.0.1"];
     else {
       try {
-        addresses = await this.resolve(host);
+        const resolved = await this.resolve(host);
+        if (resolved === null) return; // no DNS API on this runtime: the name itself passed
+        addresses = resolved;
       } catch (err) {
         throw new OutboundRefused("unresolvable", `Could not resolve the site's host ${host} (${(err as Error)?.name ?? "DNS error"}).`);
       }

@@ -17,6 +17,8 @@ const LOCAL_REGISTRY = "__motopressSyncFunctions";
 
 /** A and AAAA records of a host; a missing record type is an empty list, not an error. */
 export const denoResolver: Resolver = async (host) => {
+  // Not every runtime build exposes it; then the policy checks names and literals only.
+  if (typeof Deno.resolveDns !== "function") return null;
   const lookup = (type: "A" | "AAAA") =>
     Deno.resolveDns(host, type).catch((err: unknown) => {
       if (err instanceof Deno.errors.NotFound) return [] as string[];
