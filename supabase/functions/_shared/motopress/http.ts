@@ -210,8 +210,11 @@ export class HttpSession {
     });
   }
 
-  /** Runs the outbound guard once per origin; a refusal is the operator's to fix, never retried. */
-  private async guard(url: URL): Promise<MotoPressError | null> {
+  /**
+   * Runs the outbound guard once per origin. A refusal is the operator's to fix and never retried;
+   * a name that does not resolve may be a passing DNS failure, so it is retried like a network error.
+   */
+  private async guard(url: URL): Promise<Outcome | null> {
     if (!this.options.guard || this.checkedOrigins.has(url.origin)) return null;
     try {
       await this.options.guard(url);
@@ -219,7 +222,11 @@ export class HttpSession {
       return null;
     } catch (err) {
       if (!(err instanceof OutboundRefused)) throw err;
-      return new MotoPressError(err.reason === "https-required" ? "MOTOPRESS_HTTPS_REQUIRED" : "MOTOPRESS_URL_REFUSED", err.message);
+      if (err.reason === "unresolvable") {
+        return { kind: "retry", badResponse: false, retryAfterMs: null, error: new MotoPressError("MOTOPRESS_UNAVAILABLE", err.message) };
+      }
+      const code = err.reason === "https-required" ? "MOTOPRESS_HTTPS_REQUIRED" : "MOTOPRESS_URL_REFUSED";
+      return { kind: "fatal", error: new MotoPressError(code, err.message) };
     }
   }
 
@@ -265,7 +272,7 @@ export class HttpSession {
       let target = new URL(url);
       for (let hop = 0; ; hop++) {
         const refused = await this.guard(target);
-        if (refused) return { kind: "fatal", error: refused };
+        if (refused) return refused;
         this.stats.requests++;
         // Redirects are ours to judge: fetch would follow them anywhere, headers and query keys included.
         const response = await this.options.fetch(target.toString(), {
