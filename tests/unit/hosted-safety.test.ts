@@ -148,3 +148,46 @@ describe("configuration for a hosted project", () => {
     expect(String(err)).not.toContain("admin-key-0123456789");
   });
 });
+
+describe("the MotoPress client's body cap and redirects", () => {
+  it("stops reading a chunked answer at the cap, and follows only same-origin redirects", async () => {
+    const { createServer } = await import("node:http");
+    const { createMotoPressClient } = await import("../../supabase/functions/_shared/motopress/client.ts");
+    const server = createServer((req, res) => {
+      if (req.url?.includes("/accommodation_types")) {
+        // No Content-Length: chunked, so only counting while reading can stop it.
+        res.writeHead(200, { "content-type": "application/json" });
+        const chunk = JSON.stringify({ title: "x".repeat(4000) });
+        res.write("[");
+        for (let i = 0; i < 50; i++) res.write(`${i ? "," : ""}${chunk}`);
+        res.end("]");
+        return;
+      }
+      if (req.url?.includes("/accommodations/1")) {
+        res.writeHead(301, { location: req.url.replace("/accommodations/1", "/accommodations/2") }).end();
+        return;
+      }
+      if (req.url?.includes("/accommodations/2")) {
+        res.writeHead(302, { location: `http://127.0.0.2:1${req.url}` }).end();
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const client = createMotoPressClient({
+        siteUrl: `http://127.0.0.1:${port}`, consumerKey: "ck_x", consumerSecret: "cs_y", maxBodyBytes: 64 * 1024, maxRetries: 0,
+      });
+      const big = await (async () => {
+        for await (const _ of client.accommodationTypes()) return null;
+      })().catch((e) => e);
+      expect(big.code).toBe("MOTOPRESS_RESPONSE_TOO_LARGE");
+      const moved = await client.accommodation(1).catch((e) => e);
+      expect(moved.code).toBe("MOTOPRESS_REDIRECT_REFUSED"); // the first hop was followed, the second refused
+      expect(moved.message).toContain("to http://127.0.0.2:1");
+    } finally {
+      server.close();
+    }
+  });
+});

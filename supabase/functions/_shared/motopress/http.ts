@@ -48,10 +48,14 @@ async function readCapped(response: Response, max: number): Promise<Body> {
     await response.body?.cancel().catch(() => {});
     return { kind: "too-large", bytes: declared };
   }
-  if (!response.body) return { kind: "text", text: "", bytes: 0 };
+  // A declared length is enforced by fetch itself (a longer body is a network error): read it whole.
+  if (Number.isFinite(declared) || !response.body) {
+    const text = await response.text();
+    return { kind: "text", text, bytes: Number.isFinite(declared) ? declared : text.length };
+  }
+  // Chunked: count as it arrives, and stop at the cap.
   const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
+  const chunks: Uint8Array[] = [];
   let bytes = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -61,9 +65,15 @@ async function readCapped(response: Response, max: number): Promise<Body> {
       await reader.cancel().catch(() => {});
       return { kind: "too-large", bytes };
     }
-    text += decoder.decode(value, { stream: true });
+    chunks.push(value);
   }
-  return { kind: "text", text: text + decoder.decode(), bytes };
+  const all = new Uint8Array(bytes);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  return { kind: "text", text: new TextDecoder().decode(all), bytes };
 }
 
 export interface HttpStats {
