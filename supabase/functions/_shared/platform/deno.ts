@@ -31,7 +31,10 @@ export const denoResolver: Resolver = async (host) => {
 function rememberConfigSecrets(config: Config): void {
   for (const key of config.adminKeys) rememberSecret(key);
   try {
-    rememberSecret(decodeURIComponent(new URL(config.dbUrl).password));
+    // A short password (the local stack's "postgres") is a common word: redacting it everywhere
+    // would garble messages; the URL-password pattern still removes it from connection strings.
+    const password = decodeURIComponent(new URL(config.dbUrl).password);
+    if (password.length >= 12) rememberSecret(password);
   } catch {
     // Not a URL postgres.js understands either: the connection fails and says so.
   }
