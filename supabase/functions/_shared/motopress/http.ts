@@ -1,3 +1,4 @@
+import { readCappedBytes } from "../http/capped-read.ts";
 import { OutboundRefused } from "../net/outbound.ts";
 import { redact } from "../redact.ts";
 import { MotoPressError, type MotoPressErrorCode } from "./errors.ts";
@@ -53,27 +54,10 @@ async function readCapped(response: Response, max: number): Promise<Body> {
     const text = await response.text();
     return { kind: "text", text, bytes: Number.isFinite(declared) ? declared : text.length };
   }
-  // Chunked: count as it arrives, and stop at the cap.
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > max) {
-      await reader.cancel().catch(() => {});
-      return { kind: "too-large", bytes };
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(bytes);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return { kind: "text", text: new TextDecoder().decode(all), bytes };
+  // Chunked: counted as it arrives, and stopped at the cap.
+  const { bytes, size } = await readCappedBytes(response.body, max);
+  if (bytes === null) return { kind: "too-large", bytes: size };
+  return { kind: "text", text: new TextDecoder().decode(bytes), bytes: size };
 }
 
 export interface HttpStats {
