@@ -22,6 +22,13 @@ function expectedGuest(b: ReturnType<Simulator["getBooking"]> & object): string 
   return b.rooms.map((r) => r.guestName.trim()).find((n) => n) ?? null;
 }
 
+// Written apart from the mapper on purpose: the oracle must not share the code it checks.
+function expectedPhoneLast4(b: ReturnType<Simulator["getBooking"]> & object): string | null {
+  const digits = (b.customer?.phone ?? "").split("").filter((c) => c >= "0" && c <= "9").join("");
+  if (digits.length >= 4) return digits.slice(-4);
+  return b.ical?.description.match(/Last 4 Digits\): (\d{4})/)?.[1] ?? null;
+}
+
 export function expectedState(sim: Simulator) {
   const reservations = sim.bookingIds().map((id) => {
     const b = sim.getBooking(id)!;
@@ -31,7 +38,13 @@ export function expectedState(sim: Simulator) {
       kind: expectedKind(b),
       checkIn: b.checkIn,
       checkOut: b.checkOut,
+      checkInTime: sim.site.checkInTime,
+      checkOutTime: sim.site.checkOutTime,
       guest: expectedGuest(b),
+      phoneLast4: expectedPhoneLast4(b),
+      // iCal imports carry the type's capacity, not a guest count: unknown.
+      adults: b.ical ? null : b.rooms.reduce((n, r) => n + r.adults, 0),
+      children: b.ical ? null : b.rooms.reduce((n, r) => n + r.children, 0),
       summary: b.ical ? unquote(b.ical.summary) || null : null,
       rooms: b.rooms.map((r) => r.unitId),
     };
@@ -56,7 +69,9 @@ export function expectedState(sim: Simulator) {
 export async function actualState(sql: Sql, tenantId: string) {
   const reservations = await sql`
     select r.external_booking_id as id, r.status, r.kind, r.check_in_date::text as "checkIn",
-           r.check_out_date::text as "checkOut", r.guest_name as guest, r.ical_summary as summary,
+           r.check_out_date::text as "checkOut", r.check_in_time::text as "checkInTime",
+           r.check_out_time::text as "checkOutTime", r.guest_name as guest, r.guest_phone_last4 as "phoneLast4",
+           r.adults, r.children, r.ical_summary as summary,
            first.motopress_unit_id as first_unit,
            coalesce((select array_agg(u.motopress_unit_id order by ra.position)
                      from public.reservation_accommodations ra

@@ -188,7 +188,16 @@ export class Simulator {
     this.faults.reset();
   }
 
-  setSite(options: { https?: boolean; stripAuthorizationHeader?: boolean; embedLatencyMsPerItem?: number }): void {
+  setSite(options: {
+    https?: boolean;
+    stripAuthorizationHeader?: boolean;
+    embedLatencyMsPerItem?: number;
+    checkInTime?: string;
+    checkOutTime?: string;
+  }): void {
+    // Settings › check-in/out time: MotoPress returns the option plus ":00" on every booking.
+    if (options.checkInTime !== undefined) this.site.checkInTime = options.checkInTime;
+    if (options.checkOutTime !== undefined) this.site.checkOutTime = options.checkOutTime;
     if (options.https !== undefined) this.https = options.https;
     if (options.stripAuthorizationHeader !== undefined) this.stripAuthorizationHeader = options.stripAuthorizationHeader;
     if (options.embedLatencyMsPerItem !== undefined) this.embedLatencyMsPerItem = options.embedLatencyMsPerItem;

@@ -38,6 +38,15 @@ const text = z.string().nullish().transform((v) => v ?? "");
 export function unquoteIcal(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
+/**
+ * `check_in_time`/`check_out_time` are a site setting (option + ":00"). An unreadable value is a
+ * harmless oddity: it becomes `null` (unknown) rather than costing the booking.
+ */
+const siteTime = z.string().nullish().transform((v) => {
+  const m = v ? /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(v.trim()) : null;
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return null;
+  return `${m[1].padStart(2, "0")}:${m[2]}:${m[3] ?? "00"}`;
+});
 const icalText = optionalText.transform((v) => {
   if (v === null) return null;
   const unquoted = unquoteIcal(v);
@@ -188,8 +197,8 @@ export const rawBookingSchema = z.looseObject({
   key: optionalText,
   check_in_date: ymd,
   check_out_date: ymd,
-  check_in_time: optionalText,
-  check_out_time: optionalText,
+  check_in_time: siteTime,
+  check_out_time: siteTime,
   customer: rawCustomer.nullish(),
   reserved_accommodations: z.array(rawReservedAccommodation),
   coupon_code: optionalText,
@@ -259,7 +268,9 @@ export interface Booking {
   key: string | null;
   checkInDate: string;
   checkOutDate: string;
+  /** `HH:MM:SS`, the site's check-in time; `null` when absent or unreadable. */
   checkInTime: string | null;
+  /** `HH:MM:SS`, the site's check-out time; `null` when absent or unreadable. */
   checkOutTime: string | null;
   customer: Customer;
   reservedAccommodations: ReservedAccommodation[];
