@@ -7,6 +7,8 @@ import {
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
 import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/server.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { diagnoseNetworkError } from "../../supabase/functions/_shared/motopress/diagnose.ts";
+import { testCerts } from "../helpers/tls.ts";
 
 const servers: SimulatorServer[] = [];
 afterEach(async () => {
@@ -484,5 +486,51 @@ describe("MotoPress client: faults and retries", () => {
     expect(pages.map((p) => p.page)).toEqual([1, 1, 2, 3]);
     expect(pages.slice(1).every((p) => p.unstable)).toBe(true);
     expect(client.describe()).toMatchObject({ rewinds: 1, duplicatesDropped: 95 });
+  });
+});
+
+describe("MotoPress client: TLS", () => {
+  it("a self-signed certificate (real TLS handshake): MOTOPRESS_TLS in one request, naming the fix", async () => {
+    const sim = new Simulator({ seed: 3, hotel: { bookings: 5, types: 1, unitsPerType: 1, today: "2025-07-01" } });
+    const server = await startSimulatorServer({ port: 0, simulator: sim, tls: testCerts().selfSigned });
+    servers.push(server);
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    let requests = 0;
+    const client = createMotoPressClient({
+      siteUrl: server.url,
+      ...sim.credentials,
+      sleep: async () => {},
+      fetch: (input, init) => {
+        requests++;
+        return fetch(input, init);
+      },
+    });
+    const e = await failure(client.booking(1));
+    expect([e.code, e.status, requests]).toEqual(["MOTOPRESS_TLS", null, 1]);
+    expect(e.message).toMatch(/HTTPS certificate is not signed by a trusted authority.*Install a certificate from a public authority for 127\.0\.0\.1/);
+    expect(sim.stats().apiRequests).toBe(0);
+  });
+
+  // How Deno (the functions' runtime) and Node word each failure; the e2e harness sees Deno's for real.
+  it.each([
+    ["invalid peer certificate: UnknownIssuer", "not signed by a trusted authority"],
+    ["invalid peer certificate: BadEncoding | CaUsedAsEndEntity", "not signed by a trusted authority"],
+    ["invalid peer certificate: NotValidForName", "was issued for another host name"],
+    ["invalid peer certificate: Expired", "has expired"],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", "was issued for another host name"],
+    ["CERT_HAS_EXPIRED", "has expired"],
+    ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "not signed by a trusted authority"],
+    ["received corrupt message of type InvalidContentType", "TLS handshake failed"],
+  ])("classifies %j", (text, why) => {
+    const d = diagnoseNetworkError(new TypeError("error sending request", { cause: new Error(text) }), "hotel.example");
+    expect([d.code, d.retry]).toEqual(["MOTOPRESS_TLS", false]);
+    expect(d.message).toContain(why);
+  });
+
+  it("refused, reset and DNS failures stay retryable, each with its own words", () => {
+    const d = (text: string) => diagnoseNetworkError(new TypeError("fetch failed", { cause: Object.assign(new Error(text), { code: text.split(" ")[0] }) }), "h");
+    expect([d("ECONNREFUSED 127.0.0.1:1").retry, d("ECONNREFUSED 127.0.0.1:1").message]).toEqual([true, expect.stringMatching(/refused the connection/)]);
+    expect(d("ENOTFOUND hotel.invalid").message).toMatch(/does not resolve/);
+    expect(d("ECONNRESET socket hang up").message).toMatch(/reset or cut/);
   });
 });
