@@ -154,7 +154,7 @@ export function diagnoseNetworkError(error: unknown, host: string): Diagnosis & 
       `Install a certificate from a public authority for ${host} (e.g. Let's Encrypt), with its full chain.`,
     );
   }
-  if (/certificate|handshake|WRONG_VERSION_NUMBER|InvalidContentType|corrupt message|ssl|tls/i.test(text)) {
+  if (/certificate|handshake|WRONG_VERSION_NUMBER|InvalidContentType|corrupt message|\bssl\b|\btls\b/i.test(text)) {
     return tls(
       "or TLS handshake failed",
       "Check that the site serves HTTPS on this address and port with a valid certificate.",
