@@ -463,7 +463,7 @@ describe("a storm of transient faults", () => {
       const injected = faultsInjected - start;
       console.log(`fault storm: runs=${counts.runs} completed=${counts.completed} failed=${counts.failed} faults injected=${injected}; faults injected in this file: ${faultsInjected}`);
       expect(counts.completed).toBeGreaterThan(0);
-      expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 60);
+      expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 25);
     } finally {
       await storm.close();
     }
