@@ -205,6 +205,12 @@ describe("error answers over the fixtures", () => {
     expect(e.message).not.toContain("cs_x");
   });
 
+  it("MotoPress's JSON labelled text/html by the host is still read as JSON", async () => {
+    const body = read("booking-two-rooms.json");
+    const site = fixtureSite((url) => url.pathname.endsWith("/bookings/4521") ? answer(200, body, "text/html; charset=UTF-8")() : null);
+    expect((await site.client.booking(4521))?.id).toBe(4521);
+  });
+
   it("the invalid-id 404s mean gone, for each type", async () => {
     const ids: Record<string, string> = { bookings: "booking", accommodations: "room", accommodation_types: "room-type" };
     for (const [resource, name] of Object.entries(ids)) {

@@ -103,9 +103,20 @@ export function redactUrl(url: string): string {
   return redact(url);
 }
 
+/**
+ * A page, not the API's JSON. Some hosts label MotoPress's JSON `text/html`, so the label alone
+ * decides only for a body that is not JSON.
+ */
 function looksLikeHtml(text: string, contentType: string | null): boolean {
-  const head = text.trimStart().slice(0, 100).toLowerCase();
-  return head.startsWith("<") || (contentType ?? "").includes("text/html");
+  const head = text.trimStart();
+  if (head.startsWith("<")) return true;
+  if (!(contentType ?? "").includes("text/html")) return false;
+  try {
+    JSON.parse(text);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function parseRetryAfter(value: string | null, nowMs: number): number | null {
