@@ -412,6 +412,20 @@ export class HttpSession {
         ),
       };
     }
+    // An error status whose body is neither JSON nor a page was cut short or garbled on the way: the
+    // answer itself is unknown, so it is asked again (bounded), never read as "not found".
+    if (status >= 400 && status < 500 && status !== 429 && !parsed && !html && text.trim() !== "") {
+      return {
+        kind: "retry",
+        badResponse: true,
+        retryAfterMs: null,
+        error: err(
+          "MOTOPRESS_BAD_RESPONSE",
+          `The site answered ${status} with a malformed or truncated body (a connection cut short, or PHP ` +
+            "output mixed into the JSON). Check the site's error log.",
+        ),
+      };
+    }
     if (status === 429) {
       return {
         kind: "retry",
