@@ -6,8 +6,8 @@
 //     (its hops told to ignore CPU) still completes, started again only by ordinary claims, with
 //     exact counters;
 //   * the removal check of 1,000 deleted bookings completes across continuations;
-//   * a poison page (one that kills every worker at the memory limit) fails the run with
-//     NO_PROGRESS after the bounded attempts, naming the page.
+//   * a poison page (one that kills every worker that asks for it, here at the wall clock) fails
+//     the run with NO_PROGRESS after the bounded attempts, naming the page.
 // Sizes: LIMITS_TEST_BOOKINGS (default 50000) for the first two.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -159,21 +159,15 @@ describe("removals and poison pages", () => {
 
   it("a poison page fails the run with NO_PROGRESS after the bounded attempts, naming the page", async () => {
     const POISON_PAGE = 3;
-    // A broken site in front of the simulator: bookings page 3 is a 400 MB body, which kills every
-    // worker that reads it at the memory limit.
+    // A broken site in front of the simulator: bookings page 3 never answers, so every worker that
+    // asks for it dies at the wall clock (6 s here; the function is told it has a day, so it never
+    // ends the hop itself).
+    const hanging = new Set<http.ServerResponse>();
     const proxy = http.createServer((req, res) => {
       const url = new URL(req.url!, "http://x");
       if (url.pathname.endsWith("/mphb/v1/bookings") && url.searchParams.get("page") === String(POISON_PAGE)) {
-        res.writeHead(200, { "content-type": "application/json", "x-wp-total": "1500", "x-wp-totalpages": "15" });
-        const chunk = Buffer.alloc(1 << 20, 0x20);
-        let sent = 0;
-        const pump = () => {
-          while (sent < 400 && res.write(chunk)) sent++;
-          if (sent < 400) res.once("drain", pump);
-          else res.end("[]");
-        };
-        res.on("error", () => {});
-        return pump();
+        hanging.add(res);
+        return;
       }
       const upstream = http.request(new URL(req.url!, site.server.url), { method: req.method, headers: req.headers }, (u) => {
         res.writeHead(u.statusCode!, u.headers);
@@ -183,26 +177,36 @@ describe("removals and poison pages", () => {
       req.pipe(upstream);
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    const poisoned = await startFunctionsServer({
+      ...stack.env,
+      EDGE_RUNTIME_WALL_CLOCK_MS: "6000",
+      EDGE_RUNTIME_BEFOREUNLOAD_PCT: "100",
+      SYNC_WALL_CLOCK_LIMIT_MS: "86400000",
+      SYNC_INVOCATION_BUDGET_MS: "3600000",
+      MOTOPRESS_TIMEOUT_MS: "300000",
+    });
     try {
       const tenant = await tenantForSite(stack.db.sql, site);
       const port = (proxy.address() as { port: number }).port;
       await stack.db.sql`update private.motopress_credentials set site_url = ${`http://127.0.0.1:${port}`} where tenant_id = ${tenant}`;
-      const start = await stack.call("motopress-bookings", { tenantId: tenant });
-      expect(start.status).toBe(202);
-      const { run, next } = await claimUntilDone(stack.server, stack.db.sql, tenant, start.body.runId, 200_000);
+      const start = await post(poisoned, "motopress-bookings", { tenantId: tenant });
+      expect(start.status, JSON.stringify(start.body)).toBe(202);
+      const { run, next } = await claimUntilDone(poisoned, stack.db.sql, tenant, start.body.runId, 200_000);
       expect(run.status).toBe("failed");
       expect(run.error_code).toBe("NO_PROGRESS");
       expect(run.error_message).toContain(`bookings page ${POISON_PAGE}`);
       expect(run.error_message).toMatch(/5 attempts/);
-      expect(kills(stack.server, "memory")).toBeGreaterThanOrEqual(5);
+      expect(kills(poisoned, "wall_clock")).toBeGreaterThanOrEqual(5);
       // Pages before the poison page were kept; the next claim got a new run (cancelled here).
       expect(run.stats.counters["booking.pages"]).toBe(POISON_PAGE - 1);
       expect(next).toBeTruthy();
-      await stack.call("motopress-bookings", { tenantId: tenant, forceCancel: true });
+      await post(poisoned, "motopress-bookings", { tenantId: tenant, forceCancel: true });
       const health = await stack.call("sync-command-center", undefined, { method: "GET" });
       expect(JSON.stringify(health.body)).toContain("NO_PROGRESS");
     } finally {
+      for (const res of hanging) res.destroy();
       proxy.close();
+      await poisoned.stop();
     }
   }, 240_000);
 });

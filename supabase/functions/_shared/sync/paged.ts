@@ -8,6 +8,7 @@ import type { Page } from "../motopress/client.ts";
 import { RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import type { JobContext, JobResult, Progress } from "../runs/executor.ts";
 import { HopDeadlineError } from "../runs/budget.ts";
+import { redactDeep } from "../redact.ts";
 
 export type Counters = Record<string, number>;
 export type Entity = "accommodation_type" | "accommodation" | "booking";
@@ -137,7 +138,7 @@ async function runPasses(
       await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
         addCounters(pageCounters, await phase.write(tx, page));
         const after = addCounters({ ...counters }, prefix(phase.entity, pageCounters));
-        await tx`update public.sync_runs set stats = ${tx.json({ counters: after, progress } as never)}
+        await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: after, progress }) as never)}
                  where id = ${ctx.lease.runId}`;
       }, { checkpoint: next });
       const insertedKey = `${phase.entity}.inserted`;
@@ -194,7 +195,7 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
     await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
       const add = await write(tx);
       const next = addCounters({ ...counters }, prefix(phase.entity, add));
-      await tx`update public.sync_runs set stats = ${tx.json({ counters: next, progress: progress() } as never)}
+      await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: next, progress: progress() }) as never)}
                where id = ${ctx.lease.runId}`;
       addCounters(counters, prefix(phase.entity, add));
     }, { checkpoint });
