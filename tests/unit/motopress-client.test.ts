@@ -322,7 +322,8 @@ describe("MotoPress client: faults and retries", () => {
   });
 
   it("a request that hangs once is aborted at timeoutMs and retried", async () => {
-    const h = await harness({}, { timeoutMs: 100 });
+    // The retry must answer within timeoutMs too: 100 ms failed on a loaded 2-core machine.
+    const h = await harness({}, { timeoutMs: 400 });
     h.sim.setFaults({ timeoutOnce: true });
     const page = await firstBookingsPage(h.make({ concurrency: 1 }));
     expect(page.items).toHaveLength(100);
