@@ -1,5 +1,6 @@
 // The functions' environment, read once into a typed value (contract §4). Entry points pass the
 // env in; nothing else reads it.
+import type { JwtVerifier } from "./http/jwt.ts";
 
 export interface Config {
   dbUrl: string;
@@ -13,6 +14,8 @@ export interface Config {
   heartbeatIntervalMs: number;
   tenantConcurrency: number;
   motopress: { timeoutMs: number; concurrency: number; maxRetries: number };
+  /** Operators' user JWTs (SUPABASE_JWKS, SYNC_JWT_SECRET); null when neither is configured. */
+  jwt: JwtVerifier | null;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +47,40 @@ function adminKeys(env: Env): string[] {
   return [...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= 16))];
 }
 
+/** The project's public signing keys: `{"keys": [...]}` (the platform's SUPABASE_JWKS) or a bare array. */
+function jwks(env: Env): JsonWebKey[] {
+  const raw = env.SUPABASE_JWKS?.trim();
+  if (!raw) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("SUPABASE_JWKS is not JSON (expected {\"keys\": [...]}).");
+  }
+  const keys = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys)) throw new ConfigError("SUPABASE_JWKS has no \"keys\" list.");
+  // Only public asymmetric keys: a symmetric ("oct") key in a JWKS would let its holder mint tokens.
+  return keys.filter((k): k is JsonWebKey =>
+    !!k && typeof k === "object" && ((k as JsonWebKey).kty === "EC" || (k as JsonWebKey).kty === "RSA") &&
+    (k as JsonWebKey).d === undefined
+  );
+}
+
+function jwtSettings(env: Env, supabaseUrl: string): JwtVerifier | null {
+  const keys = jwks(env);
+  const secret = env.SYNC_JWT_SECRET || null;
+  if (secret !== null && secret.length < 32) throw new ConfigError("SYNC_JWT_SECRET must be at least 32 characters (the project's legacy JWT secret).");
+  if (keys.length === 0 && !secret) return null;
+  return {
+    jwks: keys,
+    hsSecret: secret,
+    // Supabase Auth issues tokens with iss = <project URL>/auth/v1 and aud = authenticated.
+    issuer: env.SYNC_JWT_ISSUER || `${supabaseUrl}/auth/v1`,
+    audience: env.SYNC_JWT_AUDIENCE || "authenticated",
+    leewaySeconds: int(env, "SYNC_JWT_LEEWAY_SECONDS", 30, 0, 300),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const dbUrl = env.SUPABASE_DB_URL;
   const supabaseUrl = env.SUPABASE_URL;
@@ -51,9 +88,11 @@ export function loadConfig(env: Env): Config {
   if (missing.length) throw new ConfigError(`Missing environment: ${missing.join(", ")}.`);
   const keys = adminKeys(env);
   const leaseSeconds = int(env, "SYNC_LEASE_SECONDS", 60, 1, 3600);
+  const baseUrl = supabaseUrl!.replace(/\/+$/, "");
   return {
     dbUrl: dbUrl!,
-    supabaseUrl: supabaseUrl!.replace(/\/+$/, ""),
+    supabaseUrl: baseUrl,
+    jwt: jwtSettings(env, baseUrl),
     adminKeys: keys,
     invokeKey: env.SYNC_ADMIN_KEY ?? keys[0] ?? "",
     invocationBudgetMs: int(env, "SYNC_INVOCATION_BUDGET_MS", 100_000, 1, 3_600_000),
