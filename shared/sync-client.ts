@@ -209,6 +209,8 @@ export interface SyncClient {
   syncSource(source: SyncSource, options: { tenantId: string } & CallOptions): Promise<StartedRun>;
   /** Cancels every active run of one source (`source`), of one tenant or of all; without `source`, of both sources. */
   forceCancel(options?: { source?: SyncSource; tenantId?: string } & CallOptions): Promise<CancelResult>;
+  /** Cancels one run by id (and its children); 409 INVALID_OPERATION when it already ended. */
+  cancelRun(runId: string, options?: CallOptions): Promise<CancelResult>;
   /** Command center forceCancel: every active run of every source, all tenants. */
   cancelAll(options?: CallOptions): Promise<CancelResult>;
   /** Re-links reservations without junction rows from MotoPress; a dry run unless `apply`. */
@@ -296,6 +298,10 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
     async repair({ tenantId, apply, signal }) {
       const body: CommandCenterRequest = { action: "repair", tenantId, ...(apply ? { apply: true } : {}) };
       return (await invoke<RepairReport & { runId: string | null }>("sync-command-center", { body, signal })).data;
+    },
+
+    async cancelRun(runId, opts = {}) {
+      return (await invoke<CancelResult>("sync-command-center", { body: { action: "cancel_run", runId }, signal: opts.signal })).data;
     },
 
     cancelAll(opts = {}) {

@@ -120,11 +120,34 @@ describe("operator API", () => {
     expect(noTenant.status).toBe(400);
   });
 
+  it("cancels one run by id with its children; a second cancel is a 409 with reasons", async () => {
+    site.sim.setFaults({ latencyMsPerPage: 400 });
+    try {
+      const started = await stack.call("sync-command-center", { tenantId: tenant }, { headers: operator });
+      const runId = started.body.runId;
+      const cancelled = await stack.call("sync-command-center", { action: "cancel_run", runId }, { headers: operator });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.runIds).toContain(runId);
+      const run = await waitForRun(stack.db.sql, runId);
+      expect(run.status).toBe("cancelled");
+      const [{ active }] = await stack.db.sql`select count(*)::int as active from public.sync_runs where parent_run_id = ${runId} and status in ('running', 'continuing')`;
+      expect(active).toBe(0);
+      const again = await stack.call("sync-command-center", { action: "cancel_run", runId }, { headers: operator });
+      expect(again.status).toBe(409);
+      expect(again.body.error).toMatchObject({ code: "INVALID_OPERATION", reasons: [expect.stringMatching(/cancelled/)] });
+      const unknown = await stack.call("sync-command-center", { action: "cancel_run", runId: crypto.randomUUID() }, { headers: operator });
+      expect(unknown.status).toBe(404);
+    } finally {
+      site.sim.resetFaults();
+    }
+  });
+
   it("a viewer cannot act: 403 on every POST, nothing written", async () => {
     const [{ n }] = await stack.db.sql`select count(*)::int as n from public.sync_runs`;
     for (const [fn, body] of [
       ["sync-command-center", { tenantId: tenant }],
       ["sync-command-center", { forceCancel: true }],
+      ["sync-command-center", { action: "cancel_run", runId: crypto.randomUUID() }],
       ["motopress-bookings", { tenantId: tenant }],
       ["sync-command-center", { action: "save_tenant", slug: "v", name: "v", timezone: "UTC", siteUrl: "https://v.example", consumerKey: "k", consumerSecret: "s" }],
     ] as const) {

@@ -5,7 +5,7 @@ import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun, finishRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, finishRun, getRun } from "../runs/coordinator.ts";
 import { executeRun } from "../runs/executor.ts";
 import { leaseOf, type Run } from "../runs/types.ts";
 import { repairTenant } from "../sync/repair.ts";
@@ -23,9 +23,10 @@ import { listTenants, saveTenant, saveTenantSchema, testConnection, testConnecti
 
 const SOURCE = "sync-command-center";
 export const commandSchema = runRequestSchema.extend({
-  action: z.literal("repair", { message: "One of repair, save_tenant, test_connection." }).optional(),
+  action: z.literal("repair", { message: "One of repair, cancel_run, save_tenant, test_connection." }).optional(),
   apply: z.boolean({ message: "Must be true or false." }).optional(),
 });
+const cancelRunSchema = z.strictObject({ action: z.literal("cancel_run"), runId: z.uuid({ message: "Must be a run id (uuid)." }) });
 export type CommandCenterRequest = z.infer<typeof commandSchema>;
 // GET: the health report by default; `view` picks the console's other reads.
 const healthQuery = z.strictObject({
@@ -110,6 +111,20 @@ export function commandCenter(deps: FunctionDeps) {
         const saved = await saveTenant(sql, parseWith(saveTenantSchema, raw));
         log("info", "tenant saved", saved);
         return json(saved.created ? 201 : 200, saved);
+      }
+      if (action === "cancel_run") {
+        const { runId } = parseWith(cancelRunSchema, raw);
+        const rows = await sql`select run_id from sync.cancel_run(${runId}, 'Cancelled from the operator console.')`;
+        if (rows.length === 0) {
+          const run = await getRun(sql, runId);
+          if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run with id ${runId}.`, { runId });
+          throw new ApiError(409, "INVALID_OPERATION", `Run ${runId} is already ${run.status}.`, {
+            reasons: [`The run is ${run.status}; only a running or continuing run can be cancelled.`],
+          });
+        }
+        const runIds = rows.map((r) => r.run_id as string);
+        log("info", "run cancelled", { runIds });
+        return json(200, { cancelled: runIds.length, runIds });
       }
       if (action === "test_connection") return json(200, await testConnection(sql, config, parseWith(testConnectionSchema, raw)));
       const body = parseWith(commandSchema, raw);
