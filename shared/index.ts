@@ -6,6 +6,7 @@ export type {
   ConnectionTest,
   HealthDetails,
   ReconcileResult,
+  RepairReport,
   RoomAction,
   RunDetail,
   RunList,

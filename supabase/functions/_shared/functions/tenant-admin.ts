@@ -27,7 +27,8 @@ export const saveTenantSchema = z.strictObject({
   name: text(200, "Name"),
   timezone: text(64, "Time zone"),
   siteUrl,
-  consumerKey: text(500, "Consumer key"),
+  /** Required for a new hotel; omitted on an edit, the stored key is kept. */
+  consumerKey: text(500, "Consumer key").optional(),
   /** Write-only: required for a new hotel; omitted on an edit, the stored secret is kept. */
   consumerSecret: text(500, "Consumer secret").optional(),
   isActive: z.boolean({ message: "Must be true or false." }).optional(),
@@ -78,19 +79,21 @@ export async function listTenants(sql: Sql) {
 export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema>) {
   const [{ ok }] = await sql`select exists (select 1 from pg_timezone_names where name = ${body.timezone}) as ok`;
   if (!ok) throw invalid([{ field: "timezone", message: "Not a time zone PostgreSQL knows (e.g. Europe/Madrid, UTC)." }]);
-  if (!body.tenantId && !body.consumerSecret) {
-    throw invalid([{ field: "consumerSecret", message: "Required for a new hotel." }]);
+  if (!body.tenantId) {
+    const missing = (["consumerKey", "consumerSecret"] as const).filter((k) => !body[k]);
+    if (missing.length) throw invalid(missing.map((field) => ({ field, message: "Required for a new hotel." })));
   }
   const site = body.siteUrl.replace(/\/+$/, "");
+  const slugTaken = () =>
+    new ApiError(409, "INVALID_OPERATION", `Another hotel already uses the slug "${body.slug}".`, {
+      reasons: [`The slug "${body.slug}" is taken; choose another.`],
+    });
+  // The unique index decides a race between two saves of one slug; the check below only words it.
   return await sql.begin(async (tx) => {
     const [clash] = await tx`
       select tenant_id from public.tenant_registry where slug = ${body.slug}
         and (${body.tenantId ?? null}::uuid is null or tenant_id <> ${body.tenantId ?? null})`;
-    if (clash) {
-      throw new ApiError(409, "INVALID_OPERATION", `Another hotel already uses the slug "${body.slug}".`, {
-        reasons: [`The slug "${body.slug}" is taken; choose another.`],
-      });
-    }
+    if (clash) throw slugTaken();
     let tenantId: string;
     if (body.tenantId) {
       const [row] = await tx`
@@ -100,17 +103,19 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
         where tenant_id = ${body.tenantId} returning tenant_id`;
       if (!row) throw new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${body.tenantId}.`, { tenantId: body.tenantId });
       tenantId = row.tenant_id;
-      if (body.consumerSecret) {
+      const updated = await tx`
+        update private.motopress_credentials
+        set site_url = ${site}, consumer_key = coalesce(${body.consumerKey ?? null}, consumer_key),
+            consumer_secret = coalesce(${body.consumerSecret ?? null}, consumer_secret), updated_at = now()
+        where tenant_id = ${tenantId} returning tenant_id`;
+      if (updated.length === 0) {
+        const missing = (["consumerKey", "consumerSecret"] as const).filter((k) => !body[k]);
+        if (missing.length) {
+          throw invalid(missing.map((field) => ({ field, message: "Required: this hotel has no stored credentials yet." })));
+        }
         await tx`
           insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
-          values (${tenantId}, ${site}, ${body.consumerKey}, ${body.consumerSecret})
-          on conflict (tenant_id) do update set site_url = excluded.site_url, consumer_key = excluded.consumer_key,
-            consumer_secret = excluded.consumer_secret, updated_at = now()`;
-      } else {
-        const updated = await tx`
-          update private.motopress_credentials set site_url = ${site}, consumer_key = ${body.consumerKey}, updated_at = now()
-          where tenant_id = ${tenantId} returning tenant_id`;
-        if (updated.length === 0) throw invalid([{ field: "consumerSecret", message: "Required: this hotel has no stored secret yet." }]);
+          values (${tenantId}, ${site}, ${body.consumerKey!}, ${body.consumerSecret!})`;
       }
     } else {
       const [row] = await tx`
@@ -119,9 +124,12 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
       tenantId = row.tenant_id;
       await tx`
         insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
-        values (${tenantId}, ${site}, ${body.consumerKey}, ${body.consumerSecret!})`;
+        values (${tenantId}, ${site}, ${body.consumerKey!}, ${body.consumerSecret!})`;
     }
     return { tenantId, created: !body.tenantId };
+  }).catch((err) => {
+    if ((err as { code?: string })?.code === "23505") throw slugTaken();
+    throw err;
   });
 }
 
