@@ -460,7 +460,11 @@ describe("hostile caller fuzz", () => {
         continue;
       }
       byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-      if (res.status >= 500) problems.push(`#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)}`);
+      if (res.status >= 500) {
+        // The server's own log line says which bug it was.
+        const logged = stack.server.output().split("\n").filter((l) => l.includes('"level":"error"')).slice(-1)[0] ?? "";
+        problems.push(`#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)} | server: ${logged.slice(0, 1500)}`);
+      }
       // A viewer or a hostile token never gets past the role check with a POST.
       if (c.method === "POST" && /viewer jwt|hostile jwt/.test(c.describe) && res.status < 400) {
         problems.push(`#${i} ${c.describe}: a ${res.status} for a POST that must be refused`);

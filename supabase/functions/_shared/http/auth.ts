@@ -57,7 +57,7 @@ export async function authenticate(req: Request, auth: AuthSettings): Promise<Ca
   const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
   const candidates = [bearer, req.headers.get("apikey")?.trim()].filter((k): k is string => !!k);
   if (candidates.length === 0) {
-    throw new ApiError(401, "UNAUTHORIZED", "Missing credentials: send the admin key as `apikey: <key>`, or sign in and send `Authorization: Bearer <jwt>`.");
+    throw new ApiError(401, "UNAUTHORIZED", "Missing admin key or operator token: send `apikey: <key>`, or sign in and send `Authorization: Bearer <jwt>`.");
   }
   if (await isAdminKey(candidates, auth.adminKeys)) return { kind: "admin" };
   if (!bearer || !looksLikeJwt(bearer)) {
