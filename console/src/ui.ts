@@ -38,7 +38,8 @@ export function describeError(err: unknown): { title: string; lines: string[] } 
     const fields = err.details.fields as { field: string; message: string }[] | undefined;
     if (Array.isArray(fields)) for (const f of fields) lines.push(`${f.field}: ${f.message}`);
     const reasons = err.details.reasons as string[] | undefined;
-    if (Array.isArray(reasons)) lines.push(...reasons.map(String));
+    // Reasons the message does not already spell out (room-status puts them in both).
+    if (Array.isArray(reasons)) lines.push(...reasons.map(String).filter((r) => !err.message.includes(r)));
     const status = err.status ? `${err.status} ` : "";
     const title = err.code === "NETWORK_ERROR"
       ? `Network failure: ${err.message} Is the project reachable?`
