@@ -4,7 +4,7 @@
 // a screenshot under test-artifacts/browser/.
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildConsole, type ConsoleServer, startConsoleServer } from "../../scripts/lib/console-server.ts";
 import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/lib/local-auth.ts";
 import { projectRoot } from "../../scripts/lib/migrate.ts";
@@ -47,6 +47,13 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     browser.context.setDefaultTimeout(60_000);
     browser.page.on("pageerror", (e) => console.error(`[console pageerror] ${e.message}`));
   }, 180_000);
+  afterEach(async (ctx) => {
+    // A failing test leaves a picture of what the operator would have seen.
+    if (ctx.task.result?.state === "fail" && browser) {
+      const name = ctx.task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+      await browser.shot(`FAILED-${name}`).catch(() => {});
+    }
+  });
   afterAll(async () => {
     await browser?.close();
     await web?.close();
@@ -100,21 +107,23 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
 
   it("syncs the hotel with live progress, re-attaches after a reload mid-run, and reaches the end", async () => {
     const { page } = browser;
-    site.sim.setFaults({ latencyMsPerPage: 350 });
+    // 1.5 s a page: after page 4 of 7 is seen there are seconds left for the reload.
+    site.sim.setFaults({ latencyMsPerPage: 1500 });
     try {
       await page.getByRole("link", { name: "Runs" }).click();
       await page.getByRole("button", { name: "Sync this hotel" }).click();
       await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
       const runId = page.url().split("/").pop()!;
-      await page.locator("#run-message").getByText(/bookings page \d+ of \d+/).waitFor({ timeout: 30_000 });
+      await page.locator("#run-message").getByText(/bookings page [1-4] of 7/).waitFor({ timeout: 90_000 });
       await browser.shot("run-detail-live");
-      await page.reload();
-      // Same run, same page, progress still moving: re-attached by id.
-      expect(page.url()).toContain(runId);
-      await page.locator("#run-message").getByText(/page \d+ of \d+|Sync complete/).waitFor({ timeout: 30_000 });
       const [mid] = await sql()`select status from public.sync_runs where id = ${runId}`;
       expect(mid.status).toBe("running");
-      await page.locator("#run-summary .badge", { hasText: "completed" }).waitFor({ timeout: 60_000 });
+      await page.reload();
+      // Same run, same page, still running and its progress still moving: re-attached by id.
+      expect(page.url()).toContain(runId);
+      await page.locator("#run-summary .badge", { hasText: "running" }).waitFor();
+      await page.locator("#run-message").getByText(/bookings page [2-7] of 7|Sync complete/).waitFor({ timeout: 90_000 });
+      await page.locator("#run-summary .badge", { hasText: "completed" }).waitFor({ timeout: 90_000 });
       await page.locator("#run-children").getByText("bookings").first().waitFor();
       await browser.shot("run-detail-completed");
     } finally {
@@ -130,8 +139,8 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
       await page.getByRole("button", { name: "Sync all hotels" }).click();
       await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
       await page.getByRole("link", { name: "← All runs" }).click();
-      await page.locator("#active-runs .bar").first().waitFor({ timeout: 30_000 });
-      await page.locator("#active-runs").getByText(/page \d+ of \d+/).first().waitFor({ timeout: 30_000 });
+      await page.locator("#active-runs .bar").first().waitFor({ timeout: 90_000 });
+      await page.locator("#active-runs").getByText(/page \d+ of \d+/).first().waitFor({ timeout: 90_000 });
       await browser.shot("runs");
       expect(await activeRuns()).toBeGreaterThan(0);
       await page.getByRole("button", { name: "Cancel everything" }).click();
