@@ -77,6 +77,7 @@ async function start() {
     flash(null);
     const session = currentSession();
     if (!session || isExpired(session)) {
+      document.body.classList.remove("viewer");
       replace(nav);
       replace(who);
       signInPage(main, config, session ? "Your sign-in has expired; sign in again." : null);
@@ -90,6 +91,9 @@ async function start() {
     replace(who,
       `${session.email ?? "signed in"} · ${session.role ?? "no sync role"}`,
       h("button", { onclick: () => { signOut(); void render(); } }, "Sign out"));
+    // Viewers see no action buttons (the functions refuse their POSTs anyway: 403).
+    document.body.classList.toggle("viewer", session.role !== "operator");
+    if (session.role === "viewer") flash(notice("info", "Signed in as a viewer: you can look, not act."));
     if (!session.role) flash(notice("error", "Your account has no sync role: ask an administrator to set app_metadata.sync_role."));
     const ctx: PageContext = {
       client, session, config, params, query, main,
@@ -104,7 +108,11 @@ async function start() {
     }
     main.focus({ preventScroll: true });
   };
-  addEventListener("hashchange", () => void render());
+  // A sign-in link opened in a tab that is already on the console arrives as a hash change.
+  addEventListener("hashchange", () => {
+    captureToken();
+    void render();
+  });
   await render();
 }
 

@@ -174,6 +174,24 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     await browser.shot("health");
   });
 
+  it("a viewer sees the runs but no action buttons; an expired link asks to sign in again", async () => {
+    const viewerPage = await browser.context.newPage();
+    try {
+      const token = operatorToken(key, { supabaseUrl: stack.server.url, role: "viewer", email: "viewer@localhost" });
+      await viewerPage.goto(`${web.url}/#access_token=${token}`);
+      await viewerPage.getByText("Signed in as a viewer: you can look, not act.").waitFor();
+      await viewerPage.locator("#recent-runs .badge").first().waitFor();
+      expect(await viewerPage.getByRole("button", { name: "Cancel everything" }).isVisible()).toBe(false);
+      expect(await viewerPage.getByRole("button", { name: "Sync all hotels" }).isVisible()).toBe(false);
+      await browser.shot("runs-viewer", viewerPage);
+      const expired = operatorToken(key, { supabaseUrl: stack.server.url, ttlSeconds: -60 });
+      await viewerPage.goto(`${web.url}/#access_token=${expired}`);
+      await viewerPage.getByText("Your sign-in has expired; sign in again.").waitFor();
+    } finally {
+      await viewerPage.close();
+    }
+  });
+
   it("shows the room board and a refused room action's reasons", async (ctx) => {
     const { page } = browser;
     const probe = await stack.call(`room-status?tenantId=${hotelId}`, undefined, { method: "GET", headers: { authorization: `Bearer ${ADMIN_KEY}` } });

@@ -30,7 +30,7 @@ export async function hotelsPage(ctx: PageContext) {
       i.quarantinedItems ? h("span", { class: "badge s-dirty" }, `${i.quarantinedItems} quarantined`) : null,
       i.overbookingConflicts ? h("span", { class: "badge s-dirty" }, `${i.overbookingConflicts} overbooked`) : null,
     ].filter((b): b is HTMLSpanElement => !!b);
-    const edit = h("button", { "aria-label": `Edit ${t.name}` }, "Edit");
+    const edit = h("button", { class: "act", "aria-label": `Edit ${t.name}` }, "Edit");
     edit.addEventListener("click", () => showForm(t));
     return h("tr", { "data-tenant-id": t.tenantId },
       h("td", {}, h("strong", {}, t.name), h("div", { class: "hint" }, t.slug, t.isActive ? "" : " · inactive")),
@@ -58,7 +58,7 @@ export async function hotelsPage(ctx: PageContext) {
     };
     const active = h("input", { id: "f-active", type: "checkbox", checked: t ? t.isActive : true });
     const result = h("div", { id: "hotel-result", "aria-live": "polite" });
-    const test = h("button", { type: "button", id: "test-connection" }, "Test connection");
+    const test = h("button", { type: "button", id: "test-connection", class: "act" }, "Test connection");
     const save = h("button", { type: "submit", class: "primary", id: "save-hotel" }, t ? "Save changes" : "Add hotel");
 
     const values = () => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v.el.value.trim()])) as Record<Field, string>;

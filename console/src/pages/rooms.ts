@@ -23,7 +23,7 @@ export async function roomsPage(ctx: PageContext) {
   select.addEventListener("change", () => ctx.go(`rooms?tenant=${select.value}`));
   const boardEl = h("div", { id: "room-board" });
   const summary = h("div", { class: "row", id: "room-counts" });
-  const reconcile = h("button", { id: "reconcile" }, "Check for drift now");
+  const reconcile = h("button", { id: "reconcile", class: "act" }, "Check for drift now");
 
   async function act(button: HTMLButtonElement, body: RoomAction, out: HTMLElement) {
     try {
@@ -38,11 +38,11 @@ export async function roomsPage(ctx: PageContext) {
   const unitCard = (u: Unit, today: string) => {
     const out = h("div", { class: "unit-result" });
     const btn = (label: string, body: RoomAction) => {
-      const b = h("button", { "aria-label": `${label}: ${u.name}` }, label);
+      const b = h("button", { class: "act", "aria-label": `${label}: ${u.name}` }, label);
       b.addEventListener("click", () => void act(b, body, out));
       return b;
     };
-    const hk = h("select", { "aria-label": `Housekeeping for ${u.name}` }, ["clean", "dirty", "inspected"].map((v) => h("option", { value: v, selected: v === u.housekeeping }, v)));
+    const hk = h("select", { "aria-label": `Housekeeping for ${u.name}`, disabled: document.body.classList.contains("viewer") }, ["clean", "dirty", "inspected"].map((v) => h("option", { value: v, selected: v === u.housekeeping }, v)));
     hk.addEventListener("change", () => void act(hk as unknown as HTMLButtonElement, { action: "set_housekeeping", unitId: u.unitId, housekeeping: hk.value as "clean" }, out));
     const blockForm = h("form", { class: "block-form", hidden: true },
       h("label", {}, "Kind ", h("select", { name: "kind" }, h("option", { value: "out_of_service" }, "out of service"), h("option", { value: "out_of_order" }, "out of order"))),
@@ -58,7 +58,7 @@ export async function roomsPage(ctx: PageContext) {
       if (v("endsOn") <= v("startsOn")) return replace(out, notice("error", "The block must end after it starts."));
       void act(blockForm.querySelector("button")!, { action: "block", unitId: u.unitId, kind: v("kind") as "out_of_service", startsOn: v("startsOn"), endsOn: v("endsOn"), reason: v("reason") }, out);
     });
-    const toggleBlock = h("button", { type: "button", onclick: () => { blockForm.hidden = !blockForm.hidden; } }, "Block…");
+    const toggleBlock = h("button", { type: "button", class: "act", onclick: () => { blockForm.hidden = !blockForm.hidden; } }, "Block…");
     return h("article", { class: `room r-${u.status}`, "data-unit-id": u.unitId, "aria-label": `${u.name}: ${u.status}` },
       h("div", { class: "row" }, h("strong", { class: "grow" }, u.name), badge(u.status)),
       u.typeName ? h("div", { class: "hint" }, u.typeName) : null,

@@ -33,7 +33,7 @@ export async function runsPage(ctx: PageContext) {
   const { tenants } = await client.tenants();
   const select = h("select", { id: "hotel" }, tenants.map((t) => h("option", { value: t.tenantId }, `${t.name} (${t.slug})`)));
   const syncOne = h("button", { class: "primary", id: "sync-hotel" }, "Sync this hotel");
-  const syncAll = h("button", { id: "sync-all" }, "Sync all hotels");
+  const syncAll = h("button", { id: "sync-all", class: "act" }, "Sync all hotels");
   const cancelAll = h("button", { class: "danger", id: "cancel-all" }, "Cancel everything");
   const active = h("tbody", {});
   const recent = h("tbody", {});
