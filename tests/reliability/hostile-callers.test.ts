@@ -165,7 +165,11 @@ const UNKNOWN_FIELDS = [
 /** A JSON body that must be refused: every object carries at least one poison (bad value, unknown field, unknown id). */
 function hostileBody(rng: Rng): unknown {
   const kind = intBetween(rng, 0, 9);
-  if (kind === 0) return hostileScalar(rng); // not an object at all
+  if (kind === 0) {
+    // Not an object at all; the scalar generator can draw `{}`, which is a valid start: wrap it.
+    const value = hostileScalar(rng);
+    return JSON.stringify(value) === "{}" ? [value] : value;
+  }
   if (kind === 1) return [{ tenantId: tenant }];
   const body: Record<string, unknown> = {};
   const known = ["tenantId", "forceCancel", "runId", "trigger"] as const;

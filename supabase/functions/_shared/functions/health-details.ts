@@ -5,6 +5,9 @@ import type { Sql } from "../db.ts";
 const LIMIT = 100;
 // Statuses that hold the room (same list as the health report's counter).
 const LOCKING = ["confirmed", "pending", "pending-user", "pending-payment"];
+// Sent as one text value: postgres.js serializes a JS array as `a,b,c` (a malformed array literal)
+// on a connection that has not loaded the array types yet, which failed a health report now and then.
+const LOCKING_CSV = LOCKING.join(",");
 
 /** A payload excerpt small enough for a table cell; never the whole upstream record. */
 function excerpt(payload: unknown): string | null {
@@ -37,7 +40,7 @@ export async function healthDetails(sql: Sql, tenantId: string) {
     join public.guest_reservations r2 on r2.id = a2.reservation_id
     join hotels.accommodation_units u on u.id = a1.accommodation_unit_id
     where a1.tenant_id = ${tenantId}
-      and r1.status = any (${LOCKING}) and r2.status = any (${LOCKING})
+      and r1.status = any (string_to_array(${LOCKING_CSV}, ',')) and r2.status = any (string_to_array(${LOCKING_CSV}, ','))
       and r1.removed_upstream_at is null and r2.removed_upstream_at is null
       and r1.check_in_date < r2.check_out_date and r2.check_in_date < r1.check_out_date
       and greatest(r1.check_out_date, r2.check_out_date) >= current_date
