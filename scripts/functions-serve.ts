@@ -25,7 +25,7 @@ if (!g.EdgeRuntime) {
   };
 }
 
-const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
+const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center", "room-status"];
 for (const name of FUNCTIONS) await import(`../supabase/functions/${name}/index.ts`);
 
 const notFound = (message: string) =>

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const functionsDir = path.join(root, "supabase/functions");
-const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
+const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center", "room-status"];
 
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
