@@ -83,7 +83,7 @@ function stays(tx: Tx, tenant: string, now: string, where: { reservationId?: str
       ${where.reservationId ? tx`and ra.reservation_id = ${where.reservationId}` : tx``}
       ${where.unitId ? tx`and ra.accommodation_unit_id = ${where.unitId}` : tx``}
       ${where.unitIds ? tx`and ra.accommodation_unit_id = any (${where.unitIds}::uuid[])` : tx``}
-    order by ra.position`;
+    order by r.check_in_date, r.external_booking_id, ra.position`;
 }
 
 async function requireUnit(tx: Tx, tenant: string, unitId: string): Promise<{ id: string; name: string }> {
@@ -158,7 +158,7 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
               reasons.push(`${label(s)} arrives on ${s.check_in_date}, not today (${today}).`);
             }
             for (const b of blocks.filter((b) => b.unit_id === s.unit_id)) {
-              reasons.push(`${s.unit_name} is blocked (${b.kind.replace("_", " ")} until ${b.ends_on}: ${b.reason}).`);
+              reasons.push(`${s.unit_name} is blocked (${b.kind.replaceAll("_", " ")} until ${b.ends_on}: ${b.reason}).`);
             }
             for (const o of othersInHouse(s)) reasons.push(`${s.unit_name} has another guest in house (booking ${o.external_booking_id}).`);
           }
