@@ -46,6 +46,7 @@ if (unavailable && !REQUIRE_CRON) {
 
 const NIGHTLY = "motopress-nightly-sync";
 const REAPER = "motopress-reap-stale-runs";
+const ROOMS = "motopress-room-status-reconcile";
 const WAIT_MS = 110_000;
 
 if (unavailable && REQUIRE_CRON) {
@@ -77,11 +78,15 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
 
     // The migration scheduled both jobs at their production times.
     const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
-    expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
+    expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"], [ROOMS, "*/5 * * * *"]]);
     // Idempotent: applying the migration again replaces the jobs, it does not add more.
     await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261122000400_schedule.sql"), "utf8"));
     const again = await sql`select jobname, schedule from cron.job order by jobname`;
-    expect(again.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
+    expect(again.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"], [ROOMS, "*/5 * * * *"]]);
+    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202004100_room_status.sql"), "utf8")
+      .then((text) => text.slice(text.indexOf("do $schedule$"))));
+    const all = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(all.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"], [ROOMS, "*/5 * * * *"]]);
 
     server = await startFunctionsServer({ SUPABASE_DB_URL: pg.url, SYNC_ADMIN_KEY: ADMIN_KEY, SYNC_LEASE_SECONDS: "60" });
     await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
@@ -128,7 +133,7 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     const second = new Date().getUTCSeconds();
     if (second >= 57) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
     // Schedules are UTC; every minute here so that the test does not wait until 03:00.
-    await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER})`;
+    await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER}, ${ROOMS})`;
     startedAt = Date.now();
 
     const nightly = await poll(async () => {
@@ -191,6 +196,21 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     expect(n).toBeGreaterThan(0); // the resumed run really synced the site's rooms
     console.log(`[cron test] reaper scenario done ${Math.round((Date.now() - startedAt) / 1000)} s after the schedule change`);
   }, WAIT_MS + 70_000);
+
+  it("the room-status job reconciles every minute here: a status set by hand is repaired and recorded as drift", async () => {
+    const [unit] = await sql`select id from hotels.accommodation_units where tenant_id = ${cronTenant} order by id limit 1`;
+    const [{ since }] = await sql`
+      update hotels.accommodation_units set room_status = 'out_of_service' where id = ${unit.id} returning now() as since`;
+    const repaired = await poll(async () => {
+      const [c] = await sql`
+        select from_status, to_status, cause from hotels.room_status_changes
+        where accommodation_unit_id = ${unit.id} and created_at >= ${since} order by id desc limit 1`;
+      return c;
+    }, WAIT_MS, "the reconciliation job repaired the unit");
+    expect(repaired).toMatchObject({ from_status: "out_of_service", cause: "drift" });
+    const runs = await finishedRuns(ROOMS);
+    expect(runs.at(-1)!.status, runs.at(-1)!.return_message).toBe("succeeded");
+  }, WAIT_MS + 30_000);
 
   it("sync.invoke_function prefers Vault's secrets and fails clearly without configuration", async () => {
     await sql.begin(async (tx) => {
