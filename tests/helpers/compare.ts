@@ -3,9 +3,13 @@
 import { expect } from "vitest";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import type { Simulator } from "../../tools/motopress-simulator/server.ts";
-import { decodeHtmlEntities } from "../../supabase/functions/_shared/motopress/html-entities.ts";
+// The library itself, not the product's wrapper around it.
+import { DecodingMode, decodeHTML } from "entities";
 
 const LISTED_STATUSES = new Set(["publish", "private", "pending"]);
+/** Returned by id but never listed: gone for the sync until published again. */
+const NON_LIVE = new Set(["trash", "draft", "auto-draft"]);
+const decode = (s: string) => decodeHTML(s, DecodingMode.Strict);
 
 function unquote(s: string): string {
   return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
@@ -29,9 +33,14 @@ function expectedPhoneLast4(b: ReturnType<Simulator["getBooking"]> & object): st
   return b.ical?.description.match(/Last 4 Digits\): (\d{4})/)?.[1] ?? null;
 }
 
+/** A booking the sync can store: it names at least one room, and every room names its unit. */
+const storable = (b: ReturnType<Simulator["getBooking"]> & object) =>
+  b.rooms.length > 0 && b.rooms.every((r) => r.unitId > 0);
+
 export function expectedState(sim: Simulator) {
-  const reservations = sim.bookingIds().map((id) => {
-    const b = sim.getBooking(id)!;
+  const live = sim.bookingIds().map((id) => sim.getBooking(id)!).filter((b) => !NON_LIVE.has(b.status));
+  const reservations = live.filter(storable).map((b) => {
+    const id = b.id;
     return {
       id: String(id),
       status: b.status,
@@ -51,19 +60,23 @@ export function expectedState(sim: Simulator) {
   }).sort((a, b) => Number(a.id) - Number(b.id));
   const referenced = new Set(reservations.flatMap((r) => r.rooms));
   const units = sim.listUnits()
-    .filter((u) => (!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id))
+    .filter((u) => !NON_LIVE.has(u.status) && ((!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id)))
     .map((u) => {
       const listed = !u.hidden && LISTED_STATUSES.has(u.status);
-      const title = decodeHtmlEntities(u.title);
       return {
         id: u.id,
-        // A unit only a booking knows is created from the booking's data until it is listed.
-        name: listed ? (u.status === "private" ? title.replace(/^Private: /, "") : title) : `Accommodation #${u.id}`,
+        // The simulator keeps titles without the private/protected prefix it renders in the site's
+        // language. A unit only a booking knows is created from the booking's data until it is listed.
+        name: listed ? decode(u.title) : `Accommodation #${u.id}`,
         autoCreated: !listed,
       };
     })
     .sort((a, b) => a.id - b.id);
-  return { reservations, units };
+  const types = sim.listTypes()
+    .filter((t) => LISTED_STATUSES.has(t.status))
+    .map((t) => ({ id: t.id, name: decode(t.title), services: t.services.filter((x) => x.id !== null).map((x) => x.id) }))
+    .sort((a, b) => a.id - b.id);
+  return { reservations, units, types };
 }
 
 export async function actualState(sql: Sql, tenantId: string) {
@@ -90,7 +103,17 @@ export async function actualState(sql: Sql, tenantId: string) {
     select motopress_unit_id as id, name, auto_created as "autoCreated"
     from hotels.accommodation_units where tenant_id = ${tenantId} and removed_upstream_at is null
     order by motopress_unit_id`;
-  return { reservations: reservations.map((r) => ({ ...r })), units: units.map((u) => ({ ...u })) };
+  // Placeholders made from a unit's or booking's data are not listed types; the rest must be.
+  const types = await sql`
+    select motopress_type_id as id, name, coalesce(details->'serviceIds', '[]') as services
+    from hotels.accommodation_types
+    where tenant_id = ${tenantId} and removed_upstream_at is null and not auto_created
+    order by motopress_type_id`;
+  return {
+    reservations: reservations.map((r) => ({ ...r })),
+    units: units.map((u) => ({ ...u })),
+    types: types.map((t) => ({ ...t })),
+  };
 }
 
 /** Asserts the database holds exactly the site's data: every booking, every room, nothing else. */
@@ -99,7 +122,10 @@ export async function expectDatabaseMatches(sql: Sql, tenantId: string, sim: Sim
   const actual = await actualState(sql, tenantId);
   expect(actual.reservations.length).toBe(expected.reservations.length);
   expect(actual.reservations).toEqual(expected.reservations);
-  if (opts.units !== false) expect(actual.units).toEqual(expected.units);
+  if (opts.units !== false) {
+    expect(actual.units).toEqual(expected.units);
+    expect(actual.types).toEqual(expected.types);
+  }
   await expectIntegrity(sql, tenantId);
 }
 

@@ -7,8 +7,8 @@ import {
   accommodationTypeSchema,
   type Booking,
   bookingSchema,
-  BOOKING_STATUSES,
   describeIssues,
+  isNonLiveStatus,
   type ItemError,
   validatePage,
 } from "./schemas.ts";
@@ -76,7 +76,7 @@ export interface MotoPressClient {
   accommodationTypes(options?: ScanOptions): AsyncIterable<Page<AccommodationType>>;
   accommodations(options?: ScanOptions): AsyncIterable<Page<Accommodation>>;
   bookings(options?: ScanOptions): AsyncIterable<Page<Booking>>;
-  /** `null` when the booking does not exist (hard-deleted) or sits in trash/draft. */
+  /** `null` when the item does not exist (hard-deleted) or is trash, draft or auto-draft (all three). */
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
   accommodationType(id: number): Promise<AccommodationType | null>;
@@ -243,11 +243,9 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const response = await http.getJson(`${resource}/${id}`);
     if (response === null) return null;
     const body = response.body as { status?: unknown } | null;
-    if (resource === "bookings" && body && typeof body.status === "string" &&
-      !(BOOKING_STATUSES as readonly string[]).includes(body.status) &&
-      ["trash", "auto-draft", "draft"].includes(body.status)) {
-      return null;
-    }
+    // GET by id returns trashed, restored (draft) and auto-draft posts of every type with 200; for
+    // the sync they are gone until they are published again.
+    if (body && isNonLiveStatus(body.status)) return null;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       throw new MotoPressError(

@@ -1,6 +1,14 @@
 export type MotoPressErrorCode =
   | "MOTOPRESS_AUTH_FAILED"
   | "MOTOPRESS_FORBIDDEN"
+  /** A firewall, CDN or security plugin answered instead of WordPress. */
+  | "MOTOPRESS_BLOCKED"
+  /** Plain permalinks: /wp-json/ is not routed and the plugin authenticates nothing else. */
+  | "MOTOPRESS_PLAIN_PERMALINKS"
+  /** A plugin or the host switched the REST API off or limited it to logged-in users. */
+  | "MOTOPRESS_REST_DISABLED"
+  /** The site's certificate is not trusted (self-signed, expired, another host name) or TLS failed. */
+  | "MOTOPRESS_TLS"
   | "MOTOPRESS_HTTPS_REQUIRED"
   | "MOTOPRESS_NOT_FOUND"
   | "MOTOPRESS_BAD_RESPONSE"

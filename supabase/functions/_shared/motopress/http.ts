@@ -1,3 +1,4 @@
+import { diagnoseHtml, diagnoseNetworkError, diagnoseRestRestriction } from "./diagnose.ts";
 import { MotoPressError, type MotoPressErrorCode } from "./errors.ts";
 import { wpErrorSchema, type WpError } from "./schemas.ts";
 
@@ -156,21 +157,29 @@ export class HttpSession {
   }
 
   private credentialsIgnoredError(error: MotoPressError, attempts: number): MotoPressError {
+    const details = { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined };
     if (this.isPlainHttp) {
       return new MotoPressError(
         "MOTOPRESS_HTTPS_REQUIRED",
-        "The site is served over plain HTTP, where MotoPress ignores consumer keys (both Basic auth and " +
-          "consumer_key/consumer_secret query parameters). Use the https:// site URL, or fix the TLS proxy so " +
-          "WordPress detects HTTPS (X-Forwarded-Proto).",
-        { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined },
+        "The site URL is plain http://, and MotoPress accepts API keys only over HTTPS (WordPress's is_ssl()), " +
+          "by Basic auth and by query string alike: over http the keys are ignored and every request is answered " +
+          "401 mphb_rest_cannot_view. Register the site's https:// address (install a certificate if it has none).",
+        details,
       );
     }
+    // Over HTTPS the plugin sets no error for a key it does not know, so an unknown or revoked key
+    // gets the same 401 as no key at all. The query-string retry has ruled out a stripped
+    // Authorization header, and the answer came from the plugin's own route, so permalinks are fine.
+    const tried = this.options.authFallback ? "by Basic auth and by query string" : `by ${this.authMode === "basic" ? "Basic auth" : "query string"}`;
     return new MotoPressError(
       "MOTOPRESS_AUTH_FAILED",
-      "The site ignored the API credentials (401 mphb_rest_cannot_view) with Basic auth and with query-string " +
-        "keys. Check that the server passes the Authorization header to PHP, that WordPress detects HTTPS " +
-        "behind its proxy, and that the URL uses /wp-json/ (plain-permalink ?rest_route= sites skip key auth).",
-      { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined },
+      `The site does not accept this consumer key (401 mphb_rest_cannot_view ${tried}): the key is unknown, was ` +
+        "revoked, or its WordPress user was deleted. Check the consumer key (ck_…) against the list under " +
+        "Accommodation › Settings › Advanced › API keys, or add a new key with Read permission for an " +
+        "Administrator. If the key is listed there, WordPress does not see the request as HTTPS: the proxy or CDN " +
+        "in front of it must pass X-Forwarded-Proto: https." +
+        (this.options.authFallback ? "" : " Or the server strips the Authorization header: try query-string keys."),
+      details,
     );
   }
 
@@ -209,18 +218,9 @@ export class HttpSession {
           ),
         };
       }
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      return {
-        kind: "retry",
-        badResponse: false,
-        retryAfterMs: null,
-        error: new MotoPressError(
-          "MOTOPRESS_UNAVAILABLE",
-          `Network error talking to the site (${reason}): the connection was refused or reset. Check the site ` +
-            "URL and that the site is up.",
-          { status, url: safeUrl, cause },
-        ),
-      };
+      const d = diagnoseNetworkError(cause, new URL(this.options.siteUrl).host);
+      const error = new MotoPressError(d.code, d.message, { status, url: safeUrl, cause });
+      return d.retry ? { kind: "retry", badResponse: false, retryAfterMs: null, error } : { kind: "fatal", error };
     } finally {
       clearTimeout(timer);
     }
@@ -244,19 +244,24 @@ export class HttpSession {
       new MotoPressError(code, message, { status, url, wpCode: wp?.code ?? null });
     const wpText = wp ? `${wp.code}: ${wp.message}` : html ? "an HTML page" : "a non-JSON body";
 
+    // An HTML page is the same page when asked again (plain permalinks' home page, a security
+    // plugin, a challenge): never retried. A 5xx page is the exception, below.
+    const page = html && status < 500 && status !== 429 ? diagnoseHtml(text, status) : null;
+    if (page) return { kind: "fatal", error: err(page.code, page.message) };
+    const restOff = wp && status >= 400 && status < 500 ? diagnoseRestRestriction(status, wp.code, wp.message) : null;
+    if (restOff) return { kind: "fatal", error: err(restOff.code, restOff.message) };
+
     if (status >= 200 && status < 300) {
       if (parsed) return { kind: "ok", response: { status, headers: response.headers, body, attempts: 0 } };
+      // Cut-off JSON is usually a dropped connection: worth a bounded retry.
       return {
         kind: "retry",
         badResponse: true,
         retryAfterMs: null,
         error: err(
           "MOTOPRESS_BAD_RESPONSE",
-          html
-            ? "The site answered 200 with an HTML page instead of JSON: a firewall/WAF challenge, a caching " +
-              "plugin or a PHP error page. Allow-list the sync's requests to /wp-json/mphb/ in the WAF or cache."
-            : "The site answered 200 with malformed or truncated JSON (often PHP notices printed before the " +
-              "JSON, or a connection cut short). Disable WP_DEBUG_DISPLAY on the site and check its error log.",
+          "The site answered 200 with malformed or truncated JSON (often PHP notices printed before the " +
+            "JSON, or a connection cut short). Disable WP_DEBUG_DISPLAY on the site and check its error log.",
         ),
       };
     }
@@ -267,8 +272,8 @@ export class HttpSession {
         retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
         error: err(
           "MOTOPRESS_RATE_LIMITED",
-          "The site (or its CDN/WAF: MotoPress itself has no rate limit) answered 429 Too Many Requests. " +
-            "Lower the client's concurrency or allow-list the sync's IP.",
+          "The site's host, CDN or firewall answered 429 Too Many Requests (MotoPress itself has no rate " +
+            "limit). Lower MOTOPRESS_CONCURRENCY, or allow-list the sync's IPs in the host's rate limiting.",
         ),
       };
     }
@@ -332,8 +337,8 @@ export class HttpSession {
           kind: "fatal",
           error: err(
             "MOTOPRESS_FORBIDDEN",
-            "The API key's WordPress user may not read this resource (403 mphb_rest_cannot_view). Attach the " +
-              "key to an Administrator or Hotel Manager user.",
+            `The API key is valid, but its WordPress user may not read this resource (403 ${wp.code}: it lacks ` +
+              "the read_private_posts capability). Give the key to an Administrator or Hotel Manager user.",
           ),
         };
       }
@@ -341,10 +346,7 @@ export class HttpSession {
         kind: "fatal",
         error: err(
           "MOTOPRESS_FORBIDDEN",
-          html
-            ? "The site answered 403 with an HTML page: a firewall, CDN or security plugin blocked the request. " +
-              "Allow-list the sync's requests to /wp-json/mphb/."
-            : `The site answered 403 (${wpText}). Check the key's permissions and any security plugin.`,
+          `The site answered 403 (${wpText}). Check the key's permissions and any security plugin.`,
         ),
       };
     }
@@ -355,9 +357,9 @@ export class HttpSession {
         error: err(
           "MOTOPRESS_NOT_FOUND",
           wp?.code === "rest_no_route"
-            ? "The site has no mphb/v1 REST route: check the site URL, that MotoPress Hotel Booking 4.1+ is " +
-              "active, and that permalinks are not set to Plain."
-            : `Site or REST route not found (404, ${wpText}): check the site URL and that permalinks are enabled.`,
+            ? "WordPress answered, but it has no mphb/v1 REST route (404 rest_no_route): MotoPress Hotel Booking " +
+              "is not active, is older than 4.1 (the REST API arrived in 4.1), or a plugin removes its routes."
+            : `Site or REST route not found (404, ${wpText}): check the site URL (the WordPress address).`,
         ),
       };
     }

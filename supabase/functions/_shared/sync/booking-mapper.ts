@@ -70,6 +70,14 @@ export function phoneLast4(phone: string | null): string | null {
 export function mapBooking(b: Booking): Mapped {
   const rooms = b.reservedAccommodations;
   if (rooms.length === 0) return { ok: false, reason: "Booking has no reserved accommodation, so it has no room to link." };
+  const unnamed = rooms.findIndex((r) => r.accommodationId === 0);
+  if (unnamed >= 0) {
+    return {
+      ok: false,
+      reason: `Room ${unnamed + 1} of the booking names no accommodation (MotoPress sends 0 when the room's ` +
+        "record lost its accommodation), so it has no room to link. Reassign the room in the booking's admin page.",
+    };
+  }
   const id = String(b.id);
   const customerName = blank([b.customer.firstName, b.customer.lastName].filter(Boolean).join(" "));
   const roomGuest = rooms.map((r) => blank(r.guestName)).find((n) => n) ?? null;
