@@ -83,7 +83,8 @@ describe("a site with every quirk", () => {
   });
 
   it("the health report lists the quarantined bookings with readable reasons", async () => {
-    const health = await stack.call("sync-command-center", undefined, { method: "GET" });
+    const health = await stack.call(`sync-command-center?tenantId=${tenant}`, undefined, { method: "GET" });
+    expect(health.status, JSON.stringify(health.body)).toBe(200);
     const t = health.body.tenants.find((x: { tenantId: string }) => x.tenantId === tenant);
     expect(t.integrity.quarantinedItems).toBe(2);
     expect(t.quarantine).toEqual(expect.arrayContaining([

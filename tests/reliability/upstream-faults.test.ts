@@ -402,7 +402,7 @@ describe("a storm of transient faults", () => {
     const rng = rngFor("fault-storm");
     const storm = await startSite({ seed: 97, hotel: { bookings: 2_000, hiddenUnits: 0 } });
     const stormCaller = recordingCaller(stormStack);
-    const TRANSIENT = /^MotoPress: (The site answered 50\d|Network error talking to the site|The site answered 200 with malformed or truncated JSON|The site's host, CDN or firewall answered 429)/;
+    const TRANSIENT = /^MotoPress: (The site answered 50\d|Network error talking to the site|The site answered \d{3} with (malformed or truncated JSON|a malformed or truncated body)|The site's host, CDN or firewall answered 429)/;
     const counts = { runs: 0, completed: 0, failed: 0 };
     const sql = stormStack.db.sql;
     try {
@@ -463,7 +463,7 @@ describe("a storm of transient faults", () => {
       const injected = faultsInjected - start;
       console.log(`fault storm: runs=${counts.runs} completed=${counts.completed} failed=${counts.failed} faults injected=${injected}; faults injected in this file: ${faultsInjected}`);
       expect(counts.completed).toBeGreaterThan(0);
-      expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 60);
+      expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 25);
     } finally {
       await storm.close();
     }

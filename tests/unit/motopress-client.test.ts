@@ -26,6 +26,15 @@ interface Harness {
 
 /** The TLS-terminating proxy in front of the simulator: https:// in, the simulator's plain socket out. */
 const viaProxy = (input: Request | string | URL) => String(input).replace(/^https:/, "http:");
+/** ... and back: WordPress behind such a proxy knows its https:// address, so its redirects name it. */
+async function proxied(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+  const r = await fetch(viaProxy(input), init);
+  const location = r.headers.get("location");
+  if (!location?.startsWith("http:")) return r;
+  const headers = new Headers(r.headers);
+  headers.set("location", location.replace(/^http:/, "https:"));
+  return new Response(r.body, { status: r.status, headers });
+}
 
 /**
  * The client talks to the simulator as to a site behind a TLS-terminating proxy: it is given the
@@ -57,7 +66,7 @@ async function harness(
       },
       fetch: (input, init) => {
         urls.push(String(input));
-        return fetch(viaProxy(input), init);
+        return proxied(input, init);
       },
       ...clientOptions,
       ...extra,

@@ -205,6 +205,20 @@ describe("error answers over the fixtures", () => {
     expect(e.message).not.toContain("cs_x");
   });
 
+  it("MotoPress's JSON labelled text/html by the host is still read as JSON", async () => {
+    const body = read("booking-two-rooms.json");
+    const site = fixtureSite((url) => url.pathname.endsWith("/bookings/4521") ? answer(200, body, "text/html; charset=UTF-8")() : null);
+    expect((await site.client.booking(4521))?.id).toBe(4521);
+  });
+
+  it("a 404 whose JSON was cut short is asked again, not read as gone or as a missing route", async () => {
+    let calls = 0;
+    const cut = read("error-invalid-booking-id.json").slice(0, 30);
+    const site = fixtureSite((url) => url.pathname.endsWith("/bookings/4521") && calls++ === 0 ? answer(404, cut)() : null);
+    expect((await site.client.booking(4521))?.id).toBe(4521);
+    expect(site.requests()).toBe(2);
+  });
+
   it("the invalid-id 404s mean gone, for each type", async () => {
     const ids: Record<string, string> = { bookings: "booking", accommodations: "room", accommodation_types: "room-type" };
     for (const [resource, name] of Object.entries(ids)) {

@@ -1,5 +1,11 @@
 import type { Config } from "./config.ts";
+import { redact } from "./redact.ts";
 import type { Source } from "./runs/types.ts";
+
+/** The headers of every call the product makes to a function (pg_cron's jobs send the same). */
+export function invokeHeaders(key: string): Record<string, string> {
+  return { "content-type": "application/json", apikey: key, authorization: `Bearer ${key}` };
+}
 
 export type Invoker = (source: Source, body: Record<string, unknown>) => Promise<void>;
 
@@ -11,11 +17,12 @@ export function httpInvoker(config: Config, fetchImpl: typeof fetch = fetch): In
   return async (source, body) => {
     const res = await fetchImpl(`${config.supabaseUrl}/functions/v1/${source}`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${config.invokeKey}` },
+      // API keys belong in `apikey`; the platform accepts a Bearer only when it carries the same value.
+      headers: invokeHeaders(config.invokeKey),
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`${source} answered ${res.status}: ${text.slice(0, 300)}`);
+    if (!res.ok) throw new Error(`${source} answered ${res.status}: ${redact(text.slice(0, 300), [config.invokeKey])}`);
   };
 }

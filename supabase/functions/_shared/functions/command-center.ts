@@ -8,6 +8,7 @@ import { sseResponse, wantsEventStream } from "../http/sse.ts";
 import { cancelRuns, claimRun, finishRun } from "../runs/coordinator.ts";
 import { executeRun } from "../runs/executor.ts";
 import { leaseOf, type Run } from "../runs/types.ts";
+import { isMotoPressError } from "../motopress/errors.ts";
 import { repairTenant } from "../sync/repair.ts";
 import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
@@ -49,7 +50,13 @@ export function commandCenter(deps: FunctionDeps) {
     if (fields.length) throw invalid(fields);
     const tenantId = body.tenantId!;
     await requireTenant(sql, tenantId);
-    const client = await clientFor(deps, tenantId);
+    const client = await clientFor(deps, tenantId).catch((err) => {
+      // A stored site URL that is not a URL is the tenant's data to fix, not our failure.
+      if (isMotoPressError(err) && err.code === "MOTOPRESS_INVALID_CONFIG") {
+        throw new ApiError(409, "TENANT_NOT_CONFIGURED", `${err.message} Fix it with \`npm run tenant -- add\`.`, { tenantId });
+      }
+      throw err;
+    });
     let lease = null;
     if (body.apply) {
       // Applying writes reservations: it holds the tenant's bookings slot like a sync does.

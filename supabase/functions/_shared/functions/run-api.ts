@@ -6,6 +6,7 @@ import { invalid } from "../http/body.ts";
 import type { Sql } from "../db.ts";
 import { getRun, resumeRun } from "../runs/coordinator.ts";
 import type { Run, Source } from "../runs/types.ts";
+import { redactDeep } from "../redact.ts";
 
 export const runRequestSchema = z
   .strictObject({
@@ -53,7 +54,8 @@ export function runInProgress(holder: Run): ApiError {
 
 export function publicRun(run: Run) {
   const { fencingToken: _token, checkpoint: _checkpoint, ...rest } = run;
-  return rest;
+  // Run records are redacted when written; this covers rows written before that, or by hand.
+  return redactDeep(rest);
 }
 
 /**

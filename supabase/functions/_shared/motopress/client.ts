@@ -1,3 +1,4 @@
+import { redact } from "../redact.ts";
 import { MotoPressError } from "./errors.ts";
 import { type AuthMode, type FetchLike, HttpSession, normaliseSiteUrl } from "./http.ts";
 import {
@@ -33,6 +34,10 @@ export interface MotoPressClientConfig {
   perPage?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Checks every URL before it is fetched (net/outbound.ts); the functions always pass one. */
+  guard?: (url: URL) => Promise<void>;
+  /** Largest response body read, in bytes. Default 16 MB. */
+  maxBodyBytes?: number;
 }
 
 export interface Page<T> {
@@ -103,7 +108,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   try {
     siteUrl = normaliseSiteUrl(cfg.siteUrl);
   } catch {
-    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The site URL "${cfg.siteUrl}" is not a valid URL.`);
+    // Not echoed whole: an operator may have pasted a URL with keys in it.
+    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The stored site URL "${redact(cfg.siteUrl)}" is not a valid URL.`);
   }
   if (!cfg.consumerKey || !cfg.consumerSecret) {
     throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", "The consumer key and consumer secret are required.");
@@ -127,6 +133,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     maxRetryAfterMs: config(cfg.maxRetryAfterMs, 60_000, isInt(0), "maxRetryAfterMs"),
     sleep: cfg.sleep ?? defaultSleep,
     random: cfg.random ?? Math.random,
+    guard: cfg.guard,
+    maxBodyBytes: config(cfg.maxBodyBytes, 16 * 1024 * 1024, isInt(1), "maxBodyBytes"),
   });
   const counters = { pages: 0, items: 0, itemErrors: 0, rewinds: 0, duplicatesDropped: 0 };
 

@@ -128,7 +128,7 @@ function errorText(error: unknown): string {
     if (typeof x.code === "string") parts.push(x.code);
     e = x.cause;
   }
-  return parts.join(" | ");
+  return parts.join(": ");
 }
 
 /** A failed connection: TLS certificate problems are deterministic; refused/reset/DNS are for a retry. */
@@ -137,7 +137,7 @@ export function diagnoseNetworkError(error: unknown, host: string): Diagnosis & 
   const tls = (why: string, fix: string): Diagnosis & { retry: boolean } => ({
     code: "MOTOPRESS_TLS",
     retry: false,
-    message: `The site's HTTPS certificate ${why} (${text.slice(0, 200)}). ${fix}`,
+    message: `The site's HTTPS certificate ${why} (${text.slice(0, 400)}). ${fix}`,
   });
   if (/expired|CERT_HAS_EXPIRED|NotValidYet|CERT_NOT_YET_VALID/i.test(text)) {
     return tls("has expired or is not valid yet", `Renew the certificate for ${host} (e.g. Let's Encrypt auto-renewal).`);
@@ -166,11 +166,11 @@ export function diagnoseNetworkError(error: unknown, host: string): Diagnosis & 
     code: "MOTOPRESS_UNAVAILABLE",
     retry: true,
     message: dns
-      ? `The site's host name ${host} does not resolve (${text.slice(0, 160)}): check the site URL.`
+      ? `The site's host name ${host} does not resolve (${text.slice(0, 400)}): check the site URL.`
       : refused
-      ? `The site refused the connection (${text.slice(0, 160)}): nothing answers on that address and port. ` +
+      ? `The site refused the connection (${text.slice(0, 400)}): nothing answers on that address and port. ` +
         "Check the site URL and that the site is up."
-      : `Network error talking to the site (${text.slice(0, 160)}): the connection was reset or cut. Check that ` +
+      : `Network error talking to the site (${text.slice(0, 400)}): the connection was reset or cut. Check that ` +
         "the site is up.",
   };
 }

@@ -16,7 +16,11 @@ export type MotoPressErrorCode =
   | "MOTOPRESS_TIMEOUT"
   | "MOTOPRESS_RATE_LIMITED"
   | "MOTOPRESS_INVALID_PARAM"
-  | "MOTOPRESS_INVALID_CONFIG";
+  | "MOTOPRESS_INVALID_CONFIG"
+  /** The site URL (or where it redirected) is not one the functions may fetch: see net/outbound.ts. */
+  | "MOTOPRESS_URL_REFUSED"
+  | "MOTOPRESS_REDIRECT_REFUSED"
+  | "MOTOPRESS_RESPONSE_TOO_LARGE";
 
 export interface MotoPressErrorDetails {
   status?: number | null;

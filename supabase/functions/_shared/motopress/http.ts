@@ -1,3 +1,6 @@
+import { readCappedBytes } from "../http/capped-read.ts";
+import { OutboundRefused } from "../net/outbound.ts";
+import { redact } from "../redact.ts";
 import { diagnoseHtml, diagnoseNetworkError, diagnoseRestRestriction } from "./diagnose.ts";
 import { MotoPressError, type MotoPressErrorCode } from "./errors.ts";
 import { wpErrorSchema, type WpError } from "./schemas.ts";
@@ -23,6 +26,39 @@ export interface HttpOptions {
   maxRetryAfterMs: number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
+  /**
+   * Checks each URL before it is fetched, redirects included (net/outbound.ts's policy); throws
+   * OutboundRefused. Absent only in unit tests that talk to a local simulator.
+   */
+  guard?: (url: URL) => Promise<void>;
+  /** A response body larger than this fails the request instead of filling the isolate's memory. */
+  maxBodyBytes: number;
+}
+
+/** Same-origin redirects followed per request (WordPress canonical redirects need one or two). */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+type Body = { kind: "text"; text: string; bytes: number } | { kind: "too-large"; bytes: number };
+
+const formatBytes = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
+
+/** Reads at most `max` bytes of a body; more, and the stream is cancelled. */
+async function readCapped(response: Response, max: number): Promise<Body> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => {});
+    return { kind: "too-large", bytes: declared };
+  }
+  // A declared length is enforced by fetch itself (a longer body is a network error): read it whole.
+  if (Number.isFinite(declared) || !response.body) {
+    const text = await response.text();
+    return { kind: "text", text, bytes: Number.isFinite(declared) ? declared : text.length };
+  }
+  // Chunked: counted as it arrives, and stopped at the cap.
+  const { bytes, size } = await readCappedBytes(response.body, max);
+  if (bytes === null) return { kind: "too-large", bytes: size };
+  return { kind: "text", text: new TextDecoder().decode(bytes), bytes: size };
 }
 
 export interface HttpStats {
@@ -58,12 +94,23 @@ export function normaliseSiteUrl(siteUrl: string): string {
 }
 
 export function redactUrl(url: string): string {
-  return url.replace(/(consumer_secret|consumer_key)=[^&]*/g, "$1=REDACTED");
+  return redact(url);
 }
 
+/**
+ * A page, not the API's JSON. Some hosts label MotoPress's JSON `text/html`, so the label alone
+ * decides only for a body that is not JSON.
+ */
 function looksLikeHtml(text: string, contentType: string | null): boolean {
-  const head = text.trimStart().slice(0, 100).toLowerCase();
-  return head.startsWith("<") || (contentType ?? "").includes("text/html");
+  const head = text.trimStart();
+  if (head.startsWith("<")) return true;
+  if (!(contentType ?? "").includes("text/html")) return false;
+  try {
+    JSON.parse(text);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function parseRetryAfter(value: string | null, nowMs: number): number | null {
@@ -78,6 +125,8 @@ export class HttpSession {
   readonly stats: HttpStats = { requests: 0, retries: 0, authFallbacks: 0, bytesReceived: 0 };
   private authMode: AuthMode;
   private readonly isPlainHttp: boolean;
+  /** Origins the guard accepted in this session: one DNS check per origin, not per page. */
+  private readonly checkedOrigins = new Set<string>();
 
   constructor(private readonly options: HttpOptions) {
     this.authMode = options.authMode;
@@ -118,7 +167,7 @@ export class HttpSession {
         case "missing":
           return null;
         case "fatal":
-          throw outcome.error.withAttempts(attempts);
+          throw this.scrub(outcome.error.withAttempts(attempts));
         case "credentials-ignored": {
           if (mode === "basic" && this.options.authFallback && !fellBack) {
             fellBack = true;
@@ -126,19 +175,19 @@ export class HttpSession {
             this.stats.authFallbacks++;
             continue;
           }
-          throw this.credentialsIgnoredError(outcome.error, attempts);
+          throw this.scrub(this.credentialsIgnoredError(outcome.error, attempts));
         }
         case "retry": {
           const budgetLeft = retries < this.options.maxRetries &&
             (!outcome.badResponse || badResponseRetries < this.options.maxBadResponseRetries);
-          if (!budgetLeft) throw outcome.error.withAttempts(attempts);
+          if (!budgetLeft) throw this.scrub(outcome.error.withAttempts(attempts));
           if (outcome.retryAfterMs !== null && outcome.retryAfterMs > this.options.maxRetryAfterMs) {
-            throw new MotoPressError(
+            throw this.scrub(new MotoPressError(
               "MOTOPRESS_RATE_LIMITED",
               `${outcome.error.message} The site asked to wait ${Math.round(outcome.retryAfterMs / 1000)} s, ` +
                 `longer than the ${Math.round(this.options.maxRetryAfterMs / 1000)} s this client waits; try again later.`,
               { status: outcome.error.status, attempts, url: outcome.error.url ?? undefined },
-            );
+            ));
           }
           retries++;
           if (outcome.badResponse) badResponseRetries++;
@@ -147,6 +196,43 @@ export class HttpSession {
           continue;
         }
       }
+    }
+  }
+
+  /**
+   * The error with this session's key and secret (and anything credential-shaped) removed from its
+   * message, URL and cause: a site's 401 body may echo them, and a network error's text may hold
+   * the request URL, which carries them in query-string mode.
+   */
+  private scrub(error: MotoPressError): MotoPressError {
+    const secrets = [this.options.consumerKey, this.options.consumerSecret];
+    const cause = error.cause instanceof Error ? new Error(redact(error.cause.message, secrets)) : undefined;
+    return new MotoPressError(error.code, redact(error.message, secrets), {
+      status: error.status,
+      attempts: error.attempts,
+      wpCode: error.wpCode,
+      url: error.url === null ? undefined : redact(error.url, secrets),
+      cause,
+    });
+  }
+
+  /**
+   * Runs the outbound guard once per origin. A refusal is the operator's to fix and never retried;
+   * a name that does not resolve may be a passing DNS failure, so it is retried like a network error.
+   */
+  private async guard(url: URL): Promise<Outcome | null> {
+    if (!this.options.guard || this.checkedOrigins.has(url.origin)) return null;
+    try {
+      await this.options.guard(url);
+      this.checkedOrigins.add(url.origin);
+      return null;
+    } catch (err) {
+      if (!(err instanceof OutboundRefused)) throw err;
+      if (err.reason === "unresolvable") {
+        return { kind: "retry", badResponse: false, retryAfterMs: null, error: new MotoPressError("MOTOPRESS_UNAVAILABLE", err.message) };
+      }
+      const code = err.reason === "https-required" ? "MOTOPRESS_HTTPS_REQUIRED" : "MOTOPRESS_URL_REFUSED";
+      return { kind: "fatal", error: new MotoPressError(code, err.message) };
     }
   }
 
@@ -195,15 +281,45 @@ export class HttpSession {
       timedOut = true;
       controller.abort();
     }, this.options.timeoutMs);
-    this.stats.requests++;
     let status: number | null = null;
     try {
-      const response = await this.options.fetch(url, { method: "GET", headers, signal: controller.signal });
-      status = response.status;
-      // The body read stays under the same timer: a server that stalls mid-body is as dead as one that never answers.
-      const text = await response.text();
-      this.stats.bytesReceived += text.length;
-      return this.classify(response, text, safeUrl);
+      let target = new URL(url);
+      for (let hop = 0; ; hop++) {
+        const refused = await this.guard(target);
+        if (refused) return refused;
+        this.stats.requests++;
+        // Redirects are ours to judge: fetch would follow them anywhere, headers and query keys included.
+        const response = await this.options.fetch(target.toString(), {
+          method: "GET",
+          headers,
+          signal: controller.signal,
+          redirect: "manual",
+        });
+        status = response.status;
+        if (REDIRECT_STATUSES.has(status) && response.headers.has("location")) {
+          await response.body?.cancel().catch(() => {});
+          const next = this.redirectTarget(target, response.headers.get("location")!, hop, status);
+          if (next instanceof MotoPressError) return { kind: "fatal", error: next };
+          target = next;
+          continue;
+        }
+        // The body read stays under the same timer: a server that stalls mid-body is as dead as one that never answers.
+        const body = await readCapped(response, this.options.maxBodyBytes);
+        this.stats.bytesReceived += body.bytes;
+        if (body.kind === "too-large") {
+          return {
+            kind: "fatal",
+            error: new MotoPressError(
+              "MOTOPRESS_RESPONSE_TOO_LARGE",
+              `The site's answer is larger than ${formatBytes(this.options.maxBodyBytes)} ` +
+                `(${body.bytes} bytes or more); it was not read. A MotoPress page of 100 items is far smaller: check ` +
+                "the site URL, or raise MOTOPRESS_MAX_BODY_BYTES.",
+              { status, url: safeUrl },
+            ),
+          };
+        }
+        return this.classify(response, body.text, safeUrl);
+      }
     } catch (cause) {
       if (timedOut) {
         return {
@@ -218,12 +334,37 @@ export class HttpSession {
           ),
         };
       }
+      // The runtime's message can hold the request URL, query-string keys included: the diagnosis
+      // quotes it, so it is redacted like every other message.
       const d = diagnoseNetworkError(cause, new URL(this.options.siteUrl).host);
-      const error = new MotoPressError(d.code, d.message, { status, url: safeUrl, cause });
+      const message = redact(d.message, [this.options.consumerKey, this.options.consumerSecret]);
+      const error = new MotoPressError(d.code, message, { status, url: safeUrl, cause });
       return d.retry ? { kind: "retry", badResponse: false, retryAfterMs: null, error } : { kind: "fatal", error };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The next hop of a redirect when it stays on the same origin; an error naming both hosts otherwise. */
+  private redirectTarget(from: URL, location: string, hop: number, status: number): URL | MotoPressError {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site answered ${status} with an invalid Location header.`, { status });
+    }
+    if (next.origin !== from.origin) {
+      return new MotoPressError(
+        "MOTOPRESS_REDIRECT_REFUSED",
+        `The site redirected (${status}) from ${from.origin} to ${next.origin}; redirects to another origin are ` +
+          "not followed, so the API keys never travel elsewhere. If the site moved, set its site URL to the new address.",
+        { status },
+      );
+    }
+    if (hop >= MAX_REDIRECTS) {
+      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site redirected more than ${MAX_REDIRECTS} times.`, { status });
+    }
+    return next;
   }
 
   private classify(response: Response, text: string, url: string): Outcome {
@@ -262,6 +403,20 @@ export class HttpSession {
           "MOTOPRESS_BAD_RESPONSE",
           "The site answered 200 with malformed or truncated JSON (often PHP notices printed before the " +
             "JSON, or a connection cut short). Disable WP_DEBUG_DISPLAY on the site and check its error log.",
+        ),
+      };
+    }
+    // An error status whose body is neither JSON nor a page was cut short or garbled on the way: the
+    // answer itself is unknown, so it is asked again (bounded), never read as "not found".
+    if (status >= 400 && status < 500 && status !== 429 && !parsed && !html && text.trim() !== "") {
+      return {
+        kind: "retry",
+        badResponse: true,
+        retryAfterMs: null,
+        error: err(
+          "MOTOPRESS_BAD_RESPONSE",
+          `The site answered ${status} with a malformed or truncated body (a connection cut short, or PHP ` +
+            "output mixed into the JSON). Check the site's error log.",
         ),
       };
     }
