@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { readJson, searchParams } from "../http/body.ts";
 import { json } from "../http/errors.ts";
+import type { Caller } from "../http/auth.ts";
 import { createHandler } from "../http/handler.ts";
 import { performAction, roomActionSchema } from "../rooms/actions.ts";
 import { roomBoard } from "../rooms/board.ts";
@@ -11,8 +12,9 @@ import type { FunctionDeps } from "./source-function.ts";
 
 const boardQuery = z.strictObject({ tenantId: z.uuid({ message: "Required: a tenant id (uuid)." }) });
 
-// The admin key is one shared secret, so this is who the action log can name.
-const ACTOR = "admin key";
+/** Who the action log names: the operator's e-mail or user id; the admin key is one shared secret. */
+const actorOf = (caller: Caller | undefined): string =>
+  caller?.kind === "user" ? `operator ${caller.email ?? caller.userId ?? "(unnamed)"}` : "admin key";
 
 export function roomStatusFunction(deps: Pick<FunctionDeps, "sql" | "config" | "log">) {
   const { sql, config, log } = deps;
@@ -22,7 +24,7 @@ export function roomStatusFunction(deps: Pick<FunctionDeps, "sql" | "config" | "
       await requireTenant(sql, tenantId);
       return json(200, await roomBoard(sql, tenantId));
     },
-    POST: async (req) => {
+    POST: async (req, caller) => {
       const body = await readJson(req, roomActionSchema);
       if (body.action === "reconcile") {
         if (body.tenantId) await requireTenant(sql, body.tenantId);
@@ -30,9 +32,9 @@ export function roomStatusFunction(deps: Pick<FunctionDeps, "sql" | "config" | "
         if (report.changed) log("info", "room status reconciled", { tenantId: body.tenantId ?? null, changed: report.changed });
         return json(200, report);
       }
-      const result = await performAction(sql, body, ACTOR);
+      const result = await performAction(sql, body, actorOf(caller));
       log("info", "room status action", { tenantId: body.tenantId, action: body.action, changed: result.changes.length });
       return json(200, result);
     },
-  }, { adminKeys: () => config.adminKeys, log });
+  }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

@@ -1,14 +1,24 @@
-// The request pipeline every function shares: CORS preflight, method check, admin key, then the
-// route; every failure leaves in the error envelope, and only our own bugs are a 500.
-import { requireAdminKey } from "./auth.ts";
+// The request pipeline every function shares: CORS preflight, method check, the caller (admin key
+// or operator JWT), the role check, then the route; every failure leaves in the error envelope,
+// and only our own bugs are a 500.
+import { authenticate, type Caller, requireOperator } from "./auth.ts";
 import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
+import type { JwtVerifier } from "./jwt.ts";
 
-export type Route = (req: Request) => Promise<Response>;
+export type Route = (req: Request, caller: Caller) => Promise<Response>;
 export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
+
+export interface HandlerOptions {
+  adminKeys: () => readonly string[];
+  /** The project's user-token settings; absent or null: only the admin key is accepted. */
+  jwt?: () => JwtVerifier | null;
+  now?: () => number;
+  log: Logger;
+}
 
 export function createHandler(
   routes: Partial<Record<"GET" | "POST", Route>>,
-  opts: { adminKeys: () => readonly string[]; log: Logger },
+  opts: HandlerOptions,
 ): (req: Request) => Promise<Response> {
   const allow = [...Object.keys(routes), "OPTIONS"].join(", ");
   return async (req) => {
@@ -19,11 +29,14 @@ export function createHandler(
         throw new ApiError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}.`, {}, { allow });
       }
       const keys = opts.adminKeys();
-      if (keys.length === 0) {
+      const jwt = opts.jwt?.() ?? null;
+      if (keys.length === 0 && !jwt) {
         throw new ApiError(503, "SERVICE_MISCONFIGURED", "No admin key is configured (set SYNC_ADMIN_KEY).");
       }
-      await requireAdminKey(req, keys);
-      return await route(req);
+      const caller = await authenticate(req, { adminKeys: keys, jwt, now: opts.now ?? Date.now });
+      // Every POST acts (syncs, cancels, writes, calls MotoPress); GET only reads.
+      if (req.method === "POST") requireOperator(caller);
+      return await route(req, caller);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
