@@ -3,7 +3,8 @@
 //
 // Env: DATABASE_URL (use that server instead of an embedded one in .bench/db), BENCH_BOOKINGS
 // (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 100),
-// BENCH_TENANT_BOOKINGS (default 500), BENCH_STARTS (default 200).
+// BENCH_TENANT_BOOKINGS (default 500), BENCH_STARTS (default 200), BENCH_ROOM_TENANTS (default 100),
+// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts
 import { fetchAll, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
 import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
+import { pageCost, reconcileOnce, seedHotels } from "./lib/room-status.ts";
 import type { SiteInfo, SiteSpec } from "./sim-host.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -28,6 +30,9 @@ const ORIGINAL_SUBSET = Math.min(env("BENCH_ORIGINAL_SUBSET", 5_000), BOOKINGS);
 const TENANTS = env("BENCH_TENANTS", 100);
 const TENANT_BOOKINGS = env("BENCH_TENANT_BOOKINGS", 500);
 const STARTS = env("BENCH_STARTS", 200);
+const ROOM_TENANTS = env("BENCH_ROOM_TENANTS", 100);
+const ROOM_UNITS = env("BENCH_ROOM_UNITS", 50);
+const ROOM_PAGES = env("BENCH_ROOM_PAGES", 100);
 const TODAY = "2026-11-22";
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 // Figures 1-7: the edge runtime's limits off and one invocation per sync (the work, not the
@@ -444,6 +449,33 @@ async function main() {
     };
     log(`   ${s(chainMs).toFixed(2)} s total; per-tenant chain min ${durations[0]} ms, median ${median(durations)} ms, max ${durations.at(-1)} ms`);
 
+    // ------------------------------------------------ 8: room status
+    const roomPages = fetched.bookingPages.slice(0, ROOM_PAGES);
+    log(`9. room status: ${roomPages.length} sync pages with and without the status maintenance ...`);
+    const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, roomPages), roomPages);
+    check(cost.unexplained === 0, `room status: ${cost.unexplained} units whose status the stays do not explain after the sync pages`);
+    log(`   page median ${cost.withMedianMs.toFixed(1)} ms with, ${cost.withoutMedianMs.toFixed(1)} ms without (total ${s(cost.withTotalMs).toFixed(2)} s vs ${s(cost.withoutTotalMs).toFixed(2)} s)`);
+    log(`9. room status: reconciliation of ${ROOM_TENANTS} tenants x ${ROOM_UNITS} units ...`);
+    const roomTenants = await seedHotels(sql, ROOM_TENANTS, ROOM_UNITS);
+    await reconcileOnce(sql); // settles anything the seeding left to the clock
+    const clean = await reconcileOnce(sql);
+    check(clean.report.checked === ROOM_TENANTS * ROOM_UNITS, `reconciliation checked ${clean.report.checked} units, not ${ROOM_TENANTS * ROOM_UNITS}`);
+    check(clean.written === 0 && clean.report.changed === 0, `a reconciliation with no drift wrote ${clean.written} rows (${clean.report.changed} changes)`);
+    const driftUnits = Math.max(1, Math.round(ROOM_TENANTS * ROOM_UNITS / 100));
+    const injected = await sql`
+      update hotels.accommodation_units u set room_status = case when u.room_status = 'out_of_service' then 'available' else 'out_of_service' end
+      where u.id in (select id from hotels.accommodation_units where tenant_id = any (${roomTenants}::uuid[]) order by md5(id::text) limit ${driftUnits})
+      returning u.id`;
+    const drifted = await reconcileOnce(sql);
+    const driftRecorded = drifted.report.changes.filter((c) => c.cause === "drift").length;
+    const [{ left }] = await sql`
+      select count(*)::int as left from unnest(${roomTenants}::uuid[]) t, sync.room_status_unexplained(t)`;
+    check(drifted.report.changed === injected.length && driftRecorded === injected.length && left === 0,
+      `1 % drift: injected ${injected.length}, repaired ${drifted.report.changed}, recorded as drift ${driftRecorded}, still unexplained ${left}`);
+    details.roomStatus = { pageCost: cost, reconcile: { units: clean.report.checked, cleanMs: clean.ms, cleanRowsWritten: clean.written,
+      driftInjected: injected.length, driftMs: drifted.ms, driftRepaired: drifted.report.changed, driftRecorded, driftRowsWritten: drifted.written } };
+    log(`   no drift: ${s(clean.ms).toFixed(2)} s, ${clean.written} rows written; 1 % drift (${injected.length} units): ${s(drifted.ms).toFixed(2)} s, ${drifted.report.changed} repaired, ${driftRecorded} recorded as drift`);
+
     // ------------------------------------------------ the figures
     const perBookingOurs = book1.wallMs;
     metrics.push(
@@ -476,6 +508,14 @@ async function main() {
       { id: "many.minS", label: "7. per-tenant chain, min", value: s(durations[0]), unit: "s" },
       { id: "many.medianS", label: "7. per-tenant chain, median", value: s(median(durations)), unit: "s" },
       { id: "many.maxS", label: "7. per-tenant chain, max", value: s(durations.at(-1)!), unit: "s" },
+      { id: "rooms.pageWithMs", label: `9. sync page with room-status maintenance, median (${cost.pages} first-import pages)`, value: cost.withMedianMs, unit: "ms" },
+      { id: "rooms.pageWithoutMs", label: "9. same pages without it (triggers disabled), median", value: cost.withoutMedianMs, unit: "ms" },
+      { id: "rooms.pageRatio", label: "9. page with / without, median", value: cost.withMedianMs / cost.withoutMedianMs, unit: "x" },
+      { id: "rooms.pagesTotalRatio", label: "9. pages with / without, total", value: cost.withTotalMs / cost.withoutTotalMs, unit: "x" },
+      { id: "rooms.reconcileS", label: `9. reconciliation, ${ROOM_TENANTS} tenants x ${ROOM_UNITS} units, no drift`, value: s(clean.ms), unit: "s" },
+      { id: "rooms.reconcileRowsWritten", label: "9. rows written by it", value: clean.written, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "rooms.driftReconcileS", label: `9. reconciliation with 1 % drift (${injected.length} units)`, value: s(drifted.ms), unit: "s" },
+      { id: "rooms.driftRepaired", label: "9. drifted units repaired and recorded as drift", value: driftRecorded, unit: "", target: { dir: "min", value: injected.length } },
     );
     if (limitedFigures) {
       const L = limitedFigures;
@@ -516,7 +556,7 @@ async function main() {
     date: started.toISOString(),
     command: "npm run bench",
     machine: { ...(details.machine as object), load1AtEnd: Number(loadEnd.toFixed(2)) },
-    config: { BOOKINGS, UNITS, ORIGINAL_SUBSET, TENANTS, TENANT_BOOKINGS, STARTS, ...FUNCTION_ENV, SYNC_ADMIN_KEY: undefined, database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded" },
+    config: { BOOKINGS, UNITS, ORIGINAL_SUBSET, TENANTS, TENANT_BOOKINGS, STARTS, ROOM_TENANTS, ROOM_UNITS, ROOM_PAGES, ...FUNCTION_ENV, SYNC_ADMIN_KEY: undefined, database: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded" },
     metrics,
     details: Object.fromEntries(Object.entries(details).filter(([k]) => k !== "machine")),
     failures,

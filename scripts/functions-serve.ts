@@ -12,7 +12,7 @@ if (!Deno.env.get("SUPABASE_DB_URL") && Deno.env.get("DATABASE_URL")) {
   Deno.env.set("SUPABASE_DB_URL", Deno.env.get("DATABASE_URL")!);
 }
 
-const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
+const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center", "room-status"];
 const limits = limitsFromEnv(Deno.env.toObject());
 const supervisor = createSupervisor({
   limits,

@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   });
   info(
     "url",
-    `${functionsUrl}/functions/v1/{motopress-accommodations,motopress-bookings,sync-command-center}`,
+    `${functionsUrl}/functions/v1/{motopress-accommodations,motopress-bookings,sync-command-center,room-status}`,
   );
   info(
     "admin key",
@@ -193,10 +193,14 @@ async function main(): Promise<void> {
   let tenantId: string;
   try {
     ({ tenantId } = await registerTenant(sql, tenant));
+    info("tenant id", tenantId);
+    // Start-up validation and repair of room status (seed incident 3), before anything reads it.
+    step("room status reconciliation (every active tenant)");
+    const [{ report }] = await sql`select sync.reconcile_room_status() as report`;
+    printRoomReconciliation(report);
   } finally {
     await sql.end({ timeout: 5 });
   }
-  info("tenant id", tenantId);
 
   step("full sync through the dashboard client (accommodations, then bookings)");
   const client = createSyncClient({ url: functionsUrl, key });
@@ -259,9 +263,28 @@ async function main(): Promise<void> {
       `          curl -H 'Authorization: Bearer ${key}' ${functionsUrl}/functions/v1/sync-command-center`,
     ),
   );
+  console.log(
+    c.dim(
+      `          curl -H 'Authorization: Bearer ${key}' '${functionsUrl}/functions/v1/room-status?tenantId=${tenantId}'`,
+    ),
+  );
   console.log(c.dim("    Ctrl-C stops everything."));
   // Keeps the process alive until a signal.
   setInterval(() => {}, 1 << 30);
+}
+
+function printRoomReconciliation(report: { checked: number; changed: number; changes: { cause: string; from: string; to: string; unitId: string }[] }) {
+  const byCause = new Map<string, number>();
+  for (const ch of report.changes) byCause.set(ch.cause, (byCause.get(ch.cause) ?? 0) + 1);
+  const causes = [...byCause].map(([k, n]) => `${n} ${k}`).join(", ");
+  info("units checked", String(report.checked));
+  info(
+    "changed",
+    report.changed === 0 ? c.green("0") : `${report.changed}  ${c.dim(`(${causes})`)}`,
+  );
+  const drift = byCause.get("drift") ?? 0;
+  if (drift) info("", c.red(`${drift} unit(s) had a status no stay explained: repaired and recorded as drift`));
+  for (const ch of report.changes.slice(0, 5)) info("", c.dim(`${ch.unitId}: ${ch.from} -> ${ch.to} (${ch.cause})`));
 }
 
 function portFree(port: number): Promise<boolean> {

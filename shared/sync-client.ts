@@ -82,6 +82,7 @@ export interface IntegrityCounters {
   quarantinedItems?: number;
   autoCreatedUnits?: number;
   overbookingConflicts?: number;
+  roomStatusDrift?: number;
   [counter: string]: number | undefined;
 }
 

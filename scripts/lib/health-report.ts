@@ -9,6 +9,7 @@ const COUNTER_LABELS: Record<string, { label: string; mustBeZero?: boolean }> = 
   quarantinedItems: { label: "quarantined items" },
   autoCreatedUnits: { label: "auto-created units" },
   overbookingConflicts: { label: "overbooking conflicts" },
+  roomStatusDrift: { label: "room status drift (7 days)", mustBeZero: true },
 };
 
 function ago(iso: string, now: number): string {
@@ -62,6 +63,11 @@ export function formatHealth(report: HealthReport, now = Date.now()): string {
     row("recent failures", failures.length ? c.yellow(runLine(failures[0], now)) : c.dim("none"));
     for (const r of failures.slice(1, 5)) row("", c.yellow(runLine(r, now)));
     if (failures.length > 5) row("", c.dim(`... and ${failures.length - 5} more`));
+    const rooms = t.roomStatus as { units?: Record<string, number>; changesLast24h?: number } | undefined;
+    if (rooms?.units && typeof rooms.units === "object") {
+      const parts = Object.entries(rooms.units).map(([k, n]) => `${k.replaceAll("_", " ")} ${n}`);
+      row("room status", `${parts.join(", ")}  ${c.dim(`(${rooms.changesLast24h ?? 0} changes in 24 h)`)}`);
+    }
     const integrity = t.integrity && typeof t.integrity === "object" ? t.integrity : null;
     if (!integrity) {
       row("integrity", c.dim("not reported"));

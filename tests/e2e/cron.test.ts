@@ -47,6 +47,7 @@ if (unavailable && !REQUIRE_CRON) {
 const NIGHTLY = "motopress-nightly-sync";
 const REAPER = "motopress-reap-stale-runs";
 const PRUNE = "motopress-prune-history";
+const ROOMS = "motopress-room-status-reconcile";
 const WAIT_MS = 110_000;
 
 if (unavailable && REQUIRE_CRON) {
@@ -79,7 +80,8 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     // Without the project URL and the admin key the calling jobs are not scheduled (as on a
     // preview branch, which has no Vault secrets); only the retention job, which needs neither.
     const bare = await sql`select jobname, schedule from cron.job order by jobname`;
-    expect(bare.map((j) => [j.jobname, j.schedule])).toEqual([[PRUNE, "30 4 * * *"]]);
+    // The room-status reconciliation is plain SQL: scheduled without them too.
+    expect(bare.map((j) => [j.jobname, j.schedule])).toEqual([[PRUNE, "30 4 * * *"], [ROOMS, "*/5 * * * *"]]);
 
     server = await startFunctionsServer({
       SUPABASE_DB_URL: pg.url,
@@ -90,13 +92,18 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
     const [{ said }] = await sql`select sync.schedule_jobs() as said`;
     expect(said).toMatch(/^scheduled motopress-prune-history .*motopress-nightly-sync .*motopress-reap-stale-runs/);
-    const ALL = [[NIGHTLY, "0 3 * * *"], [PRUNE, "30 4 * * *"], [REAPER, "*/5 * * * *"]];
+    const ALL = [[NIGHTLY, "0 3 * * *"], [PRUNE, "30 4 * * *"], [REAPER, "*/5 * * * *"], [ROOMS, "*/5 * * * *"]];
     const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
     // Idempotent: applying the migration again replaces the jobs, it does not add more.
     await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202001000_hosted_grants.sql"), "utf8"));
     const again = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(again.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
+    // And the room-status job's own block, applied again, replaces it.
+    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202004100_room_status.sql"), "utf8")
+      .then((text) => text.slice(text.indexOf("do $schedule$"))));
+    const rooms = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(rooms.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
 
     worker = await startPgNetWorker(pg.url, { pollMs: 500 });
     site = await startSite({ hotel: { bookings: 30, types: 2, unitsPerType: 2 } });
@@ -141,7 +148,7 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     const second = new Date().getUTCSeconds();
     if (second >= 57) await new Promise((r) => setTimeout(r, (61 - second) * 1000));
     // Schedules are UTC; every minute here so that the test does not wait until 03:00.
-    await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER})`;
+    await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER}, ${ROOMS})`;
     startedAt = Date.now();
 
     const nightly = await poll(async () => {
@@ -205,6 +212,21 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     expect(n).toBeGreaterThan(0); // the resumed run really synced the site's rooms
     console.log(`[cron test] reaper scenario done ${Math.round((Date.now() - startedAt) / 1000)} s after the schedule change`);
   }, WAIT_MS + 70_000);
+
+  it("the room-status job reconciles every minute here: a status set by hand is repaired and recorded as drift", async () => {
+    const [unit] = await sql`select id from hotels.accommodation_units where tenant_id = ${cronTenant} order by id limit 1`;
+    const [{ since }] = await sql`
+      update hotels.accommodation_units set room_status = 'out_of_service' where id = ${unit.id} returning now() as since`;
+    const repaired = await poll(async () => {
+      const [c] = await sql`
+        select from_status, to_status, cause from hotels.room_status_changes
+        where accommodation_unit_id = ${unit.id} and created_at >= ${since} order by id desc limit 1`;
+      return c;
+    }, WAIT_MS, "the reconciliation job repaired the unit");
+    expect(repaired).toMatchObject({ from_status: "out_of_service", cause: "drift" });
+    const runs = await finishedRuns(ROOMS);
+    expect(runs.at(-1)!.status, runs.at(-1)!.return_message).toBe("succeeded");
+  }, WAIT_MS + 30_000);
 
   it("sync.invoke_function prefers Vault's secrets and fails clearly without configuration", async () => {
     await sql.begin(async (tx) => {

@@ -109,9 +109,10 @@ describe.skipIf(!!cronUnavailable && !requireCron)("database security with pg_cr
         const [ext] = await conn`
           select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_cron'`;
         expect(ext?.nspname).toBe("pg_catalog");
-        // No pg_net and no settings here: only the retention job, and the migration said why.
+        // No pg_net and no settings here: only the jobs that need neither (retention, room-status
+        // reconciliation), and the migration said why.
         const jobs = await conn`select jobname from cron.job order by jobname`;
-        expect(jobs.map((j) => j.jobname)).toEqual(["motopress-prune-history"]);
+        expect(jobs.map((j) => j.jobname)).toEqual(["motopress-prune-history", "motopress-room-status-reconcile"]);
       } finally {
         await conn.end();
       }

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const functionsDir = path.join(root, "supabase/functions");
-const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
+const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center", "room-status"];
 /** Packages function code may import, each through the per-function import maps. */
 const PACKAGES = ["postgres", "zod", "entities"];
 const IMPORT = /(?:import|export)[^"']*?from\s+["']([^"']+)["']/g;

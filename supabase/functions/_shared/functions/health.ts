@@ -3,12 +3,7 @@
 import type { Sql } from "../db.ts";
 import { toRun } from "../runs/coordinator.ts";
 import { publicRun } from "./run-api.ts";
-
-// Statuses that hold the room (reference §3.3); cancelled and abandoned ones free it.
-const LOCKING = ["confirmed", "pending", "pending-user", "pending-payment"];
-// Sent as one text value: postgres.js serializes a JS array as `a,b,c` (a malformed array literal)
-// on a connection that has not loaded the array types yet, which failed a health report now and then.
-const LOCKING_CSV = LOCKING.join(",");
+import type { RoomStatus } from "../rooms/rule.ts";
 
 export interface Integrity {
   /** Must be 0; the schema makes it impossible, and this proves it on live data. */
@@ -18,9 +13,13 @@ export interface Integrity {
   quarantinedItems: number;
   /** Units created from bookings that the accommodations sync has not completed yet. */
   autoCreatedUnits: number;
-  /** Pairs of room-holding reservations on the same unit with overlapping current or future stays. */
+  /** Open overbooking conflicts: two active stays overlapping on one unit (hotels.booking_conflicts). */
   overbookingConflicts: number;
+  /** Must be 0: room statuses the reconciliation found that no stay explained (last 7 days), repaired. */
+  roomStatusDrift: number;
 }
+
+const ROOM_STATUS_ORDER: RoomStatus[] = ["out_of_service", "occupied", "dirty", "reserved", "available"];
 
 export async function healthReport(sql: Sql, tenantId: string | null) {
   const tenants = await sql`
@@ -38,18 +37,16 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
       (select count(*)::int from public.sync_quarantine q where q.tenant_id = t.tenant_id and q.resolved_at is null) as quarantined,
       (select count(*)::int from hotels.accommodation_units u
          where u.tenant_id = t.tenant_id and u.auto_created and u.removed_upstream_at is null) as auto_units,
-      (select count(*)::int
-         from public.reservation_accommodations a1
-         join public.guest_reservations r1 on r1.id = a1.reservation_id
-         join public.reservation_accommodations a2
-           on a2.tenant_id = a1.tenant_id and a2.accommodation_unit_id = a1.accommodation_unit_id
-          and a2.reservation_id > a1.reservation_id
-         join public.guest_reservations r2 on r2.id = a2.reservation_id
-         where a1.tenant_id = t.tenant_id
-           and r1.status = any (string_to_array(${LOCKING_CSV}, ',')) and r2.status = any (string_to_array(${LOCKING_CSV}, ','))
-           and r1.removed_upstream_at is null and r2.removed_upstream_at is null
-           and r1.check_in_date < r2.check_out_date and r2.check_in_date < r1.check_out_date
-           and greatest(r1.check_out_date, r2.check_out_date) >= current_date) as overbooked
+      -- Recorded by the room-status maintenance in the transaction that wrote the second stay.
+      (select count(*)::int from hotels.booking_conflicts c
+         where c.tenant_id = t.tenant_id and c.resolved_at is null) as overbooked,
+      (select count(*)::int from hotels.room_status_changes c
+         where c.tenant_id = t.tenant_id and c.cause = 'drift' and c.created_at > now() - interval '7 days') as drift,
+      (select count(*)::int from hotels.room_status_changes c
+         where c.tenant_id = t.tenant_id and c.created_at > now() - interval '24 hours') as status_changes,
+      (select jsonb_object_agg(x.room_status, x.n) from (
+         select u.room_status, count(*)::int as n from hotels.accommodation_units u
+         where u.tenant_id = t.tenant_id and u.removed_upstream_at is null group by u.room_status) x) as statuses
     from public.tenant_registry t
     where ${tenantId}::uuid is null or t.tenant_id = ${tenantId}
     order by t.slug`;
@@ -80,6 +77,7 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
         quarantinedItems: t.quarantined,
         autoCreatedUnits: t.auto_units,
         overbookingConflicts: t.overbooked,
+        roomStatusDrift: t.drift,
       };
       return {
         tenantId: t.tenant_id,
@@ -93,6 +91,10 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
         activeRuns: byTenant(t.tenant_id, true),
         recentFailures: byTenant(t.tenant_id, false),
         integrity,
+        roomStatus: {
+          units: Object.fromEntries(ROOM_STATUS_ORDER.map((k) => [k, (t.statuses ?? {})[k] ?? 0])),
+          changesLast24h: t.status_changes,
+        },
         quarantine: quarantine.filter((q) => q.tenant_id === t.tenant_id).map((q) => ({
           entity: q.entity,
           externalId: q.external_id,

@@ -1,7 +1,8 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
 import { createMotoPressClient } from "../motopress/client.ts";
 import { OutboundPolicy } from "../net/outbound.ts";
-import type { Job } from "../runs/executor.ts";
+import type { Job, JobContext } from "../runs/executor.ts";
+import { reconcileRoomStatus } from "../rooms/reconcile.ts";
 import type { FunctionDeps, JobFor } from "../functions/source-function.ts";
 import { requireCredentials } from "../tenants.ts";
 import { runPhases } from "./paged.ts";
@@ -28,11 +29,26 @@ export async function clientFor(
   });
 }
 
+/**
+ * A tenant's sync starts by reconciling its room status (seed incident 3: validate and repair at
+ * start-up). It writes only what differs; a failure is logged and the sync goes on.
+ */
+async function reconcileFirst(ctx: JobContext, tenantId: string) {
+  if (ctx.run.checkpoint) return; // a continuation: the run's start already did it
+  try {
+    const report = await reconcileRoomStatus(ctx.sql, tenantId);
+    if (report.changed) ctx.log("info", "room status reconciled before the sync", { tenantId, changed: report.changed });
+  } catch (err) {
+    ctx.log("warn", "room status reconciliation failed; the sync goes on", { tenantId, error: String(err) });
+  }
+}
+
 // The client is made inside the job, so that a bad site URL or missing credentials fail the run
 // with a clear error instead of leaving it to go stale.
 export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
+  await reconcileFirst(ctx, tenantId);
   return await runPhases(ctx, [
     {
       stage: "accommodation types",
@@ -54,6 +70,7 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
+  await reconcileFirst(ctx, tenantId);
   return await runPhases(ctx, [{
     stage: "bookings",
     entity: "booking",
