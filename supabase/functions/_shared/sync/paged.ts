@@ -4,7 +4,8 @@
 // tombstones, and a list can shift under a scan without its total changing).
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import { RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
+import { type FenceUpdate, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
+import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult, Progress } from "../runs/executor.ts";
 
 export type Counters = Record<string, number>;
@@ -69,6 +70,16 @@ export async function runPhases(
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
   const stats = (progress: Progress) => ({ counters, progress });
   const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
+  // A page's transaction is retried whole on a transient database fault (rolled back, then fenced
+  // again); the callback must therefore keep its results in its own return value.
+  const fenced = <T>(fn: (tx: Tx) => Promise<T>, update?: FenceUpdate): Promise<T> =>
+    withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
+      signal: ctx.signal,
+      onRetry: (attempt, err, delayMs) => {
+        counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
+        ctx.log("warn", "database fault: page rolled back, retrying", { attempt, delayMs, error: String((err as Error)?.message ?? err) });
+      },
+    });
 
   for (; cp.phase < phases.length; cp = { ...cp, phase: cp.phase + 1, page: 1, total: null }) {
     const phase = phases[cp.phase];
@@ -84,10 +95,8 @@ export async function runPhases(
         message: `${step}: ${phase.stage} page ${page.page} of ${page.totalPages}`,
       };
       // Counted once the page committed: a rolled-back page counts nothing.
-      const pageCounters = { pages: 1, items: page.items.length, itemErrors: page.itemErrors.length };
-      await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
-        addCounters(pageCounters, await phase.write(tx, page));
-      }, { checkpoint: next, stats: stats(progress) });
+      const written = await fenced((tx) => phase.write(tx, page), { checkpoint: next, stats: stats(progress) });
+      const pageCounters = addCounters({ pages: 1, items: page.items.length, itemErrors: page.itemErrors.length }, written);
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));
@@ -105,8 +114,8 @@ export async function runPhases(
   for (const phase of phases) {
     if (cp.removalsDone.includes(phase.entity)) continue;
     const progress: Progress = { stage: phase.stage, current: 0, total: null, message: `Checking what is gone: ${phase.stage}` };
-    const candidates = await ctx.sql`
-      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${VERIFY_LIMIT})`;
+    const candidates = await withDbRetry(() => ctx.sql`
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${VERIFY_LIMIT})`, { signal: ctx.signal });
     const gone: string[] = [];
     const c: Counters = { removedUpstream: 0, verifiedPresent: 0 };
     for (const { external_id: id } of candidates) {
@@ -120,15 +129,15 @@ export async function runPhases(
         continue;
       }
       // Still there: the scan missed it (the list shifted). Write it now, which also marks it seen.
-      await withFencedTransaction(ctx.sql, ctx.lease, (tx) => phase.write(tx, onePage(item)));
+      await fenced((tx) => phase.write(tx, onePage(item)));
       c.verifiedPresent++;
     }
     cp = { ...cp, removalsDone: [...cp.removalsDone, phase.entity] };
-    await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
+    c.removedUpstream = await fenced(async (tx) => {
       const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${gone}) as n`;
-      c.removedUpstream = row.n;
-      addCounters(counters, prefix(phase.entity, c));
+      return row.n as number;
     }, { checkpoint: cp, stats: stats(progress) });
+    addCounters(counters, prefix(phase.entity, c));
   }
 
   const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
