@@ -213,8 +213,9 @@ begin
   raise exception 'claim_run: the slot for % / % kept changing; gave up', p_tenant_id, p_source;
 end $$;
 
--- From main's text. New: a run whose parent is still active is not failed here; the reaper
--- resumes it through its chain instead (sync.reap_and_resume_runs).
+-- From main's text. New: a run whose parent is still active is not failed here, nor is a tenant's
+-- chain: both are resumable from their checkpoints, and the reaper resumes them (a child through
+-- its chain) in sync.reap_and_resume_runs; a new claim of the chain's slot still reclaims it.
 create or replace function sync.reap_stale_runs(p_source text default null)
 returns table (run_id uuid, tenant_id uuid, source text, last_heartbeat_at timestamptz)
 language sql set search_path = '' set lock_timeout = '10s' as $$
@@ -226,6 +227,7 @@ language sql set search_path = '' set lock_timeout = '10s' as $$
     and (p_source is null or s.source = p_source)
     and sync.lease_expired(s)
     and not sync.parent_active(s.parent_run_id)
+    and not (s.source = 'sync-command-center' and s.tenant_id is not null)
   returning s.id, s.tenant_id, s.source, s.heartbeat_at
 $$;
 
@@ -255,7 +257,8 @@ begin
       union
       -- a chain or standalone run of its own
       select e.id, e.source, e.heartbeat_at from expired e
-      where e.status = 'continuing' or (e.source = 'sync-command-center' and sync.parent_active(e.parent_run_id))
+      where (e.status = 'continuing' and (e.source = 'sync-command-center' or not sync.parent_active(e.parent_run_id)))
+         or (e.source = 'sync-command-center' and e.tenant_id is not null)
       union
       -- a fan-out parent one of whose chains was just reaped
       select p.id, p.source, p.heartbeat_at from public.sync_runs c join public.sync_runs p on p.id = c.parent_run_id
