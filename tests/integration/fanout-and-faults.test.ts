@@ -171,8 +171,12 @@ describe("lock waits and collisions", () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     // ... while run B's bookings page needs a new unit of type 77.
-    const second = b`select * from sync.resolve_booked_units(${tenant}, ${b.json([{ unit_id: 501, type_id: 77 }])})`;
-    await new Promise((r) => setTimeout(r, 200));
+    const second = b`select * from sync.resolve_booked_units(${tenant}, ${b.json([{ unit_id: 501, type_id: 77 }])})`.execute();
+    // B now waits on A's uncommitted type (wait on that event, not a clock).
+    const waiting = async () => (await db.sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query like '%resolve_booked_units%'`)[0].n;
+    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await waiting()).toBe(1);
     release();
     await first;
     const [created] = await second;
