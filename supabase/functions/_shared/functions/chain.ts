@@ -227,6 +227,11 @@ export async function advanceFanout(deps: FunctionDeps, parentRunId: string): Pr
   const rows = await withDbRetry(() =>
     deps.sql`select action, run_id from sync.advance_fanout(${parentRunId}, ${deps.config.tenantConcurrency})`
   );
+  deps.log("info", "fan-out advanced", {
+    runId: parentRunId,
+    started: rows.filter((r) => r.action === "start").length,
+    finished: rows.some((r) => r.action === "finished"),
+  });
   for (const { action, run_id: runId } of rows) {
     if (action === "finished") {
       deps.log("info", "all-tenants run finished", { runId: parentRunId });
