@@ -1,32 +1,28 @@
 // npm run functions:serve — runs under Deno (not Node). Serves every function at
-// /functions/v1/<name>, as the platform does, reading the platform's env names. Docker is not
-// needed: this stands in for `supabase functions serve`.
+// /functions/v1/<name> under the platform's limits: the local edge runtime (scripts/edge-runtime/)
+// runs each function in its own worker process, reused across requests until it retires, and
+// kills it at the CPU, wall-clock and memory limits as the hosted runtime does. Docker is not
+// needed: this stands in for `supabase functions serve`. Limits: EDGE_RUNTIME_* (README).
+import { limitsFromEnv } from "./edge-runtime/limits.ts";
+import { createSupervisor } from "./edge-runtime/supervisor.ts";
+
 const port = Number(Deno.env.get("PORT") ?? 54321);
 if (!Deno.env.get("SUPABASE_URL")) Deno.env.set("SUPABASE_URL", `http://127.0.0.1:${port}`);
 if (!Deno.env.get("SUPABASE_DB_URL") && Deno.env.get("DATABASE_URL")) {
   Deno.env.set("SUPABASE_DB_URL", Deno.env.get("DATABASE_URL")!);
 }
 
-type Handler = (req: Request) => Promise<Response>;
-const registry = new Map<string, Handler>();
-(globalThis as Record<string, unknown>).__motopressSyncFunctions = registry;
-
-// Edge Runtime's waitUntil, where plain Deno has none: keeps the promise referenced until it
-// settles and logs a rejection instead of crashing the server.
-const pending = new Set<Promise<unknown>>();
-const g = globalThis as Record<string, unknown>;
-if (!g.EdgeRuntime) {
-  g.EdgeRuntime = {
-    waitUntil(promise: Promise<unknown>) {
-      const tracked = promise.catch((err) => console.error(JSON.stringify({ level: "error", message: "background task failed", error: String(err?.stack ?? err) })))
-        .finally(() => pending.delete(tracked));
-      pending.add(tracked);
-    },
-  };
-}
-
 const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
-for (const name of FUNCTIONS) await import(`../supabase/functions/${name}/index.ts`);
+const limits = limitsFromEnv(Deno.env.toObject());
+const supervisor = createSupervisor({
+  limits,
+  functions: FUNCTIONS,
+  workerCommand: {
+    cmd: Deno.execPath(),
+    args: ["run", "-A", "--no-prompt", new URL("./edge-runtime/worker.ts", import.meta.url).pathname],
+  },
+  env: Deno.env.toObject(),
+});
 
 const notFound = (message: string) =>
   new Response(JSON.stringify({ error: { code: "FUNCTION_NOT_FOUND", message } }), {
@@ -37,20 +33,21 @@ const notFound = (message: string) =>
 const server = Deno.serve({
   port,
   hostname: Deno.env.get("HOST") ?? "127.0.0.1",
-  onListen: ({ hostname, port }) => console.log(`functions listening on http://${hostname}:${port}/functions/v1/`),
+  onListen: ({ hostname, port }) =>
+    console.log(`functions listening on http://${hostname}:${port}/functions/v1/ (limits ${limits.enforced
+      ? `on: CPU ${limits.cpuSoftMs}/${limits.cpuHardMs} ms, wall clock ${limits.wallClockMs} ms, ${limits.memoryMb} MB`
+      : "off"})`),
 }, (req) => {
   const match = new URL(req.url).pathname.match(/^\/functions\/v1\/([a-z0-9-]+)\/?$/);
   if (!match) return notFound("Use /functions/v1/<name>.");
-  const handler = registry.get(match[1]);
-  if (!handler) return notFound(`No function named ${match[1]}; have ${[...registry.keys()].join(", ")}.`);
-  return handler(req);
+  if (!FUNCTIONS.includes(match[1])) return notFound(`No function named ${match[1]}; have ${FUNCTIONS.join(", ")}.`);
+  return supervisor.handle(req, match[1]);
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    console.log(`${signal}: finishing ${pending.size} background task(s)`);
-    await server.shutdown();
-    await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, 5000))]);
+    console.log(`${signal}: stopping the workers`);
+    await Promise.all([server.shutdown(), supervisor.shutdown(signal)]);
     Deno.exit(0);
   });
 }

@@ -11,7 +11,7 @@ export interface FunctionsServer {
   /** Everything the server printed so far (JSON log lines). */
   output: () => string;
   stop(): Promise<void>;
-  /** SIGKILL: the crash the platform inflicts at its wall-clock limit. */
+  /** SIGKILL of the supervisor and every worker: a crash of the whole platform (or a deploy). */
   kill(): Promise<void>;
 }
 
@@ -22,6 +22,8 @@ export async function startFunctionsServer(env: Record<string, string>, port?: n
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(p), NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: the supervisor and its worker processes are stopped (or killed) together.
+    detached: true,
   });
   let out = "";
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -37,7 +39,11 @@ export async function startFunctionsServer(env: Record<string, string>, port?: n
   });
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      child.kill(signal);
+    }
     await exited;
   };
   return {

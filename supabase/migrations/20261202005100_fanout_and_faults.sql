@@ -3,8 +3,9 @@
 -- to their chain, lock waits that never hang behind a stalled page, and the room-type collision
 -- between concurrent runs of one tenant made impossible.
 --
--- Redefines sync.claim_run, sync.reap_stale_runs, sync.reap_and_resume_runs (issue 9's) and
--- sync.resolve_booked_units, sync.cancel_runs (issue 10's), each from its latest text.
+-- Redefines sync.claim_run and sync.reap_and_resume_runs (issue 9's, from its
+-- 20261202003100_resume_killed_runs.sql), sync.resolve_booked_units and sync.cancel_runs (issue
+-- 10's), each from its latest text.
 
 -- ---------------------------------------------------------------- the fan-out's queue
 
@@ -106,8 +107,9 @@ begin
     end if;
   end loop;
 
-  -- A sign of life: the parent's lease runs from the last time its fan-out moved.
-  update public.sync_runs p set heartbeat_at = now() where p.id = p_parent_run_id;
+  -- A sign of life and of progress: the parent's lease runs from the last time its fan-out moved,
+  -- and a fan-out that moves is never given up as NO_PROGRESS however many times it is resumed.
+  update public.sync_runs p set heartbeat_at = now(), attempts_without_progress = 0 where p.id = p_parent_run_id;
 
   if v_parent.status <> 'continuing' or v_active > 0 or exists (
     select 1 from sync.fanout_tenants f
@@ -149,9 +151,10 @@ end $$;
 
 -- ---------------------------------------------------------------- claims, reaping, cancel
 
--- From main's 20261122000200 text. New: a holder that is a chain's child while the chain is active
--- is never taken over by another claim (its lease notwithstanding): the claim is `busy`, and the
--- API's 409 names the chain. Lock waits are bounded (a stalled page cannot hold a claim for long).
+-- From issue 9's text (20261202003100_resume_killed_runs.sql). New: a holder that is a chain's
+-- child while the chain is active is never taken over by another claim (its lease
+-- notwithstanding): the claim is `busy`, and the API's 409 names the chain. Lock waits are bounded
+-- (a stalled page cannot hold a claim for long).
 create or replace function sync.claim_run(
   p_tenant_id uuid, p_source text, p_trigger text, p_parent_run_id uuid, p_lease_seconds integer
 ) returns table (outcome text, reclaimed_run_id uuid, run public.sync_runs)
@@ -193,48 +196,21 @@ begin
       return;
     end if;
 
-    if v_holder.status = 'continuing' then
-      update public.sync_runs s
-      set status = 'running', fencing_token = s.fencing_token + 1, heartbeat_at = now(),
-          invocations = s.invocations + 1
-      where s.id = v_holder.id
-      returning * into v_run;
+    v_run := sync.take_over_run(v_holder.id);
+    if v_run.status = 'running' then
       return query select 'resumed'::text, null::uuid, v_run;
       return;
     end if;
-
-    update public.sync_runs s
-    set status = 'failed', completed_at = now(), error_code = 'STALE',
-        error_message = format('No heartbeat since %s (lease %s s); reclaimed by a new claim.',
-                               to_char(s.heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), s.lease_seconds)
-    where s.id = v_holder.id;
-    v_reclaimed := v_holder.id;
+    v_reclaimed := v_holder.id; -- failed (NO_PROGRESS): the slot is free for a new run
   end loop;
   raise exception 'claim_run: the slot for % / % kept changing; gave up', p_tenant_id, p_source;
 end $$;
 
--- From main's text. New: a run whose parent is still active is not failed here, nor is a tenant's
--- chain: both are resumable from their checkpoints, and the reaper resumes them (a child through
--- its chain) in sync.reap_and_resume_runs; a new claim of the chain's slot still reclaims it.
-create or replace function sync.reap_stale_runs(p_source text default null)
-returns table (run_id uuid, tenant_id uuid, source text, last_heartbeat_at timestamptz)
-language sql set search_path = '' set lock_timeout = '10s' as $$
-  update public.sync_runs s
-  set status = 'failed', completed_at = now(), error_code = 'STALE',
-      error_message = format('No heartbeat since %s (lease %s s); the worker is presumed dead.',
-                             to_char(s.heartbeat_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), s.lease_seconds)
-  where s.status = 'running'
-    and (p_source is null or s.source = p_source)
-    and sync.lease_expired(s)
-    and not sync.parent_active(s.parent_run_id)
-    and not (s.source = 'sync-command-center' and s.tenant_id is not null)
-  returning s.id, s.tenant_id, s.source, s.heartbeat_at
-$$;
-
--- From main's 20261122000400 text. What to re-invoke after the reaping: an expired run that belongs
--- to an active chain is resumed through that chain (the chain resumes its child); a fan-out's
--- chain is re-invoked itself; a fan-out parent whose chain was reaped is re-invoked so that the
--- freed slot starts the next queued tenant; every other expired `continuing` run as before.
+-- From issue 9's text (sync.reap_stale_runs, issue 9's, hands expired running runs over as
+-- `continuing` and is not redefined here). New: a fan-out's chain is re-invoked on its own even
+-- though its parent (the all-tenants run) is active, since its own invocations drive it; an expired
+-- child of an active chain is resumed through that chain (re-invoked when the chain's own lease
+-- expired too), never on its own function.
 create or replace function sync.reap_and_resume_runs() returns jsonb
 language plpgsql volatile set search_path = '' as $$
 declare
@@ -243,29 +219,20 @@ declare
   v_errors jsonb := '[]'::jsonb;
   r record;
 begin
-  with x as (select * from sync.reap_stale_runs())
-  select coalesce(jsonb_agg(x.run_id), '[]'::jsonb) into v_reaped from x;
+  select coalesce(jsonb_agg(x.run_id), '[]'::jsonb) into v_reaped from sync.reap_stale_runs() x;
   for r in
     with expired as (
-      select s.* from public.sync_runs s
-      where s.status in ('running', 'continuing') and sync.lease_expired(s)
+      select s.* from public.sync_runs s where s.status = 'continuing' and sync.lease_expired(s)
     ),
     targets as (
-      -- a source run inside an active chain: its chain
-      select p.id, p.source, p.heartbeat_at from expired e join public.sync_runs p on p.id = e.parent_run_id
-      where e.source <> 'sync-command-center' and p.status in ('running', 'continuing')
-      union
-      -- a chain or standalone run of its own
       select e.id, e.source, e.heartbeat_at from expired e
-      where (e.status = 'continuing' and (e.source = 'sync-command-center' or not sync.parent_active(e.parent_run_id)))
-         or (e.source = 'sync-command-center' and e.tenant_id is not null)
+      where e.source = 'sync-command-center' or not sync.parent_active(e.parent_run_id)
       union
-      -- a fan-out parent one of whose chains was just reaped
-      select p.id, p.source, p.heartbeat_at from public.sync_runs c join public.sync_runs p on p.id = c.parent_run_id
-      where c.id in (select value::uuid from jsonb_array_elements_text(v_reaped)) and p.status = 'continuing'
+      select p.id, p.source, p.heartbeat_at from expired e join public.sync_runs p on p.id = e.parent_run_id
+      where e.source <> 'sync-command-center' and p.status in ('running', 'continuing') and sync.lease_expired(p)
     )
-    select distinct on (t.id) t.id, t.source, t.heartbeat_at from targets t
-    order by t.id
+    select t.id, t.source from targets t
+    order by t.heartbeat_at
     limit 100 -- pg_net handles ~200 requests/s; the next tick takes the rest
   loop
     begin

@@ -60,19 +60,19 @@ describe("claim", () => {
     await cancelRuns(db.sql, { source: "sync-command-center" });
   });
 
-  it("reclaims a holder whose lease expired by the database clock, recording STALE", async () => {
+  it("resumes a `running` holder whose lease expired (its worker died) from its checkpoint, with a new token", async () => {
     const tenant = await insertTenant(db.sql);
     const old = await claimed(tenant);
+    await withFencedTransaction(db.sql, leaseOf(old), async () => {}, { checkpoint: { page: 4 } });
     await ageRun(db.sql, old.id, 61);
     const next = await claim(tenant);
-    expect(next.outcome).toBe("claimed");
-    if (next.outcome !== "claimed") return;
-    expect(next.reclaimedRunId).toBe(old.id);
-    const stale = await getRun(db.sql, old.id);
-    expect(stale?.status).toBe("failed");
-    expect(stale?.errorCode).toBe("STALE");
-    expect(stale?.errorMessage).toMatch(/No heartbeat since .*lease 60 s/);
-    // The stale worker is fenced out.
+    expect(next.outcome).toBe("resumed");
+    if (next.outcome !== "resumed") return;
+    expect(next.run.id).toBe(old.id);
+    expect(next.run.checkpoint).toEqual({ page: 4 });
+    expect(next.run.fencingToken).toBe(old.fencingToken + 1);
+    expect(next.run.attemptsWithoutProgress).toBe(1);
+    // The dead worker is fenced out.
     expect(await heartbeat(db.sql, leaseOf(old))).toBe(false);
   });
 
@@ -83,17 +83,79 @@ describe("claim", () => {
     expect((await claim(tenant)).outcome).toBe("busy");
   });
 
-  it("claims racing a stale reclaim: one takes over, the stale run is failed exactly once", async () => {
+  it("claims racing a takeover of an expired holder: exactly one resumes it, the rest are told it is busy", async () => {
     const tenant = await insertTenant(db.sql);
     const old = await claimed(tenant);
     await ageRun(db.sql, old.id, 120);
     const results = await Promise.all(Array.from({ length: 20 }, () => claim(tenant)));
-    const winners = results.filter((r) => r.outcome === "claimed");
-    expect(winners).toHaveLength(1);
-    expect(winners[0].outcome === "claimed" && winners[0].reclaimedRunId).toBe(old.id);
+    const resumed = results.filter((r) => r.outcome === "resumed");
+    expect(resumed).toHaveLength(1);
     expect(results.filter((r) => r.outcome === "busy")).toHaveLength(19);
-    expect((await getRun(db.sql, old.id))?.errorCode).toBe("STALE");
+    const run = await getRun(db.sql, old.id);
+    expect(run?.fencingToken).toBe(old.fencingToken + 1); // taken over exactly once
+    expect(run?.attemptsWithoutProgress).toBe(1);
     expect(await activeCount(tenant)).toBe(1);
+  });
+
+  it("a poison page: takeovers that commit nothing fail the run after the bounded attempts, naming the page and cause", async () => {
+    const tenant = await insertTenant(db.sql);
+    const run = await claimed(tenant);
+    await withFencedTransaction(db.sql, leaseOf(run), async () => {}, {
+      checkpoint: { phase: 0, page: 7 },
+      stats: { progress: { stage: "bookings", current: 6 } },
+    });
+    await db.sql`update public.sync_runs set max_attempts_without_progress = 3 where id = ${run.id}`;
+    let token = run.fencingToken;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await ageRun(db.sql, run.id, 61);
+      const next = await claim(tenant);
+      expect(next.outcome, `attempt ${attempt}`).toBe("resumed");
+      if (next.outcome === "resumed") token = next.run.fencingToken;
+      if (attempt === 2) {
+        await db.sql`update public.sync_runs set last_interruption = 'the runtime stopped the worker (beforeunload: cpu)'
+                     where id = ${run.id}`;
+      }
+    }
+    await ageRun(db.sql, run.id, 61);
+    const fresh = await claim(tenant);
+    // The fourth takeover is refused: the run fails and the slot goes to a new run.
+    expect(fresh.outcome).toBe("claimed");
+    if (fresh.outcome === "claimed") expect(fresh.reclaimedRunId).toBe(run.id);
+    const failed = await getRun(db.sql, run.id);
+    expect(failed?.status).toBe("failed");
+    expect(failed?.errorCode).toBe("NO_PROGRESS");
+    expect(failed?.errorMessage).toContain("3 attempts");
+    expect(failed?.errorMessage).toContain("bookings page 7");
+    expect(failed?.errorMessage).toContain("beforeunload: cpu");
+    expect(await heartbeat(db.sql, { runId: run.id, fencingToken: token })).toBe(false);
+  });
+
+  it("a committed page resets the count, the run's and its parent chain's, so a run that progresses is never failed", async () => {
+    const tenant = await insertTenant(db.sql);
+    const parent = await claimRun(db.sql, { tenantId: tenant, source: "sync-command-center", trigger: "manual", leaseSeconds: 60 });
+    if (parent.outcome !== "claimed") throw new Error("setup");
+    const child = await claimRun(db.sql, {
+      tenantId: tenant, source: "motopress-bookings", trigger: "parent", parentRunId: parent.run.id, leaseSeconds: 60,
+    });
+    if (child.outcome !== "claimed") throw new Error("setup");
+    await db.sql`update public.sync_runs set max_attempts_without_progress = 2 where id in (${parent.run.id}, ${child.run.id})`;
+    let lease = leaseOf(child.run);
+    let parentLease = leaseOf(parent.run);
+    for (let kill = 1; kill <= 6; kill++) {
+      // Killed after one page each time: resumed, one page, killed again.
+      await ageRun(db.sql, child.run.id, 61);
+      await ageRun(db.sql, parent.run.id, 61);
+      const p = await resumeRun(db.sql, parent.run.id);
+      const c = await resumeRun(db.sql, child.run.id);
+      expect(p?.status, `kill ${kill}`).toBe("running");
+      expect(c?.status, `kill ${kill}`).toBe("running");
+      lease = leaseOf(c!);
+      parentLease = leaseOf(p!);
+      await withFencedTransaction(db.sql, lease, async () => {}, { checkpoint: { page: kill + 1 } });
+      expect((await getRun(db.sql, child.run.id))?.attemptsWithoutProgress).toBe(0);
+      expect((await getRun(db.sql, parent.run.id))?.attemptsWithoutProgress).toBe(0);
+    }
+    expect(await heartbeat(db.sql, parentLease)).toBe(true);
   });
 
   it("resumes an expired `continuing` holder instead of losing its checkpoint", async () => {
@@ -234,12 +296,12 @@ describe("fencing", () => {
     expect(await markers(tenant)).toBe(1);
   });
 
-  it("a stale worker cannot write after its run was reclaimed", async () => {
+  it("a stale worker cannot write after its run was taken over", async () => {
     const tenant = await insertTenant(db.sql);
     const stale = await claimed(tenant);
     await ageRun(db.sql, stale.id, 90);
     const fresh = await claim(tenant);
-    expect(fresh.outcome).toBe("claimed");
+    expect(fresh.outcome).toBe("resumed");
     await expect(writeMarker(tenant, stale, "late")).rejects.toBeInstanceOf(RunLostError);
     expect(await markers(tenant)).toBe(0);
   });
@@ -256,20 +318,24 @@ describe("fencing", () => {
 });
 
 describe("stale cleanup and cancel", () => {
-  it("reaps only runs whose lease expired; a heartbeating run survives however long it runs", async () => {
+  it("hands only runs whose lease expired over to be resumed; a heartbeating run survives however long it runs", async () => {
     const tenant = await insertTenant(db.sql);
     const live = await claimed(tenant);
     const dead = (await claimRun(db.sql, { tenantId: tenant, source: "motopress-accommodations", trigger: "manual", leaseSeconds: 60 }));
     if (dead.outcome !== "claimed") throw new Error("setup");
+    await withFencedTransaction(db.sql, leaseOf(dead.run), async () => {}, { checkpoint: { page: 3 } });
     // The live run started hours ago but heartbeats; the dead one stopped 2 minutes ago.
     await db.sql`update public.sync_runs set started_at = now() - interval '6 hours' where id = ${live.id}`;
     await ageRun(db.sql, dead.run.id, 120);
     const reaped = (await reapStaleRuns(db.sql)).filter((r) => r.tenantId === tenant);
     expect(reaped.map((r) => r.runId)).toEqual([dead.run.id]);
     expect((await getRun(db.sql, live.id))?.status).toBe("running");
-    const failed = await getRun(db.sql, dead.run.id);
-    expect(failed?.errorCode).toBe("STALE");
-    expect(failed?.errorMessage).toMatch(/presumed dead/);
+    const handedOver = await getRun(db.sql, dead.run.id);
+    expect(handedOver?.status).toBe("continuing");
+    expect(handedOver?.lastInterruption).toMatch(/no heartbeat since .*lease 60 s/);
+    expect(await heartbeat(db.sql, leaseOf(dead.run))).toBe(false); // the dead worker is shut out
+    const resumed = await resumeRun(db.sql, dead.run.id);
+    expect(resumed?.checkpoint).toEqual({ page: 3 });
   });
 
   it("leaves an expired `continuing` run to be resumed", async () => {

@@ -9,6 +9,10 @@ export interface Config {
   /** The key a function sends when it invokes a function (continuations, command center). */
   invokeKey: string;
   invocationBudgetMs: number;
+  /** The platform's CPU hard limit per isolate, which hops budget against (hosted: 2000 ms). */
+  cpuLimitMs: number;
+  /** The platform's wall clock per isolate, counted from its start (hosted free plan: 150 s). */
+  wallClockLimitMs: number;
   leaseSeconds: number;
   heartbeatIntervalMs: number;
   tenantConcurrency: number;
@@ -57,6 +61,8 @@ export function loadConfig(env: Env): Config {
     adminKeys: keys,
     invokeKey: env.SYNC_ADMIN_KEY ?? keys[0] ?? "",
     invocationBudgetMs: int(env, "SYNC_INVOCATION_BUDGET_MS", 100_000, 1, 3_600_000),
+    cpuLimitMs: int(env, "SYNC_CPU_LIMIT_MS", 2_000, 100, 3_600_000),
+    wallClockLimitMs: int(env, "SYNC_WALL_CLOCK_LIMIT_MS", 150_000, 10_000, 86_400_000),
     leaseSeconds,
     // Three heartbeats per lease: one lost beat never makes a live run look dead.
     heartbeatIntervalMs: int(env, "SYNC_HEARTBEAT_INTERVAL_MS", Math.max(250, (leaseSeconds * 1000) / 3), 50, 3_600_000),

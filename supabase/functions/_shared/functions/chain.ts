@@ -120,7 +120,7 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
     t.state = "running";
     t.childRunId = child.run.id;
     const { run } = await executeRun(
-      { sql, config, log, deadline: ctx.deadline },
+      { sql, config, log, isolate: deps.isolate, deadline: ctx.deadline },
       child.run,
       JOBS[source](deps, child.run),
     );

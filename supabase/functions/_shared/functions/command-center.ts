@@ -35,11 +35,11 @@ export function commandCenter(deps: FunctionDeps) {
   async function drive(run: Run): Promise<void> {
     if (run.tenantId === null) {
       // The all-tenants run never continues itself: its chains and the reaper advance it.
-      await executeRun({ sql, config, log, onSuspended: (r) => advanceFanout(deps, r.id) }, run, fanout(run));
+      await executeRun({ sql, config, log, isolate: deps.isolate, onSuspended: (r) => advanceFanout(deps, r.id) }, run, fanout(run));
       return;
     }
     const { run: after } = await executeRun(
-      { sql, config, log, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) },
+      { sql, config, log, isolate: deps.isolate, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) },
       run,
       chain(run),
     );

@@ -10,6 +10,7 @@ import type { Invoker } from "../invoke.ts";
 import { cancelRuns, claimRun } from "../runs/coordinator.ts";
 import { executeRun, type Job } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
+import type { IsolateMeter } from "../runs/budget.ts";
 import { requireSyncableTenant, requireTenant } from "../tenants.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import { watchRun } from "./watch.ts";
@@ -21,6 +22,8 @@ export interface FunctionDeps {
   invoke: Invoker;
   /** The platform's EdgeRuntime.waitUntil: keeps the isolate alive for background work. */
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The isolate's CPU, age and beforeunload: what hops budget against. */
+  isolate: IsolateMeter;
 }
 
 /** The job that syncs `run`. */
@@ -34,6 +37,7 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       sql,
       config,
       log,
+      isolate: deps.isolate,
       onSuspended: (r) => deps.invoke(source, { runId: r.id }),
     }, run, jobFor(deps, run));
 

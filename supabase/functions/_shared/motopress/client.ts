@@ -33,6 +33,11 @@ export interface MotoPressClientConfig {
   perPage?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Bounds every request and retry wait: once aborted (the invocation's deadline, a lost run),
+   * requests in flight are cut off and the call fails with the signal's reason, not a MotoPress error.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Page<T> {
@@ -127,6 +132,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     maxRetryAfterMs: config(cfg.maxRetryAfterMs, 60_000, isInt(0), "maxRetryAfterMs"),
     sleep: cfg.sleep ?? defaultSleep,
     random: cfg.random ?? Math.random,
+    signal: cfg.signal,
   });
   const counters = { pages: 0, items: 0, itemErrors: 0, rewinds: 0, duplicatesDropped: 0 };
 

@@ -22,6 +22,8 @@ export interface HttpOptions {
   maxRetryAfterMs: number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
+  /** Once aborted, no request starts, none in flight goes on, and no retry waits: the call throws the reason. */
+  signal?: AbortSignal;
 }
 
 export interface HttpStats {
@@ -106,7 +108,9 @@ export class HttpSession {
     let retries = 0;
     let badResponseRetries = 0;
     let fellBack = false;
+    const signal = this.options.signal;
     for (;;) {
+      signal?.throwIfAborted();
       attempts++;
       const mode = this.authMode;
       const url = this.buildUrl(path, params, mode);
@@ -142,10 +146,27 @@ export class HttpSession {
           retries++;
           if (outcome.badResponse) badResponseRetries++;
           this.stats.retries++;
-          await this.options.sleep(outcome.retryAfterMs ?? this.backoff(retries));
+          await this.abortableSleep(outcome.retryAfterMs ?? this.backoff(retries));
           continue;
         }
       }
+    }
+  }
+
+  /** A retry's wait, cut short (throwing the reason) when the signal aborts. */
+  private async abortableSleep(ms: number): Promise<void> {
+    const signal = this.options.signal;
+    if (!signal) return await this.options.sleep(ms);
+    signal.throwIfAborted();
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.options.sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -189,13 +210,16 @@ export class HttpSession {
     this.stats.requests++;
     let status: number | null = null;
     try {
-      const response = await this.options.fetch(url, { method: "GET", headers, signal: controller.signal });
+      const signal = this.options.signal ? AbortSignal.any([controller.signal, this.options.signal]) : controller.signal;
+      const response = await this.options.fetch(url, { method: "GET", headers, signal });
       status = response.status;
       // The body read stays under the same timer: a server that stalls mid-body is as dead as one that never answers.
       const text = await response.text();
       this.stats.bytesReceived += text.length;
       return this.classify(response, text, safeUrl);
     } catch (cause) {
+      // The caller's signal (deadline, lost run) is not the site's fault: no retry, its own reason.
+      if (this.options.signal?.aborted) throw this.options.signal.reason;
       if (timedOut) {
         return {
           kind: "retry",

@@ -5,6 +5,7 @@ import { createSql } from "../db.ts";
 import type { FunctionDeps } from "../functions/source-function.ts";
 import { httpInvoker } from "../invoke.ts";
 import { jsonLogger } from "../log.ts";
+import { denoIsolateMeter } from "./isolate.ts";
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
@@ -45,6 +46,7 @@ export function serveFunction(name: string, build: (deps: FunctionDeps) => Handl
       log: jsonLogger({ fn: name }),
       invoke: httpInvoker(config),
       waitUntil: (p) => (typeof EdgeRuntime !== "undefined" ? EdgeRuntime.waitUntil(p) : void p),
+      isolate: denoIsolateMeter(),
     };
     handler = build(deps);
   } catch (err) {

@@ -28,6 +28,8 @@ export function toRun(r: Row): Run {
     fencingToken: Number(r.fencing_token),
     leaseSeconds: r.lease_seconds,
     invocations: r.invocations,
+    attemptsWithoutProgress: r.attempts_without_progress ?? 0,
+    lastInterruption: r.last_interruption ?? null,
     startedAt: iso(r.started_at)!,
     heartbeatAt: iso(r.heartbeat_at)!,
     completedAt: iso(r.completed_at),
@@ -97,6 +99,13 @@ export interface FenceUpdate {
   stats?: Record<string, unknown>;
 }
 
+/** Best effort: why this worker is about to stop (kept on the run for an operator). */
+export async function noteInterruption(sql: Sql, lease: Lease, what: string): Promise<void> {
+  await sql`
+    update public.sync_runs set last_interruption = ${what}
+    where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'`;
+}
+
 /**
  * Runs `fn` in a transaction whose first statement locks the run row and proves this worker still
  * owns it (and, in the same statement, heartbeats and records the checkpoint and stats). A cancel
@@ -117,13 +126,25 @@ export async function withFencedTransaction<T>(
 export async function fence(tx: Tx, lease: Lease, update: FenceUpdate = {}): Promise<void> {
   const checkpoint = update.checkpoint === undefined ? null : tx.json(update.checkpoint as never);
   const stats = update.stats === undefined ? null : tx.json(update.stats as never);
+  // A new checkpoint is progress: it resets the run's count of attempts that committed nothing, and
+  // its parent's (a chain progresses through its children). The parent's row is only written when
+  // its count is not already 0, so concurrent children do not queue on it.
   const rows = await tx`
-    update public.sync_runs
-    set heartbeat_at = now(),
-        checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
-        stats = coalesce(${stats}::jsonb, stats)
-    where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
-    returning id`;
+    with me as (
+      update public.sync_runs
+      set heartbeat_at = now(),
+          checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
+          stats = coalesce(${stats}::jsonb, stats),
+          attempts_without_progress = case when ${checkpoint}::jsonb is null then attempts_without_progress else 0 end
+      where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
+      returning id, parent_run_id
+    ), parent as (
+      update public.sync_runs p set attempts_without_progress = 0
+      from me
+      where ${checkpoint}::jsonb is not null and p.id = me.parent_run_id and p.attempts_without_progress <> 0
+      returning p.id
+    )
+    select me.id, (select count(*) from parent) as parents from me`;
   if (rows.length !== 1) throw new RunLostError(lease.runId, await statusOf(tx, lease.runId));
 }
 
@@ -154,14 +175,19 @@ export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise
 }
 
 /** Checkpoint and hand over to a new invocation: `continuing` keeps the slot. */
-export async function suspendRun(sql: Sql, lease: Lease, update: FenceUpdate): Promise<Run | null> {
+export async function suspendRun(
+  sql: Sql,
+  lease: Lease,
+  update: FenceUpdate & { interruption?: string },
+): Promise<Run | null> {
   const checkpoint = update.checkpoint === undefined ? null : sql.json(update.checkpoint as never);
   const stats = update.stats === undefined ? null : sql.json(update.stats as never);
   const [row] = await sql`
     update public.sync_runs
     set status = 'continuing', heartbeat_at = now(),
         checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
-        stats = coalesce(${stats}::jsonb, stats)
+        stats = coalesce(${stats}::jsonb, stats),
+        last_interruption = coalesce(${update.interruption ?? null}, last_interruption)
     where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
     returning *`;
   return row ? toRun(row) : null;

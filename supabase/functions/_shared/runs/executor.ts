@@ -3,8 +3,9 @@
 import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
 import type { Logger } from "../http/handler.ts";
+import { HopBudget, type IsolateMeter, unmeteredIsolate } from "./budget.ts";
 import { classifyRunError } from "./classify.ts";
-import { finishRun, keepAlive, RunLostError, suspendRun } from "./coordinator.ts";
+import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
 import { withDbRetry } from "./db-faults.ts";
 import { leaseOf, type Lease, type Run } from "./types.ts";
 
@@ -22,10 +23,14 @@ export interface JobContext {
   lease: Lease;
   /** Aborted as soon as the run stops being ours (cancelled or reclaimed). */
   signal: AbortSignal;
+  /** Aborted when the run stops being ours or the invocation's deadline passes: upstream requests listen to it. */
+  hopSignal: AbortSignal;
   /** When this invocation should checkpoint and hand over to a continuation (epoch ms). */
   deadline: number;
-  /** True once the deadline passed. */
+  /** True once the hop must end: its deadline passed, the CPU limit is near, or beforeunload came. */
   budgetSpent(): boolean;
+  /** A step (page) committed: measures its CPU, from which the CPU margin is derived. */
+  stepDone(): void;
   /** The stats as of the last committed page: what a failed run records. */
   reportStats(stats: Record<string, unknown>): void;
   log: Logger;
@@ -33,7 +38,7 @@ export interface JobContext {
 
 export type JobResult =
   | { status: "completed"; stats: Record<string, unknown> }
-  | { status: "continue"; checkpoint: unknown; stats: Record<string, unknown> }
+  | { status: "continue"; checkpoint: unknown; stats: Record<string, unknown>; interruption?: string }
   | { status: "failed"; errorCode: string; errorMessage: string; stats: Record<string, unknown> };
 
 export type Job = (ctx: JobContext) => Promise<JobResult>;
@@ -47,6 +52,8 @@ export interface ExecuteDeps {
   now?: () => number;
   /** When this invocation must hand over (default: now + the configured budget). */
   deadline?: number;
+  /** The isolate's CPU, age and beforeunload (default: unmetered). */
+  isolate?: IsolateMeter;
   /** Called after the run was checkpointed to `continuing`; normally invokes the function again. */
   onSuspended?: (run: Run) => Promise<void>;
   /** Maps a job's error to the code and message the run records (default: by its type). */
@@ -57,15 +64,28 @@ export type ExecuteOutcome = { run: Run | null; lost: boolean };
 
 export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise<ExecuteOutcome> {
   const now = deps.now ?? Date.now;
-  const deadline = deps.deadline ?? now() + deps.config.invocationBudgetMs;
+  const isolate = deps.isolate ?? unmeteredIsolate;
+  const budget = new HopBudget(isolate, deps.config, now, deps.deadline);
+  const cpuAtStart = isolate.cpuMs();
   const lease = leaseOf(run);
   const controller = new AbortController();
   let lastStats: Record<string, unknown> | undefined;
   const log: Logger = (level, message, data) => deps.log(level, message, { runId: run.id, source: run.source, ...data });
-  const stop = keepAlive(deps.sql, lease, deps.config.heartbeatIntervalMs, () => {
+  const keepAliveStop = keepAlive(deps.sql, lease, deps.config.heartbeatIntervalMs, () => {
     log("warn", "lease lost: the run was cancelled or reclaimed; stopping");
     controller.abort(new RunLostError(run.id, "cancelled"));
   });
+  // The runtime is about to stop this worker: say so on the run (best effort; the hop ends at its
+  // next page boundary through the budget).
+  const unsubscribe = isolate.onBeforeUnload((reason) => {
+    log("warn", "beforeunload: ending the hop at the next page boundary", { reason });
+    noteInterruption(deps.sql, lease, `the runtime stopped the worker (beforeunload: ${reason})`).catch(() => {});
+  });
+  const stop = () => {
+    keepAliveStop();
+    unsubscribe();
+    budget.dispose();
+  };
   try {
     const result = await job({
       sql: deps.sql,
@@ -73,10 +93,17 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       run,
       lease,
       signal: controller.signal,
-      deadline,
-      budgetSpent: () => now() >= deadline,
+      hopSignal: AbortSignal.any([controller.signal, budget.signal]),
+      deadline: budget.deadline,
+      budgetSpent: () => budget.spent(),
+      stepDone: () => budget.step(),
       reportStats: (stats) => (lastStats = stats),
       log,
+    });
+    log("info", "hop ended", {
+      status: result.status,
+      hopCpuMs: isolate.cpuMs() - cpuAtStart,
+      ...budget.report(),
     });
     if (result.status !== "continue") {
       const done = await withDbRetry(() =>
@@ -88,7 +115,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       return { run: done, lost: !done };
     }
     const suspended = await withDbRetry(() =>
-      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats })
+      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats, interruption: result.interruption })
     );
     if (!suspended) return { run: null, lost: true };
     stop();

@@ -16,6 +16,10 @@ export interface Run {
   fencingToken: number;
   leaseSeconds: number;
   invocations: number;
+  /** Takeovers in a row that committed no page; past the run's maximum it fails with NO_PROGRESS. */
+  attemptsWithoutProgress: number;
+  /** Why its last worker stopped, when known (beforeunload, a deadline, a dead worker). */
+  lastInterruption: string | null;
   startedAt: string;
   heartbeatAt: string;
   completedAt: string | null;

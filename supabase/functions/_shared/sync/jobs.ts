@@ -6,7 +6,8 @@ import { requireCredentials } from "../tenants.ts";
 import { runPhases } from "./paged.ts";
 import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
-export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tenantId: string) {
+/** `signal`: the invocation's deadline and the run's loss; requests and retry waits never outlive it. */
+export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tenantId: string, signal?: AbortSignal) {
   const creds = await requireCredentials(deps.sql, tenantId);
   return createMotoPressClient({
     siteUrl: creds.siteUrl,
@@ -15,13 +16,14 @@ export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tena
     timeoutMs: deps.config.motopress.timeoutMs,
     concurrency: deps.config.motopress.concurrency,
     maxRetries: deps.config.motopress.maxRetries,
+    signal,
   });
 }
 
 // The client is made inside the job, so that a bad site URL or missing credentials fail the run
 // with a clear error instead of leaving it to go stale.
 export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
-  const client = await clientFor(deps, run.tenantId!);
+  const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   return await runPhases(ctx, [
     {
@@ -42,7 +44,7 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
 };
 
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
-  const client = await clientFor(deps, run.tenantId!);
+  const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   return await runPhases(ctx, [{
     stage: "bookings",

@@ -1,12 +1,14 @@
 // The shape every MotoPress sync shares: phases of pages, each page written in one fenced
 // transaction that also advances the checkpoint; a continuation when the invocation's budget is
-// spent; and, after a complete pass, removals that are each confirmed by id (MotoPress leaves no
-// tombstones, and a list can shift under a scan without its total changing).
+// spent (its deadline, the CPU limit ahead, or beforeunload); and, after a complete pass, removals
+// that are each confirmed by id (MotoPress leaves no tombstones, and a list can shift under a scan
+// without its total changing), checked in steps that survive continuations and kills.
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import { type FenceUpdate, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult, Progress } from "../runs/executor.ts";
+import { HopDeadlineError } from "../runs/budget.ts";
 
 export type Counters = Record<string, number>;
 export type Entity = "accommodation_type" | "accommodation" | "booking";
@@ -31,11 +33,11 @@ export interface Checkpoint {
   unstable: boolean;
   /** Entities whose removals are already marked (their seen ids are then gone). */
   removalsDone: Entity[];
+  /** The removal check in progress: its entity and the last candidate id checked. */
+  removal?: { entity: Entity; after: string | null };
 }
 
 const START: Checkpoint = { phase: 0, page: 1, total: null, unstable: false, removalsDone: [] };
-/** Removal candidates confirmed per entity and pass; the rest wait for the next pass. */
-export const VERIFY_LIMIT = 200;
 
 export function addCounters(into: Counters, more: Counters): Counters {
   for (const [k, v] of Object.entries(more)) into[k] = (into[k] ?? 0) + v;
@@ -59,6 +61,25 @@ async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, a
   );
 }
 
+/**
+ * A fenced transaction retried whole on a transient database fault (a dropped connection, a
+ * restart, a lock or idle timeout): PostgreSQL rolled it back, and its first statement, the fence,
+ * re-checks that the run is still ours. So `fn` must keep its results in its return value.
+ */
+function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) => Promise<T>, update: FenceUpdate): Promise<T> {
+  return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
+    signal: ctx.signal,
+    onRetry: (attempt, err, delayMs) => {
+      counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
+      ctx.log("warn", "database fault: the page was rolled back; retrying", {
+        attempt,
+        delayMs,
+        error: String((err as Error)?.message ?? err),
+      });
+    },
+  });
+}
+
 const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
 
 export async function runPhases(
@@ -68,24 +89,59 @@ export async function runPhases(
 ): Promise<JobResult> {
   let cp: Checkpoint = { ...START, ...(ctx.run.checkpoint as Partial<Checkpoint> | null ?? {}) };
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
-  const stats = (progress: Progress) => ({ counters, progress });
-  const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
-  // A page's transaction is retried whole on a transient database fault (rolled back, then fenced
-  // again); the callback must therefore keep its results in its own return value.
-  const fenced = <T>(fn: (tx: Tx) => Promise<T>, update?: FenceUpdate): Promise<T> =>
-    withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
-      signal: ctx.signal,
-      onRetry: (attempt, err, delayMs) => {
-        counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
-        ctx.log("warn", "database fault: page rolled back, retrying", { attempt, delayMs, error: String((err as Error)?.message ?? err) });
+  let progress: Progress = { stage: "starting", current: 0, total: null, message: "Starting" };
+  const stats = (p: Progress = progress) => ({ counters, progress: p });
+  try {
+    return await runPasses(ctx, phases, {
+      get cp() {
+        return cp;
       },
+      set cp(v) {
+        cp = v;
+      },
+      counters,
+      setProgress: (p) => (progress = p),
+      stats,
     });
+  } catch (err) {
+    // The invocation's deadline cut an upstream request (or its retries) short: nothing of the page
+    // was written; the next invocation starts at the same checkpoint.
+    if (err instanceof HopDeadlineError || (ctx.hopSignal.aborted && !ctx.signal.aborted)) {
+      const phase = phases[Math.min(cp.phase, phases.length - 1)];
+      const where = cp.removal ? `checking what is gone (${cp.removal.entity})` : `${phase.stage} page ${cp.page}`;
+      return {
+        status: "continue",
+        checkpoint: cp,
+        stats: stats(),
+        interruption: `MotoPress had not answered ${where} when the invocation's deadline came`,
+      };
+    }
+    throw err;
+  }
+}
 
-  for (; cp.phase < phases.length; cp = { ...cp, phase: cp.phase + 1, page: 1, total: null }) {
-    const phase = phases[cp.phase];
-    const step = `Step ${cp.phase + 1}/${phases.length}`;
-    for await (const page of phase.pages(cp.page, cp.total)) {
+interface PassState {
+  cp: Checkpoint;
+  counters: Counters;
+  setProgress(p: Progress): void;
+  stats(p?: Progress): { counters: Counters; progress: Progress };
+}
+
+async function runPasses(
+  ctx: JobContext,
+  // deno-lint-ignore no-explicit-any
+  phases: Phase<any>[],
+  state: PassState,
+): Promise<JobResult> {
+  const { counters } = state;
+  const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
+
+  for (; state.cp.phase < phases.length; state.cp = { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }) {
+    const phase = phases[state.cp.phase];
+    const step = `Step ${state.cp.phase + 1}/${phases.length}`;
+    for await (const page of phase.pages(state.cp.page, state.cp.total)) {
       if (ctx.signal.aborted) throw lost();
+      const cp = state.cp;
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
       const next: Checkpoint = { ...cp, page: page.page + 1, total: page.total, unstable };
       const progress: Progress = {
@@ -95,53 +151,116 @@ export async function runPhases(
         message: `${step}: ${phase.stage} page ${page.page} of ${page.totalPages}`,
       };
       // Counted once the page committed: a rolled-back page counts nothing.
-      const written = await fenced((tx) => phase.write(tx, page), { checkpoint: next, stats: stats(progress) });
-      const pageCounters = addCounters({ pages: 1, items: page.items.length, itemErrors: page.itemErrors.length }, written);
+      // The counters commit with the page they count (a second statement: the write's counts are
+      // known only after it), so a run resumed after a kill has exactly what its pages wrote.
+      const pageCounters = await fencedWithRetry(ctx, counters, async (tx) => {
+        const written = addCounters({ pages: 1, items: page.items.length, itemErrors: page.itemErrors.length }, await phase.write(tx, page));
+        const after = addCounters({ ...counters }, prefix(phase.entity, written));
+        await tx`update public.sync_runs set stats = ${tx.json({ counters: after, progress } as never)}
+                 where id = ${ctx.lease.runId}`;
+        return written;
+      }, { checkpoint: next });
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));
-      ctx.reportStats(stats(progress));
+      state.setProgress(progress);
+      ctx.reportStats(state.stats());
+      ctx.stepDone();
       await analyzeIfGrown(ctx, phase.entity, insertedBefore, counters[insertedKey] ?? 0);
-      cp = next;
-      const more = page.page < page.totalPages || cp.phase < phases.length - 1;
+      state.cp = next;
+      const more = page.page < page.totalPages || state.cp.phase < phases.length - 1;
       if (more && ctx.budgetSpent()) {
-        const handover = page.page >= page.totalPages ? { ...cp, phase: cp.phase + 1, page: 1, total: null } : cp;
-        return { status: "continue", checkpoint: handover, stats: stats(progress) };
+        const handover = page.page >= page.totalPages
+          ? { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }
+          : state.cp;
+        return { status: "continue", checkpoint: handover, stats: state.stats() };
       }
     }
   }
 
   for (const phase of phases) {
-    if (cp.removalsDone.includes(phase.entity)) continue;
-    const progress: Progress = { stage: phase.stage, current: 0, total: null, message: `Checking what is gone: ${phase.stage}` };
-    const candidates = await withDbRetry(() => ctx.sql`
-      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${VERIFY_LIMIT})`, { signal: ctx.signal });
-    const gone: string[] = [];
-    const c: Counters = { removedUpstream: 0, verifiedPresent: 0 };
-    for (const { external_id: id } of candidates) {
+    if (state.cp.removalsDone.includes(phase.entity)) continue;
+    const result = await checkRemovals(ctx, phase, state);
+    if (result) return result;
+  }
+
+  const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
+  return { status: "completed", stats: { ...state.stats(done), listMovedDuringPass: state.cp.unstable } };
+}
+
+/** Candidates read per query: the check goes on through any number of them, batch after batch. */
+export const REMOVAL_BATCH = 50;
+
+/**
+ * After a complete pass: each row the pass did not see is fetched by id and marked removed on a 404,
+ * or written (it is still there: the list shifted under the scan). Each verdict commits with the
+ * position reached and the counters, so a continuation (or a resume after a kill) goes on after
+ * the last id checked and never checks a confirmed id again.
+ */
+// deno-lint-ignore no-explicit-any
+async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassState): Promise<JobResult | null> {
+  const { counters } = state;
+  const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
+  let after = state.cp.removal?.entity === phase.entity ? state.cp.removal.after : null;
+  const progress = (): Progress => ({
+    stage: phase.stage,
+    current: (counters[`${phase.entity}.removedUpstream`] ?? 0) + (counters[`${phase.entity}.verifiedPresent`] ?? 0),
+    total: null,
+    message: `Checking what is gone: ${phase.stage}`,
+  });
+  // Each verdict's transaction: the fence (with the new position), the write, then the counters.
+  const commit = async (write: (tx: Tx) => Promise<Counters>, position: string) => {
+    const checkpoint: Checkpoint = { ...state.cp, removal: { entity: phase.entity, after: position } };
+    const add = await fencedWithRetry(ctx, counters, async (tx) => {
+      const add = await write(tx);
+      const next = addCounters({ ...counters }, prefix(phase.entity, add));
+      await tx`update public.sync_runs set stats = ${tx.json({ counters: next, progress: progress() } as never)}
+               where id = ${ctx.lease.runId}`;
+      return add;
+    }, { checkpoint });
+    addCounters(counters, prefix(phase.entity, add));
+    state.cp = checkpoint;
+    state.setProgress(progress());
+    ctx.reportStats(state.stats());
+    ctx.stepDone();
+  };
+
+  for (;;) {
+    const batch = await withDbRetry(() => ctx.sql`
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`, { signal: ctx.signal });
+    if (batch.length === 0) break;
+    for (const { external_id: id } of batch) {
       if (ctx.signal.aborted) throw lost();
-      if (ctx.budgetSpent()) return { status: "continue", checkpoint: cp, stats: stats(progress) };
+      if (ctx.budgetSpent()) {
+        return { status: "continue", checkpoint: { ...state.cp, removal: { entity: phase.entity, after } }, stats: state.stats(progress()) };
+      }
+      after = id as string;
       const numeric = Number(id);
       if (!Number.isInteger(numeric) || numeric <= 0) continue; // not a MotoPress id: never ours to remove
       const item = await phase.fetchOne(numeric);
       if (item === null) {
-        gone.push(id);
-        continue;
+        await commit(async (tx) => {
+          const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[id]}, false) as n`;
+          return { removedUpstream: row.n };
+        }, after);
+      } else {
+        // Still there: the scan missed it (the list shifted). Write it now, which also marks it seen.
+        await commit(async (tx) => {
+          await phase.write(tx, onePage(item));
+          return { verifiedPresent: 1 };
+        }, after);
       }
-      // Still there: the scan missed it (the list shifted). Write it now, which also marks it seen.
-      await fenced((tx) => phase.write(tx, onePage(item)));
-      c.verifiedPresent++;
     }
-    cp = { ...cp, removalsDone: [...cp.removalsDone, phase.entity] };
-    c.removedUpstream = await fenced(async (tx) => {
-      const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${gone}) as n`;
-      return row.n as number;
-    }, { checkpoint: cp, stats: stats(progress) });
-    addCounters(counters, prefix(phase.entity, c));
   }
-
-  const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
-  return { status: "completed", stats: { ...stats(done), listMovedDuringPass: cp.unstable } };
+  // The check is complete: forget what the pass saw and record the entity as done.
+  const { removal: _done, ...rest } = state.cp;
+  const checkpoint: Checkpoint = { ...rest, removalsDone: [...state.cp.removalsDone, phase.entity] };
+  addCounters(counters, prefix(phase.entity, { removedUpstream: 0, verifiedPresent: 0 }));
+  await fencedWithRetry(ctx, counters, async (tx) => {
+    await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[]}::text[], true)`;
+  }, { checkpoint, stats: state.stats(progress()) });
+  state.cp = checkpoint;
+  return null;
 }
 
 function prefix(entity: string, c: Counters): Counters {
