@@ -2,6 +2,30 @@
 // route; every failure leaves in the error envelope, and only our own bugs are a 500.
 import { requireAdminKey } from "./auth.ts";
 import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
+import { isTransientDbError } from "../runs/db-faults.ts";
+
+/** A route that met a dropped connection or a restarting database is tried again this many times. */
+const ROUTE_ATTEMPTS = 4;
+
+/**
+ * Runs a route again (on a fresh copy of the request) when the database failed it transiently: a
+ * route's writes are single statements (a claim, a cancel, a resume), each committed or not. The
+ * rare claim whose commit was acknowledged to nobody is answered 409 on the retry, naming that run,
+ * which the next claim or the reaper resumes after its lease.
+ */
+async function withRouteRetry(route: Route, req: Request): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await route(attempt < ROUTE_ATTEMPTS ? req.clone() : req);
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      if (attempt >= ROUTE_ATTEMPTS) {
+        throw new ApiError(503, "DATABASE_UNAVAILABLE", "The database is unavailable (a dropped connection or a restart); try again in a few seconds.");
+      }
+      await new Promise((r) => setTimeout(r, 150 * 3 ** (attempt - 1)));
+    }
+  }
+}
 
 export type Route = (req: Request) => Promise<Response>;
 export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
@@ -23,7 +47,7 @@ export function createHandler(
         throw new ApiError(503, "SERVICE_MISCONFIGURED", "No admin key is configured (set SYNC_ADMIN_KEY).");
       }
       await requireAdminKey(req, keys);
-      return await route(req);
+      return await withRouteRetry(route, req);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
