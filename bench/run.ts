@@ -418,8 +418,9 @@ async function main() {
   await mkdir(path.join(projectRoot, ".bench"), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, "-");
   await writeFile(path.join(projectRoot, `.bench/results-${stamp}.json`), JSON.stringify(result, null, 2));
-  await writeFile(path.join(projectRoot, "bench/last-results.json"), JSON.stringify(result, null, 2) + "\n");
-  console.log(`\nwrote .bench/results-${stamp}.json and bench/last-results.json`);
+  // A partial run (BENCH_ONLY) is not the reference the next full run compares against.
+  if (!ONLY_NIGHTLY) await writeFile(path.join(projectRoot, "bench/last-results.json"), JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote .bench/results-${stamp}.json${ONLY_NIGHTLY ? "" : " and bench/last-results.json"}`);
   if (failures.length) {
     console.error(`\n${failures.length} correctness check(s) failed:\n - ${failures.join("\n - ")}`);
     process.exit(1);
