@@ -51,12 +51,16 @@ export async function nightly(input: NightlyInput): Promise<{ metrics: Metric[];
         const v = rssMiB(pid);
         if (v !== null) peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, v));
       }
-      const [row] = await sql`
-        select (select count(*) from pg_stat_activity where application_name = 'motopress-sync')::int as connections,
-               (select count(*) from public.sync_runs where source = 'sync-command-center' and tenant_id is not null
-                  and status = 'running' and parent_run_id is not null)::int as running`;
-      peakConnections = Math.max(peakConnections, row.connections);
-      peakRunning = Math.max(peakRunning, row.running);
+      try {
+        const [row] = await sql`
+          select (select count(*) from pg_stat_activity where application_name = 'motopress-sync')::int as connections,
+                 (select count(*) from public.sync_runs where source = 'sync-command-center' and tenant_id is not null
+                    and status = 'running' and parent_run_id is not null)::int as running`;
+        peakConnections = Math.max(peakConnections, row.connections);
+        peakRunning = Math.max(peakRunning, row.running);
+      } catch (err) {
+        log(`   sampler: ${String((err as Error)?.message ?? err)}`); // a missed sample, not a failed bench
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   })();

@@ -23,7 +23,7 @@ create table sync.fanout_tenants (
 create index fanout_tenants_queued on sync.fanout_tenants (parent_run_id, position)
   where chain_run_id is null and skipped_code is null;
 revoke all on sync.fanout_tenants from public, anon, authenticated;
-grant select, insert on sync.fanout_tenants to service_role;
+grant select, insert, update on sync.fanout_tenants to service_role;
 
 -- A fan-out parent waits on its children in `continuing` (no isolate holds it); the last child's
 -- end completes it there, in SQL.

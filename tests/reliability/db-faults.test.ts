@@ -79,12 +79,13 @@ async function dropConnections(): Promise<number> {
 const crashes = () =>
   server.output().split("\n").filter((l) => /"worker exited"|worker boot failed/.test(l));
 
-const SOURCES = ["motopress-bookings", "motopress-accommodations", "sync-command-center"] as const;
+// "all": the all-tenants run (the fan-out over both tenants).
+const SOURCES = ["motopress-bookings", "motopress-accommodations", "sync-command-center", "all"] as const;
 
 describe.skipIf(external)("database faults under running syncs", () => {
   it("dropped connections again and again: every run completes, nothing lost or doubled, no crash", async () => {
     const rng = rngFor("db-drops");
-    const iterations = scaled(6);
+    const iterations = scaled(8);
     const counts = { syncs: 0, dropped: 0, retries: 0, dropRounds: 0 };
     for (let i = 0; i < iterations || (SCALE >= 5 && counts.dropped < 100); i++) {
       const source = SOURCES[i % SOURCES.length];
@@ -92,7 +93,7 @@ describe.skipIf(external)("database faults under running syncs", () => {
       if (source === "motopress-accommodations") mutateUnits(rng, site.sim, intBetween(rng, 1, 3));
       else mutateBookings(rng, site.sim, intBetween(rng, 2, 8));
       site.sim.setFaults({ latencyMsPerPage: intBetween(rng, 20, 60) });
-      const started = await call(source, { tenantId: tenant });
+      const started = source === "all" ? await call("sync-command-center", {}) : await call(source, { tenantId: tenant });
       expect(started.status, JSON.stringify(started.body)).toBe(202);
       counts.syncs++;
       // Drop the functions' connections at random moments until the run ends.
@@ -111,12 +112,15 @@ describe.skipIf(external)("database faults under running syncs", () => {
       site.sim.resetFaults();
       expect(run.status, `#${i} ${source}: ${run.error_code} ${run.error_message}`).toBe("completed");
       const [{ retries }] = await sql`
-        select coalesce(sum((stats->'counters'->>'db.retries')::int), 0)::int as retries
-        from public.sync_runs where id = ${run.id} or parent_run_id = ${run.id}`;
+        select coalesce(sum((s.stats->'counters'->>'db.retries')::int), 0)::int as retries
+        from public.sync_runs s left join public.sync_runs p on p.id = s.parent_run_id
+        where s.id = ${run.id} or s.parent_run_id = ${run.id} or p.parent_run_id = ${run.id}`;
       counts.retries += retries;
-      expect(await activeRuns(sql, tenant)).toEqual([]);
-      const diff = await diffAgainstSource(sql, tenant, site.sim);
-      expect(diff, `#${i} ${source}`).toEqual({ lost: [], extra: [], duplicates: [] });
+      expect(await activeRuns(sql)).toEqual([]);
+      for (const t of source === "all" ? tenants : [{ id: tenant, site }]) {
+        const diff = await diffAgainstSource(sql, t.id, t.site.sim);
+        expect(diff, `#${i} ${source}`).toEqual({ lost: [], extra: [], duplicates: [] });
+      }
     }
     for (const t of tenants) await expectDatabaseMatches(sql, t.id, t.site.sim);
     console.log(`[db-faults] drops: ${JSON.stringify(counts)}`);
