@@ -168,7 +168,7 @@ async function main() {
   await createDatabaseFrom(server.url, dbName);
   const dbUrl = server.urlFor(dbName);
   await migrate(dbUrl);
-  const sql = createSql(dbUrl, { max: 8 });
+  const sql = createSql(dbUrl, { max: 8, applicationName: "motopress-sync-bench" });
   const [{ version }] = await sql`select version()`;
   const [{ server_version }] = await sql`show server_version`;
   const info = machine(String(version));

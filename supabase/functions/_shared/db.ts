@@ -17,7 +17,7 @@ export const LOCK_TIMEOUT_MS = 5_000;
  * One small pool per isolate. `prepare: false` because hosted functions reach Postgres through
  * Supavisor's transaction mode, which cannot keep prepared statements.
  */
-export function createSql(url: string, opts: { max?: number } = {}): Sql {
+export function createSql(url: string, opts: { max?: number; applicationName?: string } = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 4,
     prepare: false,
@@ -25,7 +25,8 @@ export function createSql(url: string, opts: { max?: number } = {}): Sql {
     connect_timeout: 10,
     onnotice: () => {},
     connection: {
-      application_name: "motopress-sync",
+      // The functions' connections are told apart by this name (the reliability harness drops them).
+      application_name: opts.applicationName ?? "motopress-sync",
       lock_timeout: LOCK_TIMEOUT_MS,
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     },
