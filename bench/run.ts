@@ -33,12 +33,23 @@ const ONLY_NIGHTLY = process.env.BENCH_ONLY === "nightly";
 const STARTS = env("BENCH_STARTS", 200);
 const TODAY = "2026-11-22";
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
+// Figures 1-7: the edge runtime's limits off and one invocation per sync (the work, not the
+// platform, is measured). Figure 8: the same syncs under the hosted limits (LIMITED_ENV).
 const FUNCTION_ENV = {
   SYNC_ADMIN_KEY: ADMIN_KEY,
+  EDGE_RUNTIME_LIMITS: "off",
+  SYNC_CPU_LIMIT_MS: "3600000",
+  SYNC_WALL_CLOCK_LIMIT_MS: "86400000",
   SYNC_INVOCATION_BUDGET_MS: "3600000",
   SYNC_LEASE_SECONDS: "60",
   SYNC_TENANT_CONCURRENCY: process.env.SYNC_TENANT_CONCURRENCY ?? "2",
   MOTOPRESS_CONCURRENCY: process.env.MOTOPRESS_CONCURRENCY ?? "2",
+};
+
+const LIMITED_ENV = {
+  SYNC_ADMIN_KEY: ADMIN_KEY,
+  SYNC_LEASE_SECONDS: "60",
+  MOTOPRESS_CONCURRENCY: FUNCTION_ENV.MOTOPRESS_CONCURRENCY,
 };
 
 const metrics: Metric[] = [];
@@ -117,6 +128,42 @@ async function syncThroughFunctions(server: FunctionsServer, sql: Sql, tenantId:
   return { run, wallMs, dbMs: new Date(run.completed_at).getTime() - new Date(run.started_at).getTime() };
 }
 
+/** The JSON log lines of a functions server (its workers' included). */
+function logLines(server: FunctionsServer): Record<string, any>[] {
+  return server.output().split("\n").flatMap((l) => {
+    if (!l.startsWith("{")) return [];
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Boots the function's worker (a 404 for an unknown run) and returns its pid from the runtime's log. */
+async function workerPid(server: FunctionsServer, fn: string): Promise<number> {
+  await fetch(`${server.url}/functions/v1/${fn}?runId=${crypto.randomUUID()}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  const line = logLines(server).reverse().find((l) => l.message === "worker started" && l.fn === fn);
+  if (!line) throw new Error(`no worker started for ${fn}`);
+  return line.pid;
+}
+
+/** What the hops of these runs cost, from the executor's "hop ended" lines and the runtime's kills. */
+function hopFigures(server: FunctionsServer, runIds: string[]) {
+  const lines = logLines(server);
+  const hops = lines.filter((l) => l.message === "hop ended" && runIds.includes(l.runId));
+  const cpu = hops.map((h) => h.hopCpuMs as number);
+  const workerCpu = lines.filter((l) => /^worker (stopped|killed)/.test(l.message)).map((l) => l.cpuMs as number);
+  return {
+    invocations: hops.length,
+    maxHopCpuMs: Math.max(0, ...cpu),
+    totalCpuMs: cpu.reduce((a, b) => a + b, 0),
+    maxIsolateCpuMs: Math.max(0, ...hops.map((h) => h.cpuMs as number), ...workerCpu),
+    kills: lines.filter((l) => l.message?.startsWith("worker killed")).length,
+    stoppedBy: hops.map((h) => h.stoppedBy).filter(Boolean),
+  };
+}
+
 function fetchInDeno(site: SiteInfo): { ms: number; bookings: number } {
   const out = execFileSync(path.join(projectRoot, "node_modules/.bin/deno"),
     ["run", "-A", "--no-prompt", "bench/deno-fetch.ts", site.url, site.consumerKey, site.consumerSecret, FUNCTION_ENV.MOTOPRESS_CONCURRENCY],
@@ -188,7 +235,9 @@ async function main() {
   let fns: FunctionsServer | null = null;
   try {
     fns = await startFunctionsServer({ SUPABASE_DB_URL: dbUrl, ...FUNCTION_ENV });
-    const denoPid = fns.process.pid!;
+    // Memory is the bookings function's worker process (the runtime runs one per function).
+    await workerPid(fns, "motopress-accommodations");
+    const denoPid = await workerPid(fns, "motopress-bookings");
 
     if (!ONLY_NIGHTLY) {
     // ------------------------------------------------ 1 + 5: full sync through the functions
@@ -232,6 +281,35 @@ async function main() {
     details.resync = { accommodations: { wallMs: acc2.wallMs, counters: c2a }, bookings: { wallMs: book2.wallMs, counters: c2b }, updatedByTimestamp: touched };
     log(`   re-sync ${s(resyncMs).toFixed(2)} s; rows updated: ${statsUpdated} by the run's counters, ${tableUpdated} by updated_at`);
 
+    // ------------------------------------------------ 8: the same syncs under the hosted limits
+    log("8. the same import and no-change re-sync under the hosted limits (CPU 1000/2000 ms per worker, 150 s, 256 MB) ...");
+    const limited = await startFunctionsServer({ SUPABASE_DB_URL: dbUrl, ...LIMITED_ENV });
+    let limitedFigures;
+    try {
+      const tenantL = await insertTenant(sql, "bench-limited", big);
+      const accL = await syncThroughFunctions(limited, sql, tenantL, "motopress-accommodations");
+      const bookL = await syncThroughFunctions(limited, sql, tenantL, "motopress-bookings");
+      const importHops = hopFigures(limited, [accL.run.id, bookL.run.id]);
+      const bookImportHops = hopFigures(limited, [bookL.run.id]);
+      const countsL = await tableCounts(sql, tenantL);
+      check(countsL.reservations === countsA.reservations && countsL.rooms === countsA.rooms, `under the limits: ${countsL.reservations}/${countsL.rooms} rows, without ${countsA.reservations}/${countsA.rooms}`);
+      const accL2 = await syncThroughFunctions(limited, sql, tenantL, "motopress-accommodations");
+      const bookL2 = await syncThroughFunctions(limited, sql, tenantL, "motopress-bookings");
+      const resyncHops = hopFigures(limited, [accL2.run.id, bookL2.run.id]);
+      const bookResyncHops = hopFigures(limited, [bookL2.run.id]);
+      check(resyncHops.kills === 0, `${resyncHops.kills} workers were killed by a limit`);
+      limitedFigures = {
+        importMs: accL.wallMs + bookL.wallMs, resyncMs: accL2.wallMs + bookL2.wallMs,
+        importHops, resyncHops, bookImportHops, bookResyncHops,
+        invocationsRecorded: { import: accL.run.invocations + bookL.run.invocations, resync: accL2.run.invocations + bookL2.run.invocations },
+      };
+      details.underLimits = limitedFigures;
+      log(`   import ${s(limitedFigures.importMs).toFixed(2)} s in ${importHops.invocations} invocations, max CPU per invocation ${importHops.maxHopCpuMs} ms (isolate ${importHops.maxIsolateCpuMs} ms), ${importHops.kills} kills`);
+      log(`   re-sync ${s(limitedFigures.resyncMs).toFixed(2)} s in ${resyncHops.invocations} invocations, max CPU per invocation ${resyncHops.maxHopCpuMs} ms (isolate ${resyncHops.maxIsolateCpuMs} ms)`);
+    } finally {
+      await limited.stop().catch(() => {});
+    }
+
     // ------------------------------------------------ floor + fetch-only pass (Node, same client)
     log("   fetch-only pass (same client, in Node, no writes) ...");
     const fetched = await fetchAll(big);
@@ -272,11 +350,13 @@ async function main() {
     queries.length = 0;
     proxy.reset();
     const page1 = fetched.bookingPages[0];
+    // As sync/paged.ts commits a page: the fence with the checkpoint, the writes, then the counters.
     const writePage = (client: Sql, page: typeof page1) =>
-      withFencedTransaction(client, lease, (tx: Tx) => writeBookingsPage(tx, tenantW, claim.run.id, page), {
-        checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false },
-        stats: { counters: { "booking.pages": page.page }, progress: { stage: "bookings", current: page.page, total: page.totalPages } },
-      });
+      withFencedTransaction(client, lease, async (tx: Tx) => {
+        const counters = await writeBookingsPage(tx, tenantW, claim.run.id, page);
+        await tx`update public.sync_runs set stats = ${tx.json({ counters, progress: { stage: "bookings", current: page.page, total: page.totalPages } } as never)}
+                 where id = ${lease.runId}`;
+      }, { checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false } });
     const tW = performance.now();
     await writePage(counting, page1);
     const page1Ms = ms(tW);
@@ -367,6 +447,24 @@ async function main() {
       { id: "starts.medianMs", label: "6. 409 latency, median", value: median(busyMs), unit: "ms" },
       { id: "starts.p99Ms", label: "6. 409 latency, p99", value: percentile(busyMs, 99), unit: "ms" },
     );
+    if (limitedFigures) {
+      const L = limitedFigures;
+      const per1000 = (cpuMs: number) => cpuMs / (BOOKINGS / 1000);
+      metrics.push(
+        { id: "limits.importS", label: `8. import under the hosted limits (${BOOKINGS} bookings)`, value: s(L.importMs), unit: "s" },
+        { id: "limits.importRatio", label: "8. import: under the limits / limits off (figure 1)", value: L.importMs / oursMs, unit: "x" },
+        { id: "limits.importInvocations", label: "8. import: invocations (accommodations + bookings)", value: L.importHops.invocations, unit: "" },
+        { id: "limits.importMaxCpuMs", label: "8. import: max CPU per invocation", value: L.importHops.maxHopCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
+        { id: "limits.importMaxIsolateCpuMs", label: "8. import: max CPU of a worker over its life", value: L.importHops.maxIsolateCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
+        { id: "limits.importCpuPer1000", label: "8. import: bookings CPU per 1,000 bookings", value: per1000(L.bookImportHops.totalCpuMs), unit: "ms" },
+        { id: "limits.resyncS", label: "8. no-change re-sync under the hosted limits", value: s(L.resyncMs), unit: "s" },
+        { id: "limits.resyncRatio", label: "8. re-sync: under the limits / limits off (figure 3)", value: L.resyncMs / resyncMs, unit: "x" },
+        { id: "limits.resyncInvocations", label: "8. re-sync: invocations", value: L.resyncHops.invocations, unit: "" },
+        { id: "limits.resyncMaxCpuMs", label: "8. re-sync: max CPU per invocation", value: L.resyncHops.maxHopCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
+        { id: "limits.resyncCpuPer1000", label: "8. re-sync: bookings CPU per 1,000 bookings", value: per1000(L.bookResyncHops.totalCpuMs), unit: "ms" },
+        { id: "limits.kills", label: "8. workers killed by a limit (import + re-sync)", value: L.importHops.kills + L.resyncHops.kills, unit: "", target: { dir: "max", value: 0 } },
+      );
+    }
     details.bookingsRunOnlyS = s(perBookingOurs);
     }
 
@@ -375,20 +473,30 @@ async function main() {
     await sql`update public.tenant_registry set is_active = false`;
     const manyTenants: string[] = [];
     for (let i = 0; i < TENANTS; i++) manyTenants.push(await insertTenant(sql, `bench-many-${String(i).padStart(3, "0")}`, sites[2 + i]));
-    const night = await nightly({
-      sql,
-      fns,
-      call: (fn, body) => call(fns!, fn, body),
-      waitForRun: (runId) => waitForRun(sql, runId),
-      tenants: manyTenants,
-      expectedBookings: sites.slice(2).reduce((n, x) => n + x.bookings, 0),
-      bound: Number(FUNCTION_ENV.SYNC_TENANT_CONCURRENCY),
-      bookingsPerTenant: TENANT_BOOKINGS,
-      log,
-      check,
+    // Its own functions server with the hosted limits (as figure 8) and the hosted defaults otherwise.
+    const nightFns = await startFunctionsServer({
+      SUPABASE_DB_URL: dbUrl,
+      ...LIMITED_ENV,
+      SYNC_TENANT_CONCURRENCY: FUNCTION_ENV.SYNC_TENANT_CONCURRENCY,
     });
-    metrics.push(...night.metrics);
-    details.nightly = night.details;
+    try {
+      const night = await nightly({
+        sql,
+        fns: nightFns,
+        call: (fn, body) => call(nightFns, fn, body),
+        waitForRun: (runId) => waitForRun(sql, runId),
+        tenants: manyTenants,
+        expectedBookings: sites.slice(2).reduce((n, x) => n + x.bookings, 0),
+        bound: Number(FUNCTION_ENV.SYNC_TENANT_CONCURRENCY),
+        bookingsPerTenant: TENANT_BOOKINGS,
+        log,
+        check,
+      });
+      metrics.push(...night.metrics);
+      details.nightly = night.details;
+    } finally {
+      await nightFns.stop().catch(() => {});
+    }
   } finally {
     await fns?.stop().catch(() => {});
     simHost.kill("SIGTERM");

@@ -16,7 +16,9 @@ const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-comma
 const limits = limitsFromEnv(Deno.env.toObject());
 const supervisor = createSupervisor({
   limits,
-  functions: FUNCTIONS,
+  functions: Object.fromEntries(
+    FUNCTIONS.map((name) => [name, new URL(`../supabase/functions/${name}/index.ts`, import.meta.url).href]),
+  ),
   workerCommand: {
     cmd: Deno.execPath(),
     args: ["run", "-A", "--no-prompt", new URL("./edge-runtime/worker.ts", import.meta.url).pathname],

@@ -44,7 +44,7 @@ interface Worker {
 
 const encoder = new TextEncoder();
 const log = (level: string, message: string, data: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level, message, component: "edge-runtime", ...data }));
+  console.log(JSON.stringify({ level, message, component: "edge-runtime", at: new Date().toISOString(), ...data }));
 
 const errorResponse = (status: number, code: string, message: string) =>
   new Response(JSON.stringify({ code, message }), {
@@ -60,8 +60,9 @@ const KILL_MESSAGES: Record<Reason, string> = {
 
 export interface SupervisorOptions {
   limits: Limits;
-  functions: readonly string[];
-  /** The worker's command line (deno + flags + script); the function name is appended. */
+  /** Function name -> the URL of its entry module (which registers its handler under that name). */
+  functions: Record<string, string>;
+  /** The worker's command line (deno + flags + script); the function name and entry are appended. */
   workerCommand: { cmd: string; args: string[] };
   env: Record<string, string>;
 }
@@ -138,7 +139,7 @@ export function createSupervisor(options: SupervisorOptions) {
 
   async function boot(fn: string): Promise<Worker> {
     const child = new Deno.Command(options.workerCommand.cmd, {
-      args: [...options.workerCommand.args, fn],
+      args: [...options.workerCommand.args, fn, options.functions[fn]],
       env: options.env,
       clearEnv: true,
       stdin: "piped",
@@ -182,9 +183,11 @@ export function createSupervisor(options: SupervisorOptions) {
       clearInterval(w.timer);
       all.delete(w);
       if (current.get(fn) === w) current.delete(fn);
-      if (!w.killedFor && !w.dropping) {
-        log("warn", "worker exited", { fn, worker: w.id, code: status.code, signal: status.signal });
-      }
+      // One line per worker life, with the CPU it used: what `npm run bench` reads.
+      log(w.killedFor || w.dropping ? "info" : "warn", "worker stopped", {
+        fn, worker: w.id, reason: w.killedFor ?? (w.dropping ? "early_drop" : "exited"), cpuMs: w.cpuMs,
+        code: status.code, signal: status.signal,
+      });
     });
     const port = await Promise.race([
       ready,
@@ -243,6 +246,9 @@ export function createSupervisor(options: SupervisorOptions) {
   }
 
   async function handle(req: Request, fn: string): Promise<Response> {
+    if (!(fn in options.functions)) {
+      return errorResponse(404, "FUNCTION_NOT_FOUND", `No function named ${fn}; have ${Object.keys(options.functions).join(", ")}.`);
+    }
     let w: Worker;
     try {
       w = await acquire(fn);

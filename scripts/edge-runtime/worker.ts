@@ -8,9 +8,9 @@
 // (`ready` with its port, `pending` with the number of unsettled waitUntil promises).
 import { CONTROL_PREFIX } from "./protocol.ts";
 
-const name = Deno.args[0];
-if (!name || !/^[a-z0-9-]+$/.test(name)) {
-  console.error(`usage: worker.ts <function-name> (got ${JSON.stringify(name)})`);
+const [name, entry] = Deno.args;
+if (!name || !/^[a-z0-9-]+$/.test(name) || !entry) {
+  console.error(`usage: worker.ts <function-name> <entry module URL> (got ${JSON.stringify(Deno.args)})`);
   Deno.exit(2);
 }
 
@@ -45,10 +45,10 @@ function dispatchBeforeUnload(reason: string) {
   globalThis.dispatchEvent(new CustomEvent("beforeunload", { cancelable: true, detail: { reason } }));
 }
 
-await import(`../../supabase/functions/${name}/index.ts`);
+await import(entry);
 const handler = registry.get(name);
 if (!handler) {
-  console.error(`worker: supabase/functions/${name}/index.ts registered no handler`);
+  console.error(`worker: ${entry} registered no handler named ${name}`);
   Deno.exit(3);
 }
 

@@ -15,10 +15,15 @@ export interface FunctionsServer {
   kill(): Promise<void>;
 }
 
-export async function startFunctionsServer(env: Record<string, string>, port?: number): Promise<FunctionsServer> {
+/** `script`: the Deno entry to run (default the functions server; tests pass a fixture's). */
+export async function startFunctionsServer(
+  env: Record<string, string>,
+  port?: number,
+  script = "scripts/functions-serve.ts",
+): Promise<FunctionsServer> {
   const p = port ?? (await freePort());
   const deno = path.join(projectRoot, "node_modules/.bin/deno");
-  const child = spawn(deno, ["run", "-A", "--no-prompt", "scripts/functions-serve.ts"], {
+  const child = spawn(deno, ["run", "-A", "--no-prompt", script], {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(p), NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],

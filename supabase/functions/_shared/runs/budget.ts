@@ -18,12 +18,12 @@ export interface IsolateMeter {
   onBeforeUnload(fn: (reason: string) => void): () => void;
 }
 
-/** An isolate that reports nothing (tests, Node): no CPU, no beforeunload. */
-export const unmeteredIsolate: IsolateMeter = {
+/** An isolate that reports nothing (tests, Node): no CPU, no beforeunload, its wall clock from now. */
+export const unmeteredIsolate = (): IsolateMeter => ({
   cpuMs: () => 0,
   startedAt: Date.now(),
   onBeforeUnload: () => () => {},
-};
+});
 
 export interface HopLimits {
   /** The platform's CPU hard limit per isolate (SYNC_CPU_LIMIT_MS). */
@@ -40,8 +40,13 @@ export const CPU_RESERVE_MS = 150;
 export const WALL_RESERVE_MS = 5_000;
 
 export class HopBudget {
-  /** When this invocation must hand over (epoch ms). */
+  /** When this invocation should hand over at its next step boundary (epoch ms). */
   readonly deadline: number;
+  /**
+   * When upstream work is cut off, whatever it is doing: shortly before the isolate's wall-clock
+   * kill. Later than `deadline`, so a hop always has the time to finish the step it started.
+   */
+  readonly hardDeadline: number;
   private lastCpu: number;
   private maxStepCpu = 0;
   private unloadReason: string | null = null;
@@ -56,22 +61,21 @@ export class HopBudget {
     deadline?: number,
   ) {
     const start = now();
-    this.deadline = Math.min(
-      deadline ?? start + limits.invocationBudgetMs,
-      isolate.startedAt + limits.wallClockLimitMs - WALL_RESERVE_MS,
-    );
+    this.hardDeadline = isolate.startedAt + limits.wallClockLimitMs - WALL_RESERVE_MS;
+    this.deadline = Math.min(deadline ?? start + limits.invocationBudgetMs, this.hardDeadline);
     this.lastCpu = isolate.cpuMs();
     this.stopListening = isolate.onBeforeUnload((reason) => {
       this.unloadReason ??= reason;
     });
-    // Upstream requests and their retries are bounded by the deadline: this signal aborts them.
+    // Upstream requests and their retries are bounded by the isolate's wall clock: this signal
+    // aborts them before the runtime kills the worker.
     this.timer = setTimeout(
-      () => this.controller.abort(new HopDeadlineError(this.deadline)),
-      Math.max(0, this.deadline - start),
+      () => this.controller.abort(new HopDeadlineError(this.hardDeadline)),
+      Math.min(2 ** 31 - 1, Math.max(0, this.hardDeadline - start)),
     );
   }
 
-  /** Aborted at the deadline: what upstream requests and retry waits listen to. */
+  /** Aborted at the hard deadline: what upstream requests and retry waits listen to. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }

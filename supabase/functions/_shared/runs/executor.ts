@@ -64,7 +64,7 @@ export type ExecuteOutcome = { run: Run | null; lost: boolean };
 
 export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise<ExecuteOutcome> {
   const now = deps.now ?? Date.now;
-  const isolate = deps.isolate ?? unmeteredIsolate;
+  const isolate = deps.isolate ?? unmeteredIsolate();
   const budget = new HopBudget(isolate, deps.config, now, deps.deadline);
   const cpuAtStart = isolate.cpuMs();
   const lease = leaseOf(run);

@@ -1,0 +1,127 @@
+// Reliability harness 1b (issue 9, item 6): the crash harness with the runtime's own limits as the
+// killer. Three servers of the local edge runtime share one database; each has one limit tightened
+// and the functions told not to budget for it, so the runtime kills their workers mid-sync:
+//   cpu     CPU 200/400 ms per worker (hops ignore CPU; no beforeunload before the kill);
+//   wall    wall clock 2.5 s per worker (hops think they have a day);
+//   memory  a worker memory limit just above an idle worker's footprint.
+// Every sync is started again only by ordinary claims (POST {tenantId}). Every time: the database
+// equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
+// RELIABILITY_SCALE=large: at least 100 kills, counts printed.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
+import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
+import { expectDatabaseMatches } from "../helpers/compare.ts";
+import { activeRuns, budgetMs, diffAgainstSource, intBetween, mutateBookings, rngFor, SCALE, scaled } from "./harness.ts";
+
+const LEASE_S = 2;
+type Mode = "cpu" | "wall_clock" | "memory";
+const MODES: Mode[] = ["cpu", "wall_clock", "memory"];
+
+let stack: Stack;
+const servers = {} as Record<Mode, FunctionsServer>;
+const sites: { id: string; site: SimSite }[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ SYNC_LEASE_SECONDS: String(LEASE_S) });
+  const base = { ...stack.env, EDGE_RUNTIME_BEFOREUNLOAD_PCT: "100", SYNC_INVOCATION_BUDGET_MS: "3600000" };
+  [servers.cpu, servers.wall_clock, servers.memory] = await Promise.all([
+    startFunctionsServer({ ...base, EDGE_RUNTIME_CPU_SOFT_MS: "200", EDGE_RUNTIME_CPU_HARD_MS: "400", SYNC_CPU_LIMIT_MS: "3600000" }),
+    startFunctionsServer({ ...base, EDGE_RUNTIME_WALL_CLOCK_MS: "2500", SYNC_WALL_CLOCK_LIMIT_MS: "86400000", SYNC_CPU_LIMIT_MS: "3600000" }),
+    startFunctionsServer({ ...base, EDGE_RUNTIME_MEMORY_MB: process.env.LIMIT_KILLS_MEMORY_MB ?? "95", SYNC_CPU_LIMIT_MS: "3600000" }),
+  ]);
+  for (let i = 0; i < 2; i++) {
+    const site = await startSite({ seed: 71 + i, hotel: { bookings: Math.round(2500 * Math.min(SCALE, 2)), hiddenUnits: 0 } });
+    sites.push({ id: await tenantForSite(stack.db.sql, site), site });
+  }
+}, 180_000);
+afterAll(async () => {
+  await Promise.all(Object.values(servers).map((s) => s?.stop()));
+  for (const s of sites) await s.site.close();
+  await stack?.close();
+});
+
+async function post(server: FunctionsServer, fn: string, body: unknown) {
+  const res = await fetch(`${server.url}/functions/v1/${fn}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) as any };
+}
+
+const killsOf = (server: FunctionsServer) =>
+  server.output().split("\n").filter((l) => l.includes("worker killed")).map((l) => JSON.parse(l));
+
+describe("kills through the runtime's limits", () => {
+  it(
+    "CPU, wall-clock and memory kills at random points: resumed by claims, the database equals the source every time",
+    async () => {
+      const rng = rngFor("limit-kills");
+      const iterations = scaled(3);
+      const counts = { syncs: 0, kills: { cpu: 0, wall_clock: 0, memory: 0 } as Record<string, number>, claims: 0, resumed: 0, lost: 0, duplicates: 0, worker546: 0, other5xx: 0, maxTakeoverMs: 0 };
+      // Accommodations first, once per site, on the default-limited stack.
+      for (const { id } of sites) {
+        const res = await stack.call("motopress-accommodations", { tenantId: id });
+        expect((await waitForRun(stack.db.sql, res.body.runId, 60_000)).status).toBe("completed");
+      }
+      for (let i = 0; i < iterations; i++) {
+        const mode = MODES[i % MODES.length];
+        const server = servers[mode];
+        const { id: tenant, site } = sites[i % sites.length];
+        const edits = mutateBookings(rng, site.sim, intBetween(rng, 2, 10));
+        site.sim.setFaults({ latencyMsPerPage: mode === "wall_clock" ? intBetween(rng, 80, 160) : intBetween(rng, 0, 20) });
+        const label = `#${i} ${mode} tenant ${tenant.slice(0, 8)} [${edits.join(", ")}]`;
+        const killsBefore = killsOf(server).length;
+        const start = await post(server, "motopress-bookings", { tenantId: tenant });
+        expect(start.status, `${label}: ${JSON.stringify(start.body)}`).toBe(202);
+        counts.syncs++;
+        const runId: string = start.body.runId;
+        // Ordinary claims until the run ends; each kill must be taken over within the lease.
+        const until = Date.now() + budgetMs(120_000);
+        let lastDeadAt: number | null = null;
+        for (;;) {
+          const [run] = await stack.db.sql`select status, error_code, error_message, heartbeat_at from public.sync_runs where id = ${runId}`;
+          if (run.status === "completed") break;
+          expect(["running", "continuing"], `${label}: ${run.error_code} ${run.error_message}`).toContain(run.status);
+          if (Date.now() > until) throw new Error(`${label}: still ${run.status}`);
+          const res = await post(server, "motopress-bookings", { tenantId: tenant });
+          counts.claims++;
+          if (res.status === 546) counts.worker546++;
+          else if (res.status >= 500) counts.other5xx++;
+          else if (res.status === 202) {
+            if (res.body.runId !== runId) {
+              // Only when the run completed between the look and the claim: never instead of a resume.
+              const [old] = await stack.db.sql`select status, error_code, error_message from public.sync_runs where id = ${runId}`;
+              if (old.status !== "completed") throw new Error(`${label}: a fresh run was claimed; the run is ${old.status} ${old.error_code} ${old.error_message}`);
+              await post(server, "motopress-bookings", { tenantId: tenant, forceCancel: true });
+              break;
+            }
+            counts.resumed++;
+            if (lastDeadAt) counts.maxTakeoverMs = Math.max(counts.maxTakeoverMs, Date.now() - lastDeadAt);
+          } else expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBe(409);
+          lastDeadAt = new Date(run.heartbeat_at).getTime();
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        site.sim.resetFaults();
+        for (const k of killsOf(server).slice(killsBefore)) counts.kills[k.reason]++;
+        const diff = await diffAgainstSource(stack.db.sql, tenant, site.sim);
+        counts.lost += diff.lost.length;
+        counts.duplicates += diff.duplicates.length;
+        expect({ lost: diff.lost, duplicates: diff.duplicates, extra: diff.extra }, label).toEqual({ lost: [], duplicates: [], extra: [] });
+        await expectDatabaseMatches(stack.db.sql, tenant, site.sim, { units: false });
+        expect((await activeRuns(stack.db.sql, tenant)).map((r) => r.status), label).toEqual([]);
+      }
+      const total = counts.kills.cpu + counts.kills.wall_clock + counts.kills.memory;
+      console.log(`limit kills: syncs=${counts.syncs} kills=${total} ${JSON.stringify(counts.kills)} claims=${counts.claims} ` +
+        `resumed=${counts.resumed} lost=${counts.lost} duplicates=${counts.duplicates} 546=${counts.worker546} other5xx=${counts.other5xx} ` +
+        `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms)`);
+      expect(counts.other5xx).toBe(0);
+      // Taken over one lease after the last heartbeat, plus a claim's round (which may boot a worker).
+      expect(counts.maxTakeoverMs).toBeLessThan(LEASE_S * 1000 + 2000);
+      for (const mode of MODES) expect(counts.kills[mode], `kills by ${mode}`).toBeGreaterThan(0);
+      if (process.env.RELIABILITY_SCALE === "large") expect(total).toBeGreaterThanOrEqual(100);
+    },
+    budgetMs(240_000),
+  );
+});
