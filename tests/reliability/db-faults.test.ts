@@ -100,7 +100,7 @@ describe.skipIf(external)("database faults under running syncs", () => {
       let ended = false;
       const dropper = (async () => {
         while (!ended) {
-          await sleep(intBetween(rng, 40, 250));
+          await sleep(intBetween(rng, 100, 500));
           if (ended) break;
           counts.dropped += await dropConnections();
           counts.dropRounds++;

@@ -58,11 +58,11 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const DB_RETRY_ATTEMPTS = 6;
+export const DB_RETRY_ATTEMPTS = 8;
 
 /**
  * Runs `fn` (a whole transaction) and retries it on a transient fault, with exponential backoff
- * and jitter (0.2 s, 0.4 s, … capped at 5 s: about 10 s in all, enough for a restart). Any other
+ * and jitter (0.2 s, 0.4 s, … capped at 5 s: about 20 s in all, enough for a restart). Any other
  * error is thrown at once; after the last attempt, a DatabaseUnavailableError.
  */
 export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
