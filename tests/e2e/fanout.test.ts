@@ -116,8 +116,9 @@ describe("the all-tenants run", () => {
 describe("a chain's child belongs to its chain", () => {
   it("a direct start or continuation of the child gets 409 naming the chain, even after its lease", async () => {
     await fresh();
-    const slow = await startSite({ seed: 201, hotel: { bookings: 300, types: 2, unitsPerType: 2 } });
-    slow.sim.setFaults({ latencyMsPerPage: 250 });
+    // Slow enough that the bookings child is still running through the checks below.
+    const slow = await startSite({ seed: 201, hotel: { bookings: 1500, types: 2, unitsPerType: 2 } });
+    slow.sim.setFaults({ latencyMsPerPage: 600 });
     try {
       const tenant = await tenantForSite(stack.db.sql, slow);
       const res = await stack.call("sync-command-center", { tenantId: tenant });

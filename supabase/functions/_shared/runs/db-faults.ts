@@ -26,6 +26,7 @@ const TRANSIENT_SQLSTATES = new Set([
 ]);
 // postgres.js and the runtime's socket errors.
 const TRANSIENT_CLIENT_CODES = new Set([
+  "ATTEMPT_TIMEOUT", // ours: an attempt that never settled (see attemptTimeoutMs)
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
@@ -54,6 +55,13 @@ export interface RetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   signal?: AbortSignal;
+  /**
+   * An attempt that has not settled after this long counts as a transient fault and is retried.
+   * postgres.js can leave a query pending forever when its connection is dropped at the wrong
+   * moment; the server rolls that transaction back when the connection goes (or at
+   * idle_in_transaction_session_timeout), so retrying is safe. Off when absent.
+   */
+  attemptTimeoutMs?: number;
   onRetry?: (attempt: number, err: unknown, delayMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -72,7 +80,7 @@ export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = 
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      return await withAttemptTimeout(fn, opts.attemptTimeoutMs);
     } catch (err) {
       if (!isTransientDbError(err)) throw err;
       if (attempt >= attempts || opts.signal?.aborted) throw new DatabaseUnavailableError(attempt, err);
@@ -81,4 +89,16 @@ export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = 
       await sleep(delay);
     }
   }
+}
+
+function withAttemptTimeout<T>(fn: () => Promise<T>, ms: number | undefined): Promise<T> {
+  if (!ms) return fn();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`no answer from the database in ${ms} ms`), { code: "ATTEMPT_TIMEOUT" })),
+      ms,
+    );
+  });
+  return Promise.race([fn(), timeout]).finally(() => clearTimeout(timer));
 }

@@ -69,6 +69,7 @@ async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, a
 function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) => Promise<T>, update: FenceUpdate): Promise<T> {
   return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
     signal: ctx.signal,
+    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
     onRetry: (attempt, err, delayMs) => {
       counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
       ctx.log("warn", "database fault: the page was rolled back; retrying", {
@@ -79,6 +80,9 @@ function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) =>
     },
   });
 }
+
+/** A page's transaction is a few statements: one that has not settled in this long is lost. */
+const PAGE_ATTEMPT_TIMEOUT_MS = 30_000;
 
 const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
 
