@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { createDatabaseFrom, startDatabase } from "../scripts/lib/database.ts";
-import { startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/lib/migrate.ts";
 import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
 import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
@@ -44,6 +44,8 @@ const FUNCTION_ENV = {
   SYNC_LEASE_SECONDS: "60",
   SYNC_TENANT_CONCURRENCY: process.env.SYNC_TENANT_CONCURRENCY ?? "2",
   MOTOPRESS_CONCURRENCY: process.env.MOTOPRESS_CONCURRENCY ?? "2",
+  // The simulator is plain http on loopback: reachable only because it is listed (contract §4).
+  SYNC_ALLOW_PRIVATE_HOSTS: LOCAL_SIMULATOR_HOSTS,
 };
 
 const LIMITED_ENV = {

@@ -11,7 +11,7 @@ import net from "node:net";
 import postgres from "postgres";
 import { type Database, startDatabase } from "./lib/database.ts";
 import { migrate } from "./lib/migrate.ts";
-import { type FunctionsServer, startFunctionsServer } from "./lib/functions-server.ts";
+import { type FunctionsServer, LOCAL_SIMULATOR_HOSTS, startFunctionsServer } from "./lib/functions-server.ts";
 import { c, LOCAL_FUNCTIONS_URL, localAdminKey, redact } from "./lib/cli.ts";
 import { registerTenant, type TenantInput } from "./lib/tenants.ts";
 import { runFullSync } from "./lib/progress.ts";
@@ -111,6 +111,10 @@ async function main(): Promise<void> {
     SUPABASE_DB_URL: db.url,
     SUPABASE_URL: functionsUrl,
     SYNC_ADMIN_KEY: key,
+    // The sample hotel is the simulator, plain http on loopback; a real MOTOPRESS_URL must be a
+    // public https site unless the operator lists its host too.
+    SYNC_ALLOW_PRIVATE_HOSTS: process.env.SYNC_ALLOW_PRIVATE_HOSTS ??
+      (process.env.MOTOPRESS_URL ? "" : LOCAL_SIMULATOR_HOSTS),
   }, FUNCTIONS_PORT).catch((err) => {
     throw new Error(
       `could not serve the functions on 127.0.0.1:${FUNCTIONS_PORT}: ${(err as Error).message}`,

@@ -1,5 +1,7 @@
 // npm run tenant -- add --slug <slug> --name <name> --timezone <tz> --site-url <url>
-//                       --consumer-key <ck_...> --consumer-secret <cs_...>
+//                       --consumer-key <ck_...> [--consumer-secret <cs_...> | --consumer-secret -]
+//   The secret: `--consumer-secret -` reads it from stdin, and without the flag it comes from
+//   MOTOPRESS_CONSUMER_SECRET, so that it need not sit in the shell history.
 // npm run tenant -- list
 // Registers (or, for an existing slug, updates) a tenant and its MotoPress credentials in
 // SUPABASE_DB_URL (or DATABASE_URL; default: the local stack of `npm start`).
@@ -9,8 +11,12 @@ import { listTenants, registerTenant } from "./lib/tenants.ts";
 
 const USAGE = `usage:
   npm run tenant -- add --slug <slug> --name <name> --timezone <IANA tz> \\
-                        --site-url <https://hotel.example> --consumer-key <ck_...> --consumer-secret <cs_...>
+                        --site-url <https://hotel.example> --consumer-key <ck_...> [--consumer-secret -]
   npm run tenant -- list
+
+The consumer secret: --consumer-secret - reads it from stdin (e.g. a password manager's CLI piped in);
+without the flag it is taken from MOTOPRESS_CONSUMER_SECRET; --consumer-secret <cs_...> still works
+but leaves it in the shell history.
 
 Database: SUPABASE_DB_URL, else DATABASE_URL, else the local stack (postgres://...@127.0.0.1:54322/postgres).`;
 
@@ -31,9 +37,11 @@ runMain(async () => {
   });
   if (args.positional.length) throw new UsageError(`Unexpected argument "${args.positional[0]}".`);
 
+  let consumerSecret = "";
   if (command === "add") {
-    const missing = ADD_FLAGS.filter((f) => !flag(args, f));
+    const missing = ADD_FLAGS.filter((f) => f !== "consumer-secret" && !flag(args, f));
     if (missing.length) throw new UsageError(`Missing ${missing.map((f) => `--${f}`).join(", ")}.`);
+    consumerSecret = await secretFrom(flag(args, "consumer-secret"));
   }
 
   const sql = postgres(databaseUrl(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
@@ -45,7 +53,7 @@ runMain(async () => {
         timezone: flag(args, "timezone")!,
         siteUrl: flag(args, "site-url")!,
         consumerKey: flag(args, "consumer-key")!,
-        consumerSecret: flag(args, "consumer-secret")!,
+        consumerSecret,
       });
       console.error(
         c.dim(
@@ -84,3 +92,19 @@ runMain(async () => {
     await sql.end({ timeout: 5 });
   }
 }, USAGE);
+
+/** The flag's value; `-` for stdin; without the flag, MOTOPRESS_CONSUMER_SECRET. */
+async function secretFrom(value: string | undefined): Promise<string> {
+  if (value === "-") {
+    if (process.stdin.isTTY) process.stderr.write("consumer secret (input is not hidden; end with Enter, then Ctrl-D): ");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const secret = Buffer.concat(chunks).toString("utf8").trim();
+    if (!secret) throw new UsageError("--consumer-secret -: nothing was read from stdin.", false);
+    return secret;
+  }
+  if (value !== undefined) return value;
+  const fromEnv = process.env.MOTOPRESS_CONSUMER_SECRET?.trim();
+  if (fromEnv) return fromEnv;
+  throw new UsageError("Missing the consumer secret: pass --consumer-secret - (stdin) or set MOTOPRESS_CONSUMER_SECRET.");
+}

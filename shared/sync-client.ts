@@ -82,6 +82,8 @@ export interface TenantHealth {
   activeRuns?: SyncRun[];
   recentFailures?: SyncRun[];
   integrity?: IntegrityCounters;
+  /** Unresolved quarantined items (the 20 latest), each with the reason it could not be stored. */
+  quarantine?: { entity: string; externalId: string; reason: string; lastSeenAt: string }[];
   [extra: string]: unknown;
 }
 

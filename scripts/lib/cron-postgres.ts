@@ -3,13 +3,13 @@
 // Installs `postgresql-15-cron` with apt when it is missing and we are root; otherwise says why
 // pg_cron is unavailable instead of throwing.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { access, chown, mkdir, readFile, rm } from "node:fs/promises";
-import { userInfo } from "node:os";
+import { access, mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { freePort } from "./database.ts";
 import { projectRoot } from "./migrate.ts";
+import { dataDirFor, isRoot, postgresUser, relocatedDir } from "./pg-user.ts";
 
 const run = promisify(execFile);
 
@@ -64,7 +64,7 @@ export async function ensurePgCron(opts: { install?: boolean; log?: (line: strin
   }
   if (await exists(PG_CRON_SO)) return null;
   if (opts.install === false) return `${PG_CRON_SO} is missing and installing was not allowed.`;
-  if (userInfo().uid !== 0) {
+  if (!isRoot()) {
     return `${PG_CRON_SO} is missing and we are not root, so ${PG_CRON_PACKAGE} cannot be installed (sudo apt-get install -y ${PG_CRON_PACKAGE}).`;
   }
   try {
@@ -82,16 +82,6 @@ export async function ensurePgCron(opts: { install?: boolean; log?: (line: strin
   return (await exists(PG_CRON_SO)) ? null : `${PG_CRON_PACKAGE} was installed but ${PG_CRON_SO} is still missing.`;
 }
 
-async function postgresUser(): Promise<{ uid: number; gid: number } | null> {
-  try {
-    const uid = Number((await run("id", ["-u", "postgres"])).stdout.trim());
-    const gid = Number((await run("id", ["-g", "postgres"])).stdout.trim());
-    return { uid, gid };
-  } catch {
-    return null;
-  }
-}
-
 export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise<CronPostgres | CronUnavailable> {
   const log = opts.log ?? (() => {});
   const reason = await ensurePgCron({ install: opts.install, log });
@@ -99,20 +89,22 @@ export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise
 
   const database = opts.database ?? "motopress_sync";
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`invalid database name ${database}`);
-  const dataDir = path.resolve(projectRoot, opts.dataDir ?? ".data/cron-db");
+  let dataDir = path.resolve(projectRoot, opts.dataDir ?? ".data/cron-db");
   const port = opts.port ?? (await freePort());
 
   // PostgreSQL refuses to run as root: run initdb and the server as the `postgres` system user
-  // (the Debian postgresql package creates it).
+  // (the Debian postgresql package creates it), in a data directory it can reach (pg-user.ts).
   let ids: { uid: number; gid: number } | undefined;
-  if (userInfo().uid === 0) {
-    const pgUser = await postgresUser();
+  await rm(dataDir, { recursive: true, force: true });
+  if (isRoot()) {
+    const pgUser = await postgresUser().catch(() => null);
     if (!pgUser) return { available: false, reason: "running as root but there is no `postgres` system user to run PostgreSQL as." };
     ids = pgUser;
+    await rm(relocatedDir(projectRoot, dataDir), { recursive: true, force: true });
+    dataDir = await dataDirFor(pgUser, projectRoot, dataDir);
+  } else {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
   }
-  await rm(dataDir, { recursive: true, force: true });
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  if (ids) await chown(dataDir, ids.uid, ids.gid);
 
   let out = "";
   const spawnOpts = { cwd: "/", env: { ...process.env, LC_ALL: "C", LANG: "C" }, ...(ids ?? {}) };

@@ -4,6 +4,13 @@ import path from "node:path";
 import { freePort } from "./database.ts";
 import { projectRoot } from "./migrate.ts";
 
+/**
+ * SYNC_ALLOW_PRIVATE_HOSTS for a stack whose MotoPress site is the local simulator (plain http on
+ * loopback). The functions refuse such a site unless it is listed; `functions:serve` itself adds
+ * nothing, so the callers that run the simulator (npm start, tests, bench) pass this.
+ */
+export const LOCAL_SIMULATOR_HOSTS = "127.0.0.1,::1,localhost";
+
 export interface FunctionsServer {
   url: string;
   port: number;

@@ -82,6 +82,9 @@ export function formatHealth(report: HealthReport, now = Date.now()): string {
       } else shown = c.green(shown);
       lines.push(`    ${meta.label.padEnd(KEY + 8)} ${shown}`);
     }
+    const quarantine = Array.isArray(t.quarantine) ? t.quarantine : [];
+    if (quarantine.length) row("quarantined", "");
+    for (const q of quarantine) lines.push(`    ${c.yellow(`${q.entity} ${q.externalId}`)}: ${q.reason}`);
   }
   return lines.join("\n");
 }

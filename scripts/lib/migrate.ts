@@ -20,6 +20,17 @@ export async function isPlainPostgres(url: string): Promise<boolean> {
   }
 }
 
+/** Supabase Vault (vault.secrets), where `db push` stores config.toml's [db.vault] secrets. */
+export async function hasVault(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [{ vault }] = await sql`select to_regclass('vault.secrets') is not null as vault`;
+    return vault;
+  } finally {
+    await sql.end();
+  }
+}
+
 export async function applyBaseline(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -37,7 +48,10 @@ export async function migrate(url: string, log: (line: string) => void = () => {
   const cli = path.join(projectRoot, "node_modules/.bin/supabase");
   // `--remote=<url>` is CLI v3's spelling of `db push --db-url <url>` (which it still accepts,
   // with a deprecation warning).
-  const { stdout, stderr } = await run(cli, ["db", "push", `--remote=${url}`, "--yes", "--include-all"], {
+  // Without Vault (plain PostgreSQL) the [db.vault] secrets of config.toml have nowhere to go;
+  // the schedule reads private.sync_settings there instead (docs/scheduling.md).
+  const vault = (await hasVault(url)) ? [] : ["--skip-vault"];
+  const { stdout, stderr } = await run(cli, ["db", "push", `--remote=${url}`, "--yes", "--include-all", ...vault], {
     cwd: projectRoot,
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   }).catch((err: { stdout?: string; stderr?: string; message: string }) => {

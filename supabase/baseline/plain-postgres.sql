@@ -18,8 +18,10 @@ create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
 grant usage on schema public to anon, authenticated, service_role;
 
--- Supabase grants the API roles default privileges on public; mirror that so the advisors
--- see the same exposure they would on a hosted project.
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+-- A current hosted project (since the 2026 Data API change) gives new tables in `public` no
+-- grants for anon, authenticated or service_role: mirror that, so that a missing explicit grant
+-- fails here as it would there. Revoked too, for a database an older baseline set up with the
+-- former defaults.
+alter default privileges in schema public revoke all on tables from anon, authenticated, service_role;
+alter default privileges in schema public revoke all on functions from anon, authenticated, service_role;
+alter default privileges in schema public revoke all on sequences from anon, authenticated, service_role;

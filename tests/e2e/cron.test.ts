@@ -16,7 +16,7 @@ import {
   startCronPostgres,
   type CronPostgres,
 } from "../../scripts/lib/cron-postgres.ts";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
 import { migrate, projectRoot } from "../../scripts/lib/migrate.ts";
 import { startPgNetWorker, type PgNetWorker } from "../../scripts/lib/pg-net-worker.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
@@ -46,6 +46,7 @@ if (unavailable && !REQUIRE_CRON) {
 
 const NIGHTLY = "motopress-nightly-sync";
 const REAPER = "motopress-reap-stale-runs";
+const PRUNE = "motopress-prune-history";
 const WAIT_MS = 110_000;
 
 if (unavailable && REQUIRE_CRON) {
@@ -75,16 +76,28 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     await migrate(pg.url);
     sql = createSql(pg.url, { max: 4 });
 
-    // The migration scheduled both jobs at their production times.
-    const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
-    expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
-    // Idempotent: applying the migration again replaces the jobs, it does not add more.
-    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261122000400_schedule.sql"), "utf8"));
-    const again = await sql`select jobname, schedule from cron.job order by jobname`;
-    expect(again.map((j) => [j.jobname, j.schedule])).toEqual([[NIGHTLY, "0 3 * * *"], [REAPER, "*/5 * * * *"]]);
+    // Without the project URL and the admin key the calling jobs are not scheduled (as on a
+    // preview branch, which has no Vault secrets); only the retention job, which needs neither.
+    const bare = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(bare.map((j) => [j.jobname, j.schedule])).toEqual([[PRUNE, "30 4 * * *"]]);
 
-    server = await startFunctionsServer({ SUPABASE_DB_URL: pg.url, SYNC_ADMIN_KEY: ADMIN_KEY, SYNC_LEASE_SECONDS: "60" });
+    server = await startFunctionsServer({
+      SUPABASE_DB_URL: pg.url,
+      SYNC_ADMIN_KEY: ADMIN_KEY,
+      SYNC_LEASE_SECONDS: "60",
+      SYNC_ALLOW_PRIVATE_HOSTS: LOCAL_SIMULATOR_HOSTS,
+    });
     await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
+    const [{ said }] = await sql`select sync.schedule_jobs() as said`;
+    expect(said).toMatch(/^scheduled motopress-prune-history .*motopress-nightly-sync .*motopress-reap-stale-runs/);
+    const ALL = [[NIGHTLY, "0 3 * * *"], [PRUNE, "30 4 * * *"], [REAPER, "*/5 * * * *"]];
+    const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
+    // Idempotent: applying the migration again replaces the jobs, it does not add more.
+    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202001000_hosted_grants.sql"), "utf8"));
+    const again = await sql`select jobname, schedule from cron.job order by jobname`;
+    expect(again.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
+
     worker = await startPgNetWorker(pg.url, { pollMs: 500 });
     site = await startSite({ hotel: { bookings: 30, types: 2, unitsPerType: 2 } });
 
@@ -204,7 +217,8 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
       const [{ id }] = await tx`select sync.invoke_function('motopress-bookings', '{"forceCancel":true}') as id`;
       const [queued] = await tx`select url, headers, body from net.http_request_queue where id = ${id}`;
       expect(queued.url).toBe("https://ref.supabase.co/functions/v1/motopress-bookings");
-      expect(queued.headers).toMatchObject({ Authorization: "Bearer vault-key", "Content-Type": "application/json" });
+      // The key in `apikey`, and the same value as Bearer (reference A3).
+      expect(queued.headers).toMatchObject({ apikey: "vault-key", Authorization: "Bearer vault-key", "Content-Type": "application/json" });
       expect(queued.body).toEqual({ forceCancel: true });
 
       await tx`drop view vault.decrypted_secrets`;

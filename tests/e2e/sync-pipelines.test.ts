@@ -54,6 +54,16 @@ describe("a full sync", () => {
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });
 
+  it("a change of the site's check-in/out times reaches every reservation", async () => {
+    site.sim.setSite({ checkInTime: "14:00:00", checkOutTime: "10:30:00" });
+    await sync(tenant, "motopress-bookings");
+    const rows = await stack.db.sql`
+      select distinct check_in_time::text as "in", check_out_time::text as "out" from public.guest_reservations
+      where tenant_id = ${tenant} and removed_upstream_at is null`;
+    expect(rows).toEqual([{ in: "14:00:00", out: "10:30:00" }]);
+    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+  });
+
   it("records every room of a multi-room booking on the booked unit", async () => {
     const units = site.sim.listUnits().filter((u) => !u.hidden).slice(0, 3).map((u) => u.id);
     const id = site.sim.addBooking({ checkIn: "2027-01-10", checkOut: "2027-01-13", rooms: units, customer: { first_name: "Ada", last_name: "Lovelace" } });

@@ -3,9 +3,13 @@
 import { expect } from "vitest";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import type { Simulator } from "../../tools/motopress-simulator/server.ts";
-import { decodeHtmlEntities } from "../../supabase/functions/_shared/motopress/html-entities.ts";
+// The library itself, not the product's wrapper around it.
+import { DecodingMode, decodeHTML } from "entities";
 
 const LISTED_STATUSES = new Set(["publish", "private", "pending"]);
+/** Returned by id but never listed: gone for the sync until published again. */
+const NON_LIVE = new Set(["trash", "draft", "auto-draft"]);
+const decode = (s: string) => decodeHTML(s, DecodingMode.Strict);
 
 function unquote(s: string): string {
   return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
@@ -22,41 +26,65 @@ function expectedGuest(b: ReturnType<Simulator["getBooking"]> & object): string 
   return b.rooms.map((r) => r.guestName.trim()).find((n) => n) ?? null;
 }
 
+// Written apart from the mapper on purpose: the oracle must not share the code it checks.
+function expectedPhoneLast4(b: ReturnType<Simulator["getBooking"]> & object): string | null {
+  const digits = (b.customer?.phone ?? "").split("").filter((c) => c >= "0" && c <= "9").join("");
+  if (digits.length >= 4) return digits.slice(-4);
+  return b.ical?.description.match(/Last 4 Digits\): (\d{4})/)?.[1] ?? null;
+}
+
+/** A booking the sync can store: it names at least one room, and every room names its unit. */
+const storable = (b: ReturnType<Simulator["getBooking"]> & object) =>
+  b.rooms.length > 0 && b.rooms.every((r) => r.unitId > 0);
+
 export function expectedState(sim: Simulator) {
-  const reservations = sim.bookingIds().map((id) => {
-    const b = sim.getBooking(id)!;
+  const live = sim.bookingIds().map((id) => sim.getBooking(id)!).filter((b) => !NON_LIVE.has(b.status));
+  const reservations = live.filter(storable).map((b) => {
+    const id = b.id;
     return {
       id: String(id),
       status: b.status,
       kind: expectedKind(b),
       checkIn: b.checkIn,
       checkOut: b.checkOut,
+      checkInTime: sim.site.checkInTime,
+      checkOutTime: sim.site.checkOutTime,
       guest: expectedGuest(b),
+      phoneLast4: expectedPhoneLast4(b),
+      // iCal imports carry the type's capacity, not a guest count: unknown.
+      adults: b.ical ? null : b.rooms.reduce((n, r) => n + r.adults, 0),
+      children: b.ical ? null : b.rooms.reduce((n, r) => n + r.children, 0),
       summary: b.ical ? unquote(b.ical.summary) || null : null,
       rooms: b.rooms.map((r) => r.unitId),
     };
   }).sort((a, b) => Number(a.id) - Number(b.id));
   const referenced = new Set(reservations.flatMap((r) => r.rooms));
   const units = sim.listUnits()
-    .filter((u) => (!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id))
+    .filter((u) => !NON_LIVE.has(u.status) && ((!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id)))
     .map((u) => {
       const listed = !u.hidden && LISTED_STATUSES.has(u.status);
-      const title = decodeHtmlEntities(u.title);
       return {
         id: u.id,
-        // A unit only a booking knows is created from the booking's data until it is listed.
-        name: listed ? (u.status === "private" ? title.replace(/^Private: /, "") : title) : `Accommodation #${u.id}`,
+        // The simulator keeps titles without the private/protected prefix it renders in the site's
+        // language. A unit only a booking knows is created from the booking's data until it is listed.
+        name: listed ? decode(u.title) : `Accommodation #${u.id}`,
         autoCreated: !listed,
       };
     })
     .sort((a, b) => a.id - b.id);
-  return { reservations, units };
+  const types = sim.listTypes()
+    .filter((t) => LISTED_STATUSES.has(t.status))
+    .map((t) => ({ id: t.id, name: decode(t.title), services: t.services.filter((x) => x.id !== null).map((x) => x.id) }))
+    .sort((a, b) => a.id - b.id);
+  return { reservations, units, types };
 }
 
 export async function actualState(sql: Sql, tenantId: string) {
   const reservations = await sql`
     select r.external_booking_id as id, r.status, r.kind, r.check_in_date::text as "checkIn",
-           r.check_out_date::text as "checkOut", r.guest_name as guest, r.ical_summary as summary,
+           r.check_out_date::text as "checkOut", r.check_in_time::text as "checkInTime",
+           r.check_out_time::text as "checkOutTime", r.guest_name as guest, r.guest_phone_last4 as "phoneLast4",
+           r.adults, r.children, r.ical_summary as summary,
            first.motopress_unit_id as first_unit,
            coalesce((select array_agg(u.motopress_unit_id order by ra.position)
                      from public.reservation_accommodations ra
@@ -75,7 +103,17 @@ export async function actualState(sql: Sql, tenantId: string) {
     select motopress_unit_id as id, name, auto_created as "autoCreated"
     from hotels.accommodation_units where tenant_id = ${tenantId} and removed_upstream_at is null
     order by motopress_unit_id`;
-  return { reservations: reservations.map((r) => ({ ...r })), units: units.map((u) => ({ ...u })) };
+  // Placeholders made from a unit's or booking's data are not listed types; the rest must be.
+  const types = await sql`
+    select motopress_type_id as id, name, coalesce(details->'serviceIds', '[]') as services
+    from hotels.accommodation_types
+    where tenant_id = ${tenantId} and removed_upstream_at is null and not auto_created
+    order by motopress_type_id`;
+  return {
+    reservations: reservations.map((r) => ({ ...r })),
+    units: units.map((u) => ({ ...u })),
+    types: types.map((t) => ({ ...t })),
+  };
 }
 
 /** Asserts the database holds exactly the site's data: every booking, every room, nothing else. */
@@ -84,7 +122,10 @@ export async function expectDatabaseMatches(sql: Sql, tenantId: string, sim: Sim
   const actual = await actualState(sql, tenantId);
   expect(actual.reservations.length).toBe(expected.reservations.length);
   expect(actual.reservations).toEqual(expected.reservations);
-  if (opts.units !== false) expect(actual.units).toEqual(expected.units);
+  if (opts.units !== false) {
+    expect(actual.units).toEqual(expected.units);
+    expect(actual.types).toEqual(expected.types);
+  }
   await expectIntegrity(sql, tenantId);
 }
 

@@ -1,5 +1,5 @@
 // An e2e stack for one test file: a fresh migrated database and the functions served by Deno.
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
@@ -23,6 +23,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     SUPABASE_DB_URL: db.url,
     SYNC_ADMIN_KEY: ADMIN_KEY,
     SYNC_LEASE_SECONDS: "60",
+    SYNC_ALLOW_PRIVATE_HOSTS: LOCAL_SIMULATOR_HOSTS,
     ...env,
   };
   let server = await startFunctionsServer(fullEnv);

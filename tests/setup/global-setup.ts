@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import { startDatabase, createDatabaseFrom } from "../../scripts/lib/database.ts";
 import { migrate } from "../../scripts/lib/migrate.ts";
+import { SetupError } from "../../scripts/lib/pg-user.ts";
 
 export const TEMPLATE = "motopress_sync_template";
 
@@ -17,7 +18,14 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   // A data directory per run, so that two test runs on one machine never share a server.
   const dataDir = `.data/test-db-${process.pid}`;
-  const db = await startDatabase({ dataDir, fresh: true });
+  const db = await startDatabase({ dataDir, fresh: true }).catch((err) => {
+    // Something the set-up cannot fix itself (no postgres user, no binaries): one line, no trace.
+    if (err instanceof SetupError) {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  });
   await createDatabaseFrom(db.url, TEMPLATE);
   await migrate(db.urlFor(TEMPLATE));
   project.provide("dbAdminUrl", db.url);
@@ -25,5 +33,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await db.stop();
     await rm(dataDir, { recursive: true, force: true });
+    if (db.dataDir) await rm(db.dataDir, { recursive: true, force: true });
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bookingSchema } from "../../supabase/functions/_shared/motopress/schemas.ts";
-import { kindOf, mapBooking, parseIcalDescription } from "../../supabase/functions/_shared/sync/booking-mapper.ts";
+import { kindOf, mapBooking, parseIcalDescription, phoneLast4 } from "../../supabase/functions/_shared/sync/booking-mapper.ts";
 import { canTransition, TRANSITIONS } from "../../supabase/functions/_shared/runs/state-machine.ts";
 
 const fixture = (name: string) =>
@@ -20,6 +20,38 @@ describe("mapBooking", () => {
     const m = mapBooking(fixture("booking-airbnb-imported"));
     if (!m.ok) throw new Error(m.reason);
     expect(m.reservation).toMatchObject({ kind: "imported", guest_name: null, external_reference: "HMABCD1234", guest_phone_last4: "4821", ical_summary: "Reserved" });
+  });
+
+  it("stores the site's check-in/out times and the last four digits of the customer's phone", () => {
+    const m = mapBooking(fixture("booking-two-rooms"));
+    if (!m.ok) throw new Error(m.reason);
+    expect(m.reservation).toMatchObject({ check_in_time: "15:00:00", check_out_time: "11:00:00", guest_phone_last4: "3456" });
+    expect(mapBooking(fixture("booking-cancelled"))).toMatchObject({ reservation: { guest_phone_last4: "5678" } });
+  });
+
+  it("an iCal import's adults/children are the type's capacity, so they are stored as unknown", () => {
+    const m = mapBooking(fixture("booking-airbnb-imported"));
+    if (!m.ok) throw new Error(m.reason);
+    expect([m.reservation.adults, m.reservation.children]).toEqual([null, null]);
+    expect(m.rooms.map((r) => [r.adults, r.children])).toEqual([[null, null]]);
+    const direct = mapBooking(fixture("booking-two-rooms"));
+    expect(direct.ok && [direct.reservation.adults, direct.reservation.children]).toEqual([4, 1]);
+  });
+
+  it("an unreadable site time is unknown, not a reason to lose the booking", () => {
+    const raw = JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/motopress/booking-cancelled.json"), "utf8"));
+    const b = bookingSchema.parse({ ...raw, check_in_time: "3 pm", check_out_time: "9:30" });
+    expect([b.checkInTime, b.checkOutTime]).toEqual([null, "09:30:00"]);
+  });
+
+  it.each([
+    ["+34 600 123 456", "3456"],
+    ["(555) 01-23", "0123"],
+    ["123", null],
+    ["", null],
+    [null, null],
+  ])("phoneLast4(%j) = %j", (phone, last4) => {
+    expect(phoneLast4(phone)).toBe(last4);
   });
 
   it("a cancelled booking is mapped too, with its status", () => {

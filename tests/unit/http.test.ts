@@ -107,7 +107,7 @@ describe("config", () => {
     expect(c.adminKeys).toEqual([KEY, "sb_secret_" + "x".repeat(20)]);
   });
   it("names what is missing or wrong", () => {
-    expect(() => loadConfig({})).toThrow("Missing environment: SUPABASE_DB_URL, SUPABASE_URL.");
+    expect(() => loadConfig({})).toThrow("Missing environment: SYNC_DB_URL or SUPABASE_DB_URL, SUPABASE_URL.");
     expect(() => loadConfig({ ...base, SYNC_LEASE_SECONDS: "0" })).toThrow(/SYNC_LEASE_SECONDS must be an integer/);
   });
 });

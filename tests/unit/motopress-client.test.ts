@@ -7,6 +7,8 @@ import {
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
 import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/server.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { diagnoseNetworkError } from "../../supabase/functions/_shared/motopress/diagnose.ts";
+import { testCerts } from "../helpers/tls.ts";
 
 const servers: SimulatorServer[] = [];
 afterEach(async () => {
@@ -22,18 +24,37 @@ interface Harness {
   make(extra?: Partial<MotoPressClientConfig>): ReturnType<typeof createMotoPressClient>;
 }
 
+/** The TLS-terminating proxy in front of the simulator: https:// in, the simulator's plain socket out. */
+const viaProxy = (input: Request | string | URL) => String(input).replace(/^https:/, "http:");
+/** ... and back: WordPress behind such a proxy knows its https:// address, so its redirects name it. */
+async function proxied(input: Request | string | URL, init?: RequestInit): Promise<Response> {
+  const r = await fetch(viaProxy(input), init);
+  const location = r.headers.get("location");
+  if (!location?.startsWith("http:")) return r;
+  const headers = new Headers(r.headers);
+  headers.set("location", location.replace(/^http:/, "https:"));
+  return new Response(r.body, { status: r.status, headers });
+}
+
+/**
+ * The client talks to the simulator as to a site behind a TLS-terminating proxy: it is given the
+ * https:// address and the transport below reaches the simulator's plain socket (the simulator's
+ * `https` option is what WordPress's is_ssl() says). `scheme: "http"` registers the plain address.
+ */
 async function harness(
   simOptions: SimulatorOptions = {},
   clientOptions: Partial<MotoPressClientConfig> = {},
+  { scheme = "https" }: { scheme?: "http" | "https" } = {},
 ): Promise<Harness> {
   const sim = new Simulator({ seed: 7, hotel: { bookings: 250, types: 3, unitsPerType: 3, today: "2025-07-01" }, ...simOptions });
   const server = await startSimulatorServer({ port: 0, simulator: sim });
   servers.push(server);
   const sleeps: number[] = [];
   const urls: string[] = [];
+  const siteUrl = scheme === "https" ? server.url.replace(/^http:/, "https:") : server.url;
   const make = (extra: Partial<MotoPressClientConfig> = {}) =>
     createMotoPressClient({
-      siteUrl: server.url,
+      siteUrl,
       ...sim.credentials,
       baseDelayMs: 10,
       maxDelayMs: 25,
@@ -45,12 +66,12 @@ async function harness(
       },
       fetch: (input, init) => {
         urls.push(String(input));
-        return fetch(input, init);
+        return proxied(input, init);
       },
       ...clientOptions,
       ...extra,
     });
-  return { sim, url: server.url, sleeps, urls, client: make(), make };
+  return { sim, url: siteUrl, sleeps, urls, client: make(), make };
 }
 
 async function collect<T>(pages: AsyncIterable<Page<T>>): Promise<Page<T>[]> {
@@ -121,7 +142,7 @@ describe("MotoPress client: full scans against the simulator", () => {
         inFlight++;
         peak = Math.max(peak, inFlight);
         try {
-          const r = await fetch(input, init);
+          const r = await fetch(viaProxy(input), init);
           await r.clone().text();
           return r;
         } finally {
@@ -151,7 +172,7 @@ describe("MotoPress client: full scans against the simulator", () => {
     const h = await harness();
     const client = h.make({
       fetch: async (input, init) => {
-        const r = await fetch(input, init);
+        const r = await fetch(viaProxy(input), init);
         if (!String(input).includes("page=2")) return r;
         const body = await r.json();
         body[3].status = "on-hold";
@@ -171,7 +192,7 @@ describe("MotoPress client: full scans against the simulator", () => {
     const h = await harness();
     const client = h.make({
       fetch: async (input, init) => {
-        const r = await fetch(input, init);
+        const r = await fetch(viaProxy(input), init);
         const headers = new Headers(r.headers);
         headers.delete("x-wp-total");
         headers.delete("x-wp-totalpages");
@@ -231,9 +252,23 @@ describe("MotoPress client: authentication", () => {
     expect(e.message).toMatch(/^Wrong consumer secret/);
   });
 
-  it("unknown consumer key: MOTOPRESS_AUTH_FAILED (WordPress invalid_username)", async () => {
+  it("unknown or revoked key (401 mphb_rest_cannot_view, as on most sites): says so after Basic and query keys", async () => {
     const h = await harness();
-    const e = await failure(firstBookingsPage(h.make({ consumerKey: "ck_unknown" })));
+    const e = await failure(firstBookingsPage(h.make({ consumerKey: "ck_unknown", concurrency: 1 })));
+    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_AUTH_FAILED", 401, 2, "mphb_rest_cannot_view"]);
+    expect(e.message).toMatch(/does not accept this consumer key .*: the key is unknown, was revoked, or its WordPress user was deleted/);
+    expect(e.message).not.toMatch(/Authorization header|permalink/i);
+    // A key revoked after it worked gets the same answer.
+    const key = h.sim.addKey();
+    const client = h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret, concurrency: 1 });
+    expect((await firstBookingsPage(client)).items).toHaveLength(100);
+    h.sim.revokeKey(key.consumerKey);
+    expect((await failure(firstBookingsPage(client))).message).toMatch(/unknown, was revoked/);
+  });
+
+  it("unknown key on a site with application passwords in use: WordPress's invalid_username, one request", async () => {
+    const h = await harness({ applicationPasswordsInUse: true });
+    const e = await failure(firstBookingsPage(h.make({ consumerKey: "ck_unknown", concurrency: 1 })));
     expect([e.code, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_AUTH_FAILED", 1, "invalid_username"]);
     expect(e.message).toMatch(/^Unknown consumer key/);
   });
@@ -255,10 +290,10 @@ describe("MotoPress client: authentication", () => {
   });
 
   it("plain-HTTP site ignoring keys: tries query keys once, then MOTOPRESS_HTTPS_REQUIRED", async () => {
-    const h = await harness({ https: false });
+    const h = await harness({ https: false }, {}, { scheme: "http" });
     const e = await failure(firstBookingsPage(h.client));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_HTTPS_REQUIRED", 401, 2]);
-    expect(e.message).toMatch(/HTTPS/);
+    expect(e.message).toMatch(/plain http:\/\/, and MotoPress accepts API keys only over HTTPS .*Register the site's https:\/\/ address/);
     expect(e.url).not.toContain(h.sim.credentials.consumerSecret);
     expect(h.client.describe().authFallbacks).toBe(1);
   });
@@ -271,10 +306,11 @@ describe("MotoPress client: authentication", () => {
     expect(new URL(h.urls.at(-1)!).searchParams.get("consumer_key")).toBe(h.sim.credentials.consumerKey);
   });
 
-  it("explicit authMode basic does not fall back", async () => {
+  it("explicit authMode basic does not fall back, and names the stripped header as a cause", async () => {
     const h = await harness({ stripAuthorizationHeader: true });
-    const e = await failure(firstBookingsPage(h.make({ authMode: "basic" })));
-    expect([e.code, e.attempts]).toEqual(["MOTOPRESS_HTTPS_REQUIRED", 1]);
+    const e = await failure(firstBookingsPage(h.make({ authMode: "basic", concurrency: 1 })));
+    expect([e.code, e.attempts]).toEqual(["MOTOPRESS_AUTH_FAILED", 1]);
+    expect(e.message).toMatch(/strips the Authorization header/);
   });
 
   it("explicit authMode query sends no Authorization header and works", async () => {
@@ -285,7 +321,7 @@ describe("MotoPress client: authentication", () => {
       concurrency: 1,
       fetch: (input, init) => {
         authHeaders.push(new Headers(init?.headers).get("authorization"));
-        return fetch(input, init);
+        return fetch(viaProxy(input), init);
       },
     });
     expect((await firstBookingsPage(client)).items).toHaveLength(100);
@@ -367,14 +403,39 @@ describe("MotoPress client: faults and retries", () => {
     expect(h.sleeps).toEqual([1000, 1000]);
   });
 
-  it("200 with a WAF HTML page: retried a bounded number of times, then MOTOPRESS_BAD_RESPONSE", async () => {
+  it("200 with Cloudflare's challenge page: deterministic, not retried, names Cloudflare and the fix", async () => {
     const h = await harness({}, { maxRetries: 5, maxBadResponseRetries: 2 });
     h.sim.setFaults({ html200Next: 1 });
-    expect((await h.client.booking(h.sim.bookingIds()[0]))?.id).toBe(h.sim.bookingIds()[0]);
-    h.sim.setFaults({ html200Next: 50 });
     const e = await failure(h.client.booking(h.sim.bookingIds()[0]));
-    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_BAD_RESPONSE", 200, 3]);
-    expect(e.message).toMatch(/HTML page instead of JSON/);
+    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_BLOCKED", 200, 1]);
+    expect(e.message).toMatch(/\("Just a moment\.\.\."\) from Cloudflare's bot protection .*skips bot checks for the path \/wp-json\/mphb\//);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it("plain permalinks: the home page after the redirect is recognised by its api.w.org link, in one request", async () => {
+    const h = await harness({ permalinks: "plain" });
+    const e = await failure(firstBookingsPage(h.make({ concurrency: 1 })));
+    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_PLAIN_PERMALINKS", 200, 1]);
+    expect(e.message).toMatch(/Plain permalinks: \/wp-json\/ is not routed/);
+    expect(e.message).toContain("?rest_route=/");
+    expect(e.message).toMatch(/Settings › Permalinks/);
+    expect(e.message).not.toMatch(/firewall|WAF|caching/i);
+    expect(h.sim.stats().apiRequests).toBe(0); // never reached the API
+  });
+
+  it("Wordfence's 403 page: MOTOPRESS_BLOCKED naming Wordfence, not retried", async () => {
+    const h = await harness();
+    h.sim.setFaults({ wordfence403Next: 5 });
+    const e = await failure(firstBookingsPage(h.make({ concurrency: 1 })));
+    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_BLOCKED", 403, 1]);
+    expect(e.message).toMatch(/the Wordfence security plugin/);
+  });
+
+  it("REST API disabled by a plugin: MOTOPRESS_REST_DISABLED with the site's code and the fix, not retried", async () => {
+    const h = await harness({ restDisabled: true });
+    const e = await failure(firstBookingsPage(h.make({ concurrency: 1 })));
+    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_REST_DISABLED", 401, 1, "rest_login_required"]);
+    expect(e.message).toMatch(/switched off or limited to logged-in users .*rest_login_required.*Allow the path \/wp-json\/mphb\//);
   });
 
   it.each([
@@ -390,19 +451,19 @@ describe("MotoPress client: faults and retries", () => {
     expect((await firstBookingsPage(h.make({ concurrency: 1 }))).items).toHaveLength(100);
   });
 
-  it("WAF 403 HTML page: MOTOPRESS_FORBIDDEN, not retried", async () => {
+  it("Cloudflare's 403 block page: MOTOPRESS_BLOCKED, not retried", async () => {
     const h = await harness();
     h.sim.setFaults({ waf403Next: 1 });
     const e = await failure(firstBookingsPage(h.make({ concurrency: 1 })));
-    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_FORBIDDEN", 403, 1]);
-    expect(e.message).toMatch(/firewall, CDN or security plugin/);
+    expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_BLOCKED", 403, 1]);
+    expect(e.message).toMatch(/Cloudflare/);
   });
 
   it("wrong site path (HTML 404): MOTOPRESS_NOT_FOUND naming the URL and permalinks", async () => {
     const h = await harness();
     const e = await failure(firstBookingsPage(h.make({ siteUrl: `${h.url}/blog` })));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_NOT_FOUND", 404, 1]);
-    expect(e.message).toMatch(/check the site URL and that permalinks/);
+    expect(e.message).toMatch(/check the site URL \(the WordPress address\)/);
   });
 
   it("rest_no_route and rest_invalid_param are reported without retries", async () => {
@@ -411,7 +472,7 @@ describe("MotoPress client: faults and retries", () => {
     const base = { siteUrl: "https://example-hotel.com", consumerKey: "ck_x", consumerSecret: "cs_x", sleep: async () => {} };
     let e = await failure(createMotoPressClient({ ...base, fetch: reply(404, { code: "rest_no_route", message: "No route", data: { status: 404 } }) }).booking(1));
     expect([e.code, e.attempts]).toEqual(["MOTOPRESS_NOT_FOUND", 1]);
-    expect(e.message).toMatch(/permalinks are not set to Plain/);
+    expect(e.message).toMatch(/no mphb\/v1 REST route .*not active, is older than 4\.1/);
     const perPage = { code: "rest_invalid_param", message: "Invalid parameter(s): per_page", data: { status: 400, params: { per_page: "per_page must be between 1 (inclusive) and 100 (inclusive)" } } };
     e = await failure(firstBookingsPage(createMotoPressClient({ ...base, fetch: reply(400, perPage) })));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_INVALID_PARAM", 400, 1]);
@@ -434,5 +495,51 @@ describe("MotoPress client: faults and retries", () => {
     expect(pages.map((p) => p.page)).toEqual([1, 1, 2, 3]);
     expect(pages.slice(1).every((p) => p.unstable)).toBe(true);
     expect(client.describe()).toMatchObject({ rewinds: 1, duplicatesDropped: 95 });
+  });
+});
+
+describe("MotoPress client: TLS", () => {
+  it("a self-signed certificate (real TLS handshake): MOTOPRESS_TLS in one request, naming the fix", async () => {
+    const sim = new Simulator({ seed: 3, hotel: { bookings: 5, types: 1, unitsPerType: 1, today: "2025-07-01" } });
+    const server = await startSimulatorServer({ port: 0, simulator: sim, tls: testCerts().selfSigned });
+    servers.push(server);
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    let requests = 0;
+    const client = createMotoPressClient({
+      siteUrl: server.url,
+      ...sim.credentials,
+      sleep: async () => {},
+      fetch: (input, init) => {
+        requests++;
+        return fetch(input, init);
+      },
+    });
+    const e = await failure(client.booking(1));
+    expect([e.code, e.status, requests]).toEqual(["MOTOPRESS_TLS", null, 1]);
+    expect(e.message).toMatch(/HTTPS certificate is not signed by a trusted authority.*Install a certificate from a public authority for 127\.0\.0\.1/);
+    expect(sim.stats().apiRequests).toBe(0);
+  });
+
+  // How Deno (the functions' runtime) and Node word each failure; the e2e harness sees Deno's for real.
+  it.each([
+    ["invalid peer certificate: UnknownIssuer", "not signed by a trusted authority"],
+    ["invalid peer certificate: BadEncoding | CaUsedAsEndEntity", "not signed by a trusted authority"],
+    ["invalid peer certificate: NotValidForName", "was issued for another host name"],
+    ["invalid peer certificate: Expired", "has expired"],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", "was issued for another host name"],
+    ["CERT_HAS_EXPIRED", "has expired"],
+    ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "not signed by a trusted authority"],
+    ["received corrupt message of type InvalidContentType", "TLS handshake failed"],
+  ])("classifies %j", (text, why) => {
+    const d = diagnoseNetworkError(new TypeError("error sending request", { cause: new Error(text) }), "hotel.example");
+    expect([d.code, d.retry]).toEqual(["MOTOPRESS_TLS", false]);
+    expect(d.message).toContain(why);
+  });
+
+  it("refused, reset and DNS failures stay retryable, each with its own words", () => {
+    const d = (text: string) => diagnoseNetworkError(new TypeError("fetch failed", { cause: Object.assign(new Error(text), { code: text.split(" ")[0] }) }), "h");
+    expect([d("ECONNREFUSED 127.0.0.1:1").retry, d("ECONNREFUSED 127.0.0.1:1").message]).toEqual([true, expect.stringMatching(/refused the connection/)]);
+    expect(d("ENOTFOUND hotel.invalid").message).toMatch(/does not resolve/);
+    expect(d("ECONNRESET socket hang up").message).toMatch(/reset or cut/);
   });
 });

@@ -51,7 +51,12 @@ describe("generateHotel", () => {
     expect(hidden).toHaveLength(2);
     for (const id of hidden) expect(count((x) => x.rooms.some((r) => r.unitId === id))).toBeGreaterThan(0);
     expect(hotel.units.filter((u) => u.title.includes("&#8211;"))).toHaveLength(20);
-    expect(hotel.units.some((u) => u.title.includes("&#038;"))).toBe(true);
+    // Type titles as kses stores them: a named entity and `&amp;` pass through `the_title` into unit titles.
+    expect(hotel.units.some((u) => u.title.includes("Caba&ntilde;a"))).toBe(true);
+    expect(hotel.units.some((u) => u.title.includes("Bed &amp; Breakfast"))).toBe(true);
+    expect(hotel.types.some((t) => t.services.some((x) => x.id === null && x.title === null))).toBe(true);
+    expect(hotel.units.filter((u) => u.status === "private")).toHaveLength(1);
+    expect(hotel.units.filter((u) => u.password)).toHaveLength(1);
     expect(hotel.types.filter((t) => t.status === "pending")).toHaveLength(1);
   });
 });
@@ -144,8 +149,21 @@ describe("simulator HTTP behaviour", () => {
     const list = "/wp-json/mphb/v1/bookings";
     const bad = await get(list, { Authorization: `Basic ${btoa(`${sim.credentials.consumerKey}:cs_nope`)}` });
     expect(bad.status).toBe(401);
-    expect(bad.headers.get("www-authenticate")).toMatch(/^Basic realm="MotoPress Hotel Booking API/);
-    expect((await bad.json()).code).toBe("mphb_rest_authentication_error");
+    // The fall-through to OAuth means the plugin sends no WWW-Authenticate for a wrong secret.
+    expect(bad.headers.get("www-authenticate")).toBeNull();
+    expect(await bad.json()).toEqual({ code: "mphb_rest_authentication_error", message: "Consumer secret is invalid.", data: { status: 401 } });
+    // An unknown key sets no error: anonymous, the same 401 as no key, by Basic and by query string.
+    const unknown = await get(list, { Authorization: `Basic ${btoa("ck_unknown:cs_unknown")}` });
+    expect([unknown.status, (await unknown.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
+    const unknownQuery = await get(`${list}?consumer_key=ck_unknown&consumer_secret=cs_unknown`, {});
+    expect([unknownQuery.status, (await unknownQuery.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
+    sim.setSite({ applicationPasswordsInUse: true });
+    try {
+      const core = await get(list, { Authorization: `Basic ${btoa("ck_unknown:cs_unknown")}` });
+      expect([core.status, (await core.json()).code]).toEqual([401, "invalid_username"]);
+    } finally {
+      sim.setSite({ applicationPasswordsInUse: false });
+    }
     const none = await get(list, {});
     expect([none.status, (await none.json()).message]).toEqual([401, "Sorry, you cannot list resources."]);
     const id = sim.bookingIds()[0];
@@ -172,6 +190,110 @@ describe("simulator HTTP behaviour", () => {
     const embedded = await (await api("/bookings?per_page=2&_embed")).json();
     expect(embedded[0]._embedded.accommodation[0].id).toBe(embedded[0].reserved_accommodations[0].accommodation);
     expect(sim.stats()).toMatchObject({ apiRequests: 2, embedRequests: 1, byStatus: { 200: 2 } });
+  });
+
+  it("trash, restore and auto-draft: out of every list, 200 by id with their real status (types, units, bookings)", async () => {
+    const listedIds = async (resource: string) =>
+      (await (await api(`/${resource}?per_page=100&orderby=id&order=asc`)).json()).map((x: { id: number }) => x.id);
+    const bookingId = sim.bookingIds().find((x) => sim.getBooking(x)!.status === "confirmed" && !sim.getBooking(x)!.ical)!;
+    const total = Number((await api("/bookings?per_page=1")).headers.get("x-wp-total"));
+    sim.trashBooking(bookingId);
+    try {
+      expect(Number((await api("/bookings?per_page=1")).headers.get("x-wp-total"))).toBe(total - 1);
+      const trashed = await (await api(`/bookings/${bookingId}`)).json();
+      expect([trashed.status, trashed.reserved_accommodations.length > 0]).toEqual(["trash", true]); // rooms kept
+      sim.restoreBooking(bookingId);
+      expect((await (await api(`/bookings/${bookingId}`)).json()).status).toBe("draft");
+      expect(sim.listedBookingIds()).not.toContain(bookingId);
+    } finally {
+      sim.modifyBooking(bookingId, { status: "confirmed" });
+    }
+    expect(Number((await api("/bookings?per_page=1")).headers.get("x-wp-total"))).toBe(total);
+
+    const unit = sim.listUnits()[2].id;
+    sim.trashUnit(unit);
+    expect(await listedIds("accommodations")).not.toContain(unit);
+    expect((await (await api(`/accommodations/${unit}`)).json()).status).toBe("trash");
+    sim.restoreUnit(unit);
+    expect((await (await api(`/accommodations/${unit}`)).json()).status).toBe("draft");
+    sim.modifyUnit(unit, { status: "publish" });
+    expect(await listedIds("accommodations")).toContain(unit);
+
+    const type = sim.listTypes()[0].id;
+    sim.modifyType(type, { status: "trash" });
+    expect(await listedIds("accommodation_types")).not.toContain(type);
+    expect((await (await api(`/accommodation_types/${type}`)).json()).status).toBe("trash");
+    sim.modifyType(type, { status: "publish" });
+
+    const draft = sim.addAutoDraftBooking();
+    const d = await (await api(`/bookings/${draft}`)).json();
+    expect([d.status, d.date_created_utc, d.check_in_date, d.check_out_date, d.reserved_accommodations]).toEqual(["auto-draft", false, null, null, []]);
+    expect(await listedIds("bookings")).not.toContain(draft);
+    sim.deleteBooking(draft);
+  });
+
+  it("serializes a deleted service as {id: null, title: null} and keeps links to the live ones", async () => {
+    const t = sim.listTypes()[1];
+    const body = await (await api(`/accommodation_types/${t.id}`)).json();
+    expect(body.services).toEqual([{ id: 90, title: "Breakfast" }, { id: null, title: null }]);
+    expect(body._links.services).toEqual([{ href: `${server.url}/wp-json/mphb/v1/accommodation_types/services/90` }]);
+    expect(body.amenities).toContainEqual({ id: 22, name: "Tea &amp; Coffee" });
+  });
+
+  it("prefixes private and password-protected unit titles in the site's language, entities kept", async () => {
+    const priv = sim.listUnits().find((u) => u.status === "private")!;
+    const prot = sim.listUnits().find((u) => u.password)!;
+    const title = async (id: number) => (await (await api(`/accommodations/${id}`)).json()).title;
+    expect(await title(priv.id)).toBe(`Private: ${priv.title}`);
+    expect(await title(prot.id)).toBe(`Protected: ${prot.title}`);
+    for (const [language, p, q] of [["es", "Privado: ", "Protegido: "], ["fr", "Priv&eacute;&nbsp;: ", "Prot&eacute;g&eacute;&nbsp;: "], ["de", "Privat: ", "Gesch&uuml;tzt: "]] as const) {
+      sim.setSite({ language });
+      expect([await title(priv.id), await title(prot.id)]).toEqual([`${p}${priv.title}`, `${q}${prot.title}`]);
+    }
+    sim.setSite({ language: "en" });
+    expect((await (await api(`/accommodations/${prot.id}`)).json()).status).toBe("publish"); // a password keeps the status
+  });
+
+  it("plain permalinks: /wp-json/ redirects to the home page, which announces ?rest_route=; there keys are not checked", async () => {
+    sim.setSite({ permalinks: "plain" });
+    try {
+      const r = await fetch(`${server.url}/wp-json/mphb/v1/bookings`, { headers: { Authorization: auth }, redirect: "manual" });
+      expect([r.status, r.headers.get("location")]).toEqual([301, `${server.url}/`]);
+      const home = await get("/wp-json/mphb/v1/bookings");
+      expect([home.status, home.headers.get("content-type")]).toEqual([200, "text/html; charset=UTF-8"]);
+      expect(await home.text()).toContain(`<link rel="https://api.w.org/" href="${server.url}/?rest_route=/" />`);
+      const viaRoute = await get("/?rest_route=/mphb/v1/bookings");
+      expect([viaRoute.status, (await viaRoute.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
+    } finally {
+      sim.setSite({ permalinks: "pretty" });
+    }
+    expect(await (await get("/")).text()).toContain(`href="${server.url}/wp-json/"`);
+  });
+
+  it("a REST-disabling plugin answers every REST request 401 rest_login_required", async () => {
+    sim.setSite({ restDisabled: true });
+    try {
+      const r = await api("/bookings");
+      expect([r.status, (await r.json()).code]).toEqual([401, "rest_login_required"]);
+    } finally {
+      sim.setSite({ restDisabled: false });
+    }
+  });
+
+  it("imports move in place and may have zero nights; direct bookings may have rate 0 or no rooms", async () => {
+    const unit = sim.listUnits()[0].id;
+    const imp = sim.addBooking({ checkIn: "2026-03-01", checkOut: "2026-03-01", rooms: [unit], ical: "airbnb-reservation" });
+    const zero = await (await api(`/bookings/${imp}`)).json();
+    expect([zero.check_in_date, zero.check_out_date, zero.imported]).toEqual(["2026-03-01", "2026-03-01", true]);
+    sim.modifyBooking(imp, { checkIn: "2026-03-02", checkOut: "2026-03-05" });
+    expect((await (await api(`/bookings/${imp}`)).json()).check_out_date).toBe("2026-03-05");
+    expect(() => sim.addBooking({ checkIn: "2026-03-01", checkOut: "2026-03-01", rooms: [unit] })).toThrow(/invalid stay/);
+    const rate0 = sim.addBooking({ checkIn: "2026-04-01", checkOut: "2026-04-03", rooms: [{ unitId: unit, rateId: 0 }] });
+    const b = await (await api(`/bookings/${rate0}`)).json();
+    expect([b.reserved_accommodations[0].rate, b.imported, b._links.rate]).toEqual([0, false, undefined]);
+    const none = sim.addBooking({ checkIn: "2026-04-05", checkOut: "2026-04-06", rooms: [] });
+    expect((await (await api(`/bookings/${none}`)).json()).reserved_accommodations).toEqual([]);
+    for (const id of [imp, rate0, none]) sim.deleteBooking(id);
   });
 
   it("is driven over HTTP by the /__control API", async () => {

@@ -7,6 +7,8 @@ export type FaultKind =
   | "timeout"
   | "html200"
   | "waf403"
+  /** Wordfence's block page (403 HTML): a security plugin, deterministic. */
+  | "wordfence403"
   | "malformedJson"
   | "truncatedJson"
   | "connectionReset"
@@ -49,6 +51,7 @@ export interface FaultConfig {
   htmlErrorPage?: boolean;
   html200Next?: number;
   waf403Next?: number;
+  wordfence403Next?: number;
   malformedJson?: number;
   truncatedJson?: number;
   connectionReset?: number;
@@ -93,6 +96,7 @@ export class FaultPlan {
     if (config.timeoutNext) rules.push({ kind: "timeout", times: config.timeoutNext });
     if (config.timeoutRate) rules.push({ kind: "timeout", rate: config.timeoutRate });
     if (config.waf403Next) rules.push({ kind: "waf403", times: config.waf403Next });
+    if (config.wordfence403Next) rules.push({ kind: "wordfence403", times: config.wordfence403Next });
     if (config.html200Next) rules.push({ kind: "html200", times: config.html200Next });
     if (config.malformedJson) rules.push({ kind: "malformedJson", times: config.malformedJson });
     if (config.truncatedJson) rules.push({ kind: "truncatedJson", times: config.truncatedJson });

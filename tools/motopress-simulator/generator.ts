@@ -3,12 +3,16 @@ import { roomTotal } from "./pricing.ts";
 import { createRng, hex, intBetween, pick } from "./prng.ts";
 
 export type BookingStatus = "pending-user" | "pending-payment" | "pending" | "abandoned" | "confirmed" | "cancelled";
-export const LOCKING_STATUSES: ReadonlySet<BookingStatus> = new Set(["pending-user", "pending-payment", "pending", "confirmed"]);
+/** Post statuses a GET by id returns but no list does: in the trash, restored from it, an unfinished admin draft. */
+export type NonLiveStatus = "trash" | "draft" | "auto-draft";
+export const LOCKING_STATUSES: ReadonlySet<string> = new Set(["pending-user", "pending-payment", "pending", "confirmed"]);
 
 export interface TypeRecord {
   id: number;
-  /** Raw post title: type titles are not run through `the_title`, so no entities. */
+  /** Raw post title: not run through `the_title`, but kses may have stored `&amp;` or a named entity. */
   title: string;
+  /** The type's services meta; a service deleted for good serializes as `{id: null, title: null}`. */
+  services: { id: number | null; title: string | null }[];
   status: string;
   adults: number;
   children: number;
@@ -23,9 +27,14 @@ export interface TypeRecord {
 export interface UnitRecord {
   id: number;
   typeId: number;
-  /** As WordPress renders it through `the_title`: entities included, `Private: ` on private units. */
+  /**
+   * As `the_title` renders it (entities included) but without the private/protected prefix, which the
+   * serializer adds in the site's language.
+   */
   title: string;
   status: string;
+  /** Password-protected: `get_the_title()` prefixes "Protected: %s" (translated); the status stays. */
+  password?: boolean;
   /** Created after the caller's last accommodations sync: absent from lists until revealed. */
   hidden: boolean;
 }
@@ -82,7 +91,7 @@ export interface PaymentRecord {
 
 export interface BookingRecord {
   id: number;
-  status: BookingStatus;
+  status: BookingStatus | NonLiveStatus;
   createdUtcMs: number;
   modifiedUtcMs: number;
   checkIn: string;
@@ -126,11 +135,12 @@ export interface GenerateOptions {
   utcOffsetMinutes?: number;
 }
 
+// Raw titles as WordPress stores them: kses keeps `&amp;`, some editors store named entities.
 const TYPE_NAMES = [
   "Deluxe Double Room",
   "Standard Twin Room",
-  "Family Suite",
-  "Bed & Breakfast Suite",
+  "Caba&ntilde;a Familiar",
+  "Bed &amp; Breakfast Suite",
   "Garden Bungalow",
   "Sea View Apartment",
   "Economy Single",
@@ -159,9 +169,18 @@ export const ICAL_PRODIDS: Record<IcalSource, string> = {
   "booking-block": "-//Booking.com//Booking.com Availability Calendar//EN",
 };
 
-/** WordPress's `the_title` output: `&` becomes `&#038;`, apostrophes curl to `&#8217;`. */
+/**
+ * WordPress's `the_title` output: convert_chars turns a bare `&` into `&#038;` (a stored entity such
+ * as `&amp;` or `&ntilde;` passes through), wptexturize curls apostrophes to `&#8217;`.
+ */
 export function wpTitle(raw: string): string {
-  return raw.replace(/&/g, "&#038;").replace(/'/g, "&#8217;");
+  return raw.replace(/&(?!#?[A-Za-z0-9]+;)/g, "&#038;").replace(/'/g, "&#8217;");
+}
+
+/** The type's services: the second type lists a service deleted for good, as on most real sites. */
+function typeServices(index: number): TypeRecord["services"] {
+  const breakfast = { id: 90, title: "Breakfast" };
+  return index === 1 ? [breakfast, { id: null, title: null }] : index === 0 ? [breakfast] : [];
 }
 
 export function makeIcal(
@@ -229,6 +248,7 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
     types.push({
       id: nextId++,
       title: i < TYPE_NAMES.length ? base : `${base} ${Math.floor(i / TYPE_NAMES.length) + 1}`,
+      services: typeServices(i),
       // Real sites list a pending type alongside published ones.
       status: typeCount >= 3 && i === typeCount - 1 ? "pending" : "publish",
       adults,
@@ -249,12 +269,13 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
     const k = Math.floor(i / typeCount);
     const number = String(100 * (k % 9 + 1) + typeIndex + 1 + typeCount * Math.floor(k / 9));
     const isPrivate = unitCount >= 6 && i === 5;
-    const title = `${wpTitle(type.title)} &#8211; ${number}`;
+    const isProtected = unitCount >= 8 && i === 6;
     units.push({
       id: nextId++,
       typeId: type.id,
-      title: isPrivate ? `Private: ${title}` : title,
+      title: `${wpTitle(type.title)} &#8211; ${number}`,
       status: isPrivate ? "private" : "publish",
+      ...(isProtected ? { password: true } : {}),
       hidden: false,
     });
   }

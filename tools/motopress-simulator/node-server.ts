@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Simulator } from "./server.ts";
 
@@ -46,18 +47,22 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   }
 }
 
-/** Serves the simulator's Web handler on node:http (127.0.0.1, port 0 = any free port). */
+/**
+ * Serves the simulator's Web handler on node:http (127.0.0.1, port 0 = any free port), or over
+ * HTTPS with `tls` (a key and certificate in PEM), as a real site behind its certificate.
+ */
 export function startSimulatorServer(
-  options: { port?: number; host?: string; simulator: Simulator },
+  options: { port?: number; host?: string; simulator: Simulator; tls?: { key: string; cert: string } },
 ): Promise<SimulatorServer> {
   const { simulator } = options;
   const host = options.host ?? "127.0.0.1";
-  const server = createServer((req, res) => {
+  const scheme = options.tls ? "https" : "http";
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const aborted = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) aborted.abort();
     });
-    const origin = `http://${req.headers.host ?? host}`;
+    const origin = `${scheme}://${req.headers.host ?? host}`;
     toRequest(req, origin, aborted.signal)
       .then((request) => simulator.handle(request))
       .then((response) => writeResponse(response, res))
@@ -67,13 +72,16 @@ export function startSimulatorServer(
           res.end(String(error?.stack ?? error));
         } else res.destroy();
       });
-  });
+  };
+  const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
+  // A client that rejects the certificate aborts the handshake: not the simulator's failure.
+  server.on("tlsClientError", () => {});
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
       const { port } = server.address() as AddressInfo;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${scheme}://${host}:${port}`,
         port,
         close: () =>
           new Promise<void>((done) => {

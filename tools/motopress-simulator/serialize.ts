@@ -5,6 +5,26 @@ import { roomPrice } from "./pricing.ts";
 export interface SiteSettings {
   checkInTime: string;
   checkOutTime: string;
+  /** The site language: WordPress translates the private/protected title prefix into it. */
+  language: SiteLanguage;
+}
+
+export type SiteLanguage = "en" | "es" | "fr" | "de";
+
+/** `__('Private: %s')` and `__('Protected: %s')` as WordPress's own translations ship them (entities kept). */
+const TITLE_FORMATS: Record<SiteLanguage, { private: string; protected: string }> = {
+  en: { private: "Private: %s", protected: "Protected: %s" },
+  es: { private: "Privado: %s", protected: "Protegido: %s" },
+  fr: { private: "Priv&eacute;&nbsp;: %s", protected: "Prot&eacute;g&eacute;&nbsp;: %s" },
+  de: { private: "Privat: %s", protected: "Gesch&uuml;tzt: %s" },
+};
+
+/** get_the_title(): a password wins over the private status; one prefix at most. */
+export function renderedUnitTitle(u: UnitRecord, language: SiteLanguage): string {
+  const formats = TITLE_FORMATS[language];
+  if (u.password) return formats.protected.replace("%s", u.title);
+  if (u.status === "private") return formats.private.replace("%s", u.title);
+  return u.title;
 }
 
 const link = (href: string, embeddable?: boolean) => (embeddable ? { href, embeddable: true } : { href });
@@ -23,28 +43,32 @@ export function typeJson(t: TypeRecord, base: string, context: "view" | "embed" 
     bed_type: t.bedType,
     size: t.size,
     view: t.view,
-    services: [],
+    services: t.services.map((x) => ({ id: x.id, title: x.title })),
     categories: [],
     tags: [],
-    amenities: [{ id: 21, name: "Wi-Fi" }],
+    // Term names are stored escaped.
+    amenities: [{ id: 21, name: "Wi-Fi" }, { id: 22, name: "Tea &amp; Coffee" }],
     attributes: [],
     images: [],
     _links: {
       self: [link(`${base}/accommodation_types/${t.id}`)],
       collection: [link(`${base}/accommodation_types`)],
-      amenities: [link(`${base}/accommodation_types/amenities/21`)],
+      ...(t.services.some((x) => x.id !== null)
+        ? { services: t.services.filter((x) => x.id !== null).map((x) => link(`${base}/accommodation_types/services/${x.id}`)) }
+        : {}),
+      amenities: [link(`${base}/accommodation_types/amenities/21`), link(`${base}/accommodation_types/amenities/22`)],
     },
   };
   if (context === "view") return { id: t.id, status: t.status, ...body };
   return body;
 }
 
-export function unitJson(u: UnitRecord, base: string) {
+export function unitJson(u: UnitRecord, base: string, language: SiteLanguage = "en") {
   return {
     id: u.id,
     status: u.status,
     accommodation_type_id: u.typeId,
-    title: u.title,
+    title: renderedUnitTitle(u, language),
     excerpt: "",
     _links: {
       self: [link(`${base}/accommodations/${u.id}`)],
@@ -98,14 +122,16 @@ export function bookingJson(
   const rates = b.rooms.filter((r) => r.rateId !== 0).map((r) => link(`${base}/rates/${r.rateId}`, true));
   if (rates.length) links.rate = rates;
   const c = b.customer;
+  // An unfinished admin draft has no UTC date (`false`) and may lack its stay dates (api-helper.php).
+  const autoDraft = b.status === "auto-draft";
   return {
     id: b.id,
     status: b.status,
     date_created: wpDateTime(b.createdUtcMs + offsetMs),
-    date_created_utc: wpDateTime(b.createdUtcMs),
+    date_created_utc: autoDraft ? false : wpDateTime(b.createdUtcMs),
     key: b.key,
-    check_in_date: b.checkIn,
-    check_out_date: b.checkOut,
+    check_in_date: autoDraft ? null : b.checkIn,
+    check_out_date: autoDraft ? null : b.checkOut,
     check_in_time: site.checkInTime,
     check_out_time: site.checkOutTime,
     customer: c ?? emptyCustomer(),

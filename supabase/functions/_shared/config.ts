@@ -2,7 +2,10 @@
 // env in; nothing else reads it.
 
 export interface Config {
+  /** SYNC_DB_URL (hosted: the transaction pooler, port 6543), else the platform's SUPABASE_DB_URL. */
   dbUrl: string;
+  /** Connections per isolate: serverless isolates are many, the database's connection slots few. */
+  dbPoolMax: number;
   /** Base URL used to invoke the functions, including continuations. */
   supabaseUrl: string;
   adminKeys: readonly string[];
@@ -16,8 +19,13 @@ export interface Config {
   leaseSeconds: number;
   heartbeatIntervalMs: number;
   tenantConcurrency: number;
-  motopress: { timeoutMs: number; concurrency: number; maxRetries: number };
+  motopress: { timeoutMs: number; concurrency: number; maxRetries: number; maxBodyBytes: number };
+  /** Hosts and CIDRs that outbound requests may reach although private or plain http (SYNC_ALLOW_PRIVATE_HOSTS). */
+  allowPrivateHosts: readonly string[];
 }
+
+/** Shorter keys are guessable; the functions refuse to start with one rather than 401 every call later. */
+export const MIN_ADMIN_KEY_LENGTH = 16;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -35,9 +43,19 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   return n;
 }
 
-/** Valid admin keys: SYNC_ADMIN_KEY plus the platform's service-role / secret keys when present. */
+/**
+ * Valid admin keys: SYNC_ADMIN_KEY plus the platform's service-role / secret keys when present.
+ * A platform key too short to be one is ignored; a short SYNC_ADMIN_KEY is the operator's mistake
+ * and stops the function at start (it would be sent on continuations and refused).
+ */
 function adminKeys(env: Env): string[] {
-  const keys = [env.SYNC_ADMIN_KEY, env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY];
+  const own = env.SYNC_ADMIN_KEY;
+  if (own !== undefined && own !== "" && own.trim().length < MIN_ADMIN_KEY_LENGTH) {
+    throw new ConfigError(
+      `SYNC_ADMIN_KEY is too short (${own.trim().length} characters); use at least ${MIN_ADMIN_KEY_LENGTH} random characters.`,
+    );
+  }
+  const keys = [own?.trim(), env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_SECRET_KEY];
   if (env.SUPABASE_SECRET_KEYS) {
     try {
       keys.push(...Object.values(JSON.parse(env.SUPABASE_SECRET_KEYS) as Record<string, string>));
@@ -45,21 +63,28 @@ function adminKeys(env: Env): string[] {
       // The platform's JSON is malformed: the other keys still work.
     }
   }
-  return [...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= 16))];
+  return [...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= MIN_ADMIN_KEY_LENGTH))];
+}
+
+function hostList(env: Env, name: string): string[] {
+  return (env[name] ?? "").split(",").map((h) => h.trim()).filter(Boolean);
 }
 
 export function loadConfig(env: Env): Config {
-  const dbUrl = env.SUPABASE_DB_URL;
+  // Secrets may not start with SUPABASE_ on the platform, so the pooler URL needs a name of its own.
+  const dbUrl = env.SYNC_DB_URL || env.SUPABASE_DB_URL;
   const supabaseUrl = env.SUPABASE_URL;
-  const missing = [!dbUrl && "SUPABASE_DB_URL", !supabaseUrl && "SUPABASE_URL"].filter(Boolean);
+  const missing = [!dbUrl && "SYNC_DB_URL or SUPABASE_DB_URL", !supabaseUrl && "SUPABASE_URL"].filter(Boolean);
   if (missing.length) throw new ConfigError(`Missing environment: ${missing.join(", ")}.`);
   const keys = adminKeys(env);
   const leaseSeconds = int(env, "SYNC_LEASE_SECONDS", 60, 1, 3600);
   return {
     dbUrl: dbUrl!,
+    dbPoolMax: int(env, "SYNC_DB_POOL_MAX", 2, 1, 20),
     supabaseUrl: supabaseUrl!.replace(/\/+$/, ""),
     adminKeys: keys,
-    invokeKey: env.SYNC_ADMIN_KEY ?? keys[0] ?? "",
+    // SYNC_ADMIN_KEY when set (checked above), else the platform key: always one the functions accept.
+    invokeKey: keys[0] ?? "",
     invocationBudgetMs: int(env, "SYNC_INVOCATION_BUDGET_MS", 100_000, 1, 3_600_000),
     cpuLimitMs: int(env, "SYNC_CPU_LIMIT_MS", 2_000, 100, 3_600_000),
     wallClockLimitMs: int(env, "SYNC_WALL_CLOCK_LIMIT_MS", 150_000, 10_000, 86_400_000),
@@ -71,6 +96,9 @@ export function loadConfig(env: Env): Config {
       timeoutMs: int(env, "MOTOPRESS_TIMEOUT_MS", 30_000, 100, 300_000),
       concurrency: int(env, "MOTOPRESS_CONCURRENCY", 2, 1, 8),
       maxRetries: int(env, "MOTOPRESS_MAX_RETRIES", 4, 0, 10),
+      // A page of 100 bookings is ~1 MB; 16 MB leaves room and still bounds one response's memory.
+      maxBodyBytes: int(env, "MOTOPRESS_MAX_BODY_BYTES", 16 * 1024 * 1024, 64 * 1024, 128 * 1024 * 1024),
     },
+    allowPrivateHosts: hostList(env, "SYNC_ALLOW_PRIVATE_HOSTS"),
   };
 }

@@ -14,12 +14,14 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 3_000;
 export const LOCK_TIMEOUT_MS = 5_000;
 
 /**
- * One small pool per isolate. `prepare: false` because hosted functions reach Postgres through
- * Supavisor's transaction mode, which cannot keep prepared statements.
+ * One small pool per isolate (default 2: the platform runs many isolates and every connection
+ * counts against the database's or the pooler's limit). `prepare: false` so that the same client
+ * works through Supavisor's transaction mode (SYNC_DB_URL, port 6543), which cannot keep prepared
+ * statements; on the direct connection it only costs a little parsing.
  */
 export function createSql(url: string, opts: { max?: number; applicationName?: string } = {}): Sql {
   return postgres(url, {
-    max: opts.max ?? 4,
+    max: opts.max ?? 2,
     prepare: false,
     idle_timeout: 20,
     connect_timeout: 10,

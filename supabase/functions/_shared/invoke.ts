@@ -1,5 +1,11 @@
 import type { Config } from "./config.ts";
+import { redact } from "./redact.ts";
 import type { Source } from "./runs/types.ts";
+
+/** The headers of every call the product makes to a function (pg_cron's jobs send the same). */
+export function invokeHeaders(key: string): Record<string, string> {
+  return { "content-type": "application/json", apikey: key, authorization: `Bearer ${key}` };
+}
 
 export type Invoker = (source: Source, body: Record<string, unknown>) => Promise<void>;
 
@@ -14,13 +20,14 @@ export function httpInvoker(config: Config, fetchImpl: typeof fetch = fetch, att
       try {
         const res = await fetchImpl(`${config.supabaseUrl}/functions/v1/${source}`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${config.invokeKey}` },
+          // API keys belong in `apikey`; the platform accepts a Bearer only when it carries the same value.
+          headers: invokeHeaders(config.invokeKey),
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(30_000),
         });
         const text = await res.text();
         if (res.ok) return;
-        failure = `${source} answered ${res.status}: ${text.slice(0, 300)}`;
+        failure = `${source} answered ${res.status}: ${redact(text.slice(0, 300), [config.invokeKey])}`;
         // A 4xx is an answer (409: someone else already continues the run); only a 5xx is retried.
         if (res.status < 500) throw new Error(failure);
       } catch (err) {

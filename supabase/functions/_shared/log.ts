@@ -1,9 +1,10 @@
 import type { Logger } from "./http/handler.ts";
+import { redactDeep } from "./redact.ts";
 
 /** One JSON line per event: the platform's log explorer indexes them. */
 export function jsonLogger(fields: Record<string, unknown> = {}): Logger {
   return (level, message, data = {}) => {
-    const line = JSON.stringify({ level, message, ...fields, ...data, at: new Date().toISOString() });
+    const line = JSON.stringify(redactDeep({ level, message, ...fields, ...data, at: new Date().toISOString() }));
     if (level === "error") console.error(line);
     else if (level === "warn") console.warn(line);
     else console.log(line);

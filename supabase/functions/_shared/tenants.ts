@@ -1,5 +1,6 @@
 import type { Sql } from "./db.ts";
 import { ApiError } from "./http/errors.ts";
+import { rememberCredentialPair } from "./redact.ts";
 
 export interface Tenant {
   tenantId: string;
@@ -51,7 +52,10 @@ export async function activeTenants(sql: Sql): Promise<Tenant[]> {
 export async function loadCredentials(sql: Sql, tenantId: string): Promise<MotoPressCredentials | null> {
   const [row] = await sql`
     select site_url, consumer_key, consumer_secret from private.motopress_credentials where tenant_id = ${tenantId}`;
-  return row ? { siteUrl: row.site_url, consumerKey: row.consumer_key, consumerSecret: row.consumer_secret } : null;
+  if (!row) return null;
+  // From here on this isolate redacts them wherever they might surface.
+  rememberCredentialPair(row.consumer_key, row.consumer_secret);
+  return { siteUrl: row.site_url, consumerKey: row.consumer_key, consumerSecret: row.consumer_secret };
 }
 
 export async function requireCredentials(sql: Sql, tenantId: string): Promise<MotoPressCredentials> {

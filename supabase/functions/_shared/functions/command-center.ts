@@ -9,6 +9,7 @@ import { cancelRuns, claimRun } from "../runs/coordinator.ts";
 import { classifyRunError } from "../runs/classify.ts";
 import { executeRun } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
+import { isMotoPressError } from "../motopress/errors.ts";
 import { repairJob, type RepairReport, repairTenant } from "../sync/repair.ts";
 import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
@@ -68,7 +69,13 @@ export function commandCenter(deps: FunctionDeps) {
     if (fields.length) throw invalid(fields);
     const tenantId = body.tenantId!;
     await requireTenant(sql, tenantId);
-    const client = await clientFor(deps, tenantId);
+    const client = await clientFor(deps, tenantId).catch((err) => {
+      // A stored site URL that is not a URL is the tenant's data to fix, not our failure.
+      if (isMotoPressError(err) && err.code === "MOTOPRESS_INVALID_CONFIG") {
+        throw new ApiError(409, "TENANT_NOT_CONFIGURED", `${err.message} Fix it with \`npm run tenant -- add\`.`, { tenantId });
+      }
+      throw err;
+    });
     if (!body.apply) {
       try {
         return json(200, { ...await repairTenant(sql, client, tenantId, null), runId: null });

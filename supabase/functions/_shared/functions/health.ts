@@ -57,6 +57,14 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
       where (s.status in ('running', 'continuing') or (s.status = 'failed' and s.started_at > now() - interval '7 days'))
         and (${tenantId}::uuid is null or s.tenant_id = ${tenantId} or s.tenant_id is null)
     ) x where x.rn <= 10 order by x.started_at desc`;
+  // What the operator must look at: each unresolved quarantined item with the reason it could not be stored.
+  const quarantine = await sql`
+    select * from (
+      select q.tenant_id, q.entity, q.external_id, q.reason, q.last_seen_at,
+             row_number() over (partition by q.tenant_id order by q.last_seen_at desc, q.external_id) as rn
+      from public.sync_quarantine q
+      where q.resolved_at is null and (${tenantId}::uuid is null or q.tenant_id = ${tenantId})
+    ) x where x.rn <= 20 order by x.tenant_id, x.rn`;
   const byTenant = (id: string | null, active: boolean) =>
     runs.filter((r) => r.tenant_id === id && ["running", "continuing"].includes(r.status) === active).map((r) => publicRun(toRun(r)));
   return {
@@ -82,6 +90,12 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
         activeRuns: byTenant(t.tenant_id, true),
         recentFailures: byTenant(t.tenant_id, false),
         integrity,
+        quarantine: quarantine.filter((q) => q.tenant_id === t.tenant_id).map((q) => ({
+          entity: q.entity,
+          externalId: q.external_id,
+          reason: q.reason,
+          lastSeenAt: q.last_seen_at.toISOString(),
+        })),
         // The chat can trust the links when no reservation lacks its rooms.
         trustworthy: integrity.reservationsWithoutRoom === 0 && integrity.reservationsWithoutRooms === 0,
       };

@@ -7,6 +7,7 @@ import type { Sql } from "../db.ts";
 import { getRun, resumeRun } from "../runs/coordinator.ts";
 import { isActive } from "../runs/state-machine.ts";
 import type { Run, Source } from "../runs/types.ts";
+import { redactDeep } from "../redact.ts";
 
 export const runRequestSchema = z
   .strictObject({
@@ -59,7 +60,8 @@ export function runInProgress(holder: Run): ApiError {
 
 export function publicRun(run: Run) {
   const { fencingToken: _token, checkpoint: _checkpoint, ...rest } = run;
-  return rest;
+  // Run records are redacted when written; this covers rows written before that, or by hand.
+  return redactDeep(rest);
 }
 
 /**

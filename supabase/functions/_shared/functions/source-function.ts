@@ -7,6 +7,7 @@ import { json } from "../http/errors.ts";
 import { createHandler, type Logger } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
 import type { Invoker } from "../invoke.ts";
+import type { Resolver } from "../net/outbound.ts";
 import { cancelRuns, claimRun } from "../runs/coordinator.ts";
 import { executeRun, type Job } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
@@ -20,6 +21,8 @@ export interface FunctionDeps {
   sql: Sql;
   log: Logger;
   invoke: Invoker;
+  /** DNS lookups for the outbound policy (net/outbound.ts); resolved by the platform adapter. */
+  resolveHost: Resolver;
   /** The platform's EdgeRuntime.waitUntil: keeps the isolate alive for background work. */
   waitUntil: (promise: Promise<unknown>) => void;
   /** The isolate's CPU, age and beforeunload: what hops budget against. */

@@ -1,4 +1,5 @@
 // The error envelope of the contract: {"error": {"code", "message", ...details}}.
+import { redactDeep } from "../redact.ts";
 
 export type ErrorCode =
   | "INVALID_REQUEST"
@@ -48,5 +49,5 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 export function errorResponse(err: ApiError): Response {
-  return json(err.status, err.body(), err.headers);
+  return json(err.status, redactDeep(err.body()), err.headers);
 }

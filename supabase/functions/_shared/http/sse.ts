@@ -1,5 +1,6 @@
 // Server-sent events with keep-alive comments, so proxies and the platform's idle timeout do not
 // cut a quiet stream.
+import { redactDeep } from "../redact.ts";
 import { CORS_HEADERS } from "./errors.ts";
 
 export interface SseSink {
@@ -29,7 +30,7 @@ export function sseResponse(
         }
       };
       const sink: SseSink = {
-        send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+        send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(redactDeep(data))}\n\n`),
         get closed() {
           return closed;
         },

@@ -1,3 +1,4 @@
+import { redact } from "../redact.ts";
 import { MotoPressError } from "./errors.ts";
 import { type AuthMode, type FetchLike, HttpSession, normaliseSiteUrl } from "./http.ts";
 import {
@@ -7,8 +8,8 @@ import {
   accommodationTypeSchema,
   type Booking,
   bookingSchema,
-  BOOKING_STATUSES,
   describeIssues,
+  isNonLiveStatus,
   type ItemError,
   validatePage,
 } from "./schemas.ts";
@@ -38,6 +39,10 @@ export interface MotoPressClientConfig {
    * requests in flight are cut off and the call fails with the signal's reason, not a MotoPress error.
    */
   signal?: AbortSignal;
+  /** Checks every URL before it is fetched (net/outbound.ts); the functions always pass one. */
+  guard?: (url: URL) => Promise<void>;
+  /** Largest response body read, in bytes. Default 16 MB. */
+  maxBodyBytes?: number;
 }
 
 export interface Page<T> {
@@ -81,7 +86,7 @@ export interface MotoPressClient {
   accommodationTypes(options?: ScanOptions): AsyncIterable<Page<AccommodationType>>;
   accommodations(options?: ScanOptions): AsyncIterable<Page<Accommodation>>;
   bookings(options?: ScanOptions): AsyncIterable<Page<Booking>>;
-  /** `null` when the booking does not exist (hard-deleted) or sits in trash/draft. */
+  /** `null` when the item does not exist (hard-deleted) or is trash, draft or auto-draft (all three). */
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
   accommodationType(id: number): Promise<AccommodationType | null>;
@@ -108,7 +113,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   try {
     siteUrl = normaliseSiteUrl(cfg.siteUrl);
   } catch {
-    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The site URL "${cfg.siteUrl}" is not a valid URL.`);
+    // Not echoed whole: an operator may have pasted a URL with keys in it.
+    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The stored site URL "${redact(cfg.siteUrl)}" is not a valid URL.`);
   }
   if (!cfg.consumerKey || !cfg.consumerSecret) {
     throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", "The consumer key and consumer secret are required.");
@@ -133,6 +139,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     sleep: cfg.sleep ?? defaultSleep,
     random: cfg.random ?? Math.random,
     signal: cfg.signal,
+    guard: cfg.guard,
+    maxBodyBytes: config(cfg.maxBodyBytes, 16 * 1024 * 1024, isInt(1), "maxBodyBytes"),
   });
   const counters = { pages: 0, items: 0, itemErrors: 0, rewinds: 0, duplicatesDropped: 0 };
 
@@ -249,11 +257,9 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const response = await http.getJson(`${resource}/${id}`);
     if (response === null) return null;
     const body = response.body as { status?: unknown } | null;
-    if (resource === "bookings" && body && typeof body.status === "string" &&
-      !(BOOKING_STATUSES as readonly string[]).includes(body.status) &&
-      ["trash", "auto-draft", "draft"].includes(body.status)) {
-      return null;
-    }
+    // GET by id returns trashed, restored (draft) and auto-draft posts of every type with 200; for
+    // the sync they are gone until they are published again.
+    if (body && isNonLiveStatus(body.status)) return null;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       throw new MotoPressError(

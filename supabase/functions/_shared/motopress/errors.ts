@@ -1,6 +1,14 @@
 export type MotoPressErrorCode =
   | "MOTOPRESS_AUTH_FAILED"
   | "MOTOPRESS_FORBIDDEN"
+  /** A firewall, CDN or security plugin answered instead of WordPress. */
+  | "MOTOPRESS_BLOCKED"
+  /** Plain permalinks: /wp-json/ is not routed and the plugin authenticates nothing else. */
+  | "MOTOPRESS_PLAIN_PERMALINKS"
+  /** A plugin or the host switched the REST API off or limited it to logged-in users. */
+  | "MOTOPRESS_REST_DISABLED"
+  /** The site's certificate is not trusted (self-signed, expired, another host name) or TLS failed. */
+  | "MOTOPRESS_TLS"
   | "MOTOPRESS_HTTPS_REQUIRED"
   | "MOTOPRESS_NOT_FOUND"
   | "MOTOPRESS_BAD_RESPONSE"
@@ -8,7 +16,11 @@ export type MotoPressErrorCode =
   | "MOTOPRESS_TIMEOUT"
   | "MOTOPRESS_RATE_LIMITED"
   | "MOTOPRESS_INVALID_PARAM"
-  | "MOTOPRESS_INVALID_CONFIG";
+  | "MOTOPRESS_INVALID_CONFIG"
+  /** The site URL (or where it redirected) is not one the functions may fetch: see net/outbound.ts. */
+  | "MOTOPRESS_URL_REFUSED"
+  | "MOTOPRESS_REDIRECT_REFUSED"
+  | "MOTOPRESS_RESPONSE_TOO_LARGE";
 
 export interface MotoPressErrorDetails {
   status?: number | null;

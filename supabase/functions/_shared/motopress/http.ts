@@ -1,3 +1,7 @@
+import { readCappedBytes } from "../http/capped-read.ts";
+import { OutboundRefused } from "../net/outbound.ts";
+import { redact } from "../redact.ts";
+import { diagnoseHtml, diagnoseNetworkError, diagnoseRestRestriction } from "./diagnose.ts";
 import { MotoPressError, type MotoPressErrorCode } from "./errors.ts";
 import { wpErrorSchema, type WpError } from "./schemas.ts";
 
@@ -24,6 +28,39 @@ export interface HttpOptions {
   random: () => number;
   /** Once aborted, no request starts, none in flight goes on, and no retry waits: the call throws the reason. */
   signal?: AbortSignal;
+  /**
+   * Checks each URL before it is fetched, redirects included (net/outbound.ts's policy); throws
+   * OutboundRefused. Absent only in unit tests that talk to a local simulator.
+   */
+  guard?: (url: URL) => Promise<void>;
+  /** A response body larger than this fails the request instead of filling the isolate's memory. */
+  maxBodyBytes: number;
+}
+
+/** Same-origin redirects followed per request (WordPress canonical redirects need one or two). */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+type Body = { kind: "text"; text: string; bytes: number } | { kind: "too-large"; bytes: number };
+
+const formatBytes = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
+
+/** Reads at most `max` bytes of a body; more, and the stream is cancelled. */
+async function readCapped(response: Response, max: number): Promise<Body> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > max) {
+    await response.body?.cancel().catch(() => {});
+    return { kind: "too-large", bytes: declared };
+  }
+  // A declared length is enforced by fetch itself (a longer body is a network error): read it whole.
+  if (Number.isFinite(declared) || !response.body) {
+    const text = await response.text();
+    return { kind: "text", text, bytes: Number.isFinite(declared) ? declared : text.length };
+  }
+  // Chunked: counted as it arrives, and stopped at the cap.
+  const { bytes, size } = await readCappedBytes(response.body, max);
+  if (bytes === null) return { kind: "too-large", bytes: size };
+  return { kind: "text", text: new TextDecoder().decode(bytes), bytes: size };
 }
 
 export interface HttpStats {
@@ -59,12 +96,23 @@ export function normaliseSiteUrl(siteUrl: string): string {
 }
 
 export function redactUrl(url: string): string {
-  return url.replace(/(consumer_secret|consumer_key)=[^&]*/g, "$1=REDACTED");
+  return redact(url);
 }
 
+/**
+ * A page, not the API's JSON. Some hosts label MotoPress's JSON `text/html`, so the label alone
+ * decides only for a body that is not JSON.
+ */
 function looksLikeHtml(text: string, contentType: string | null): boolean {
-  const head = text.trimStart().slice(0, 100).toLowerCase();
-  return head.startsWith("<") || (contentType ?? "").includes("text/html");
+  const head = text.trimStart();
+  if (head.startsWith("<")) return true;
+  if (!(contentType ?? "").includes("text/html")) return false;
+  try {
+    JSON.parse(text);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function parseRetryAfter(value: string | null, nowMs: number): number | null {
@@ -79,6 +127,8 @@ export class HttpSession {
   readonly stats: HttpStats = { requests: 0, retries: 0, authFallbacks: 0, bytesReceived: 0 };
   private authMode: AuthMode;
   private readonly isPlainHttp: boolean;
+  /** Origins the guard accepted in this session: one DNS check per origin, not per page. */
+  private readonly checkedOrigins = new Set<string>();
 
   constructor(private readonly options: HttpOptions) {
     this.authMode = options.authMode;
@@ -121,7 +171,7 @@ export class HttpSession {
         case "missing":
           return null;
         case "fatal":
-          throw outcome.error.withAttempts(attempts);
+          throw this.scrub(outcome.error.withAttempts(attempts));
         case "credentials-ignored": {
           if (mode === "basic" && this.options.authFallback && !fellBack) {
             fellBack = true;
@@ -129,19 +179,19 @@ export class HttpSession {
             this.stats.authFallbacks++;
             continue;
           }
-          throw this.credentialsIgnoredError(outcome.error, attempts);
+          throw this.scrub(this.credentialsIgnoredError(outcome.error, attempts));
         }
         case "retry": {
           const budgetLeft = retries < this.options.maxRetries &&
             (!outcome.badResponse || badResponseRetries < this.options.maxBadResponseRetries);
-          if (!budgetLeft) throw outcome.error.withAttempts(attempts);
+          if (!budgetLeft) throw this.scrub(outcome.error.withAttempts(attempts));
           if (outcome.retryAfterMs !== null && outcome.retryAfterMs > this.options.maxRetryAfterMs) {
-            throw new MotoPressError(
+            throw this.scrub(new MotoPressError(
               "MOTOPRESS_RATE_LIMITED",
               `${outcome.error.message} The site asked to wait ${Math.round(outcome.retryAfterMs / 1000)} s, ` +
                 `longer than the ${Math.round(this.options.maxRetryAfterMs / 1000)} s this client waits; try again later.`,
               { status: outcome.error.status, attempts, url: outcome.error.url ?? undefined },
-            );
+            ));
           }
           retries++;
           if (outcome.badResponse) badResponseRetries++;
@@ -170,6 +220,43 @@ export class HttpSession {
     }
   }
 
+  /**
+   * The error with this session's key and secret (and anything credential-shaped) removed from its
+   * message, URL and cause: a site's 401 body may echo them, and a network error's text may hold
+   * the request URL, which carries them in query-string mode.
+   */
+  private scrub(error: MotoPressError): MotoPressError {
+    const secrets = [this.options.consumerKey, this.options.consumerSecret];
+    const cause = error.cause instanceof Error ? new Error(redact(error.cause.message, secrets)) : undefined;
+    return new MotoPressError(error.code, redact(error.message, secrets), {
+      status: error.status,
+      attempts: error.attempts,
+      wpCode: error.wpCode,
+      url: error.url === null ? undefined : redact(error.url, secrets),
+      cause,
+    });
+  }
+
+  /**
+   * Runs the outbound guard once per origin. A refusal is the operator's to fix and never retried;
+   * a name that does not resolve may be a passing DNS failure, so it is retried like a network error.
+   */
+  private async guard(url: URL): Promise<Outcome | null> {
+    if (!this.options.guard || this.checkedOrigins.has(url.origin)) return null;
+    try {
+      await this.options.guard(url);
+      this.checkedOrigins.add(url.origin);
+      return null;
+    } catch (err) {
+      if (!(err instanceof OutboundRefused)) throw err;
+      if (err.reason === "unresolvable") {
+        return { kind: "retry", badResponse: false, retryAfterMs: null, error: new MotoPressError("MOTOPRESS_UNAVAILABLE", err.message) };
+      }
+      const code = err.reason === "https-required" ? "MOTOPRESS_HTTPS_REQUIRED" : "MOTOPRESS_URL_REFUSED";
+      return { kind: "fatal", error: new MotoPressError(code, err.message) };
+    }
+  }
+
   /** Full jitter: a random delay up to the exponential cap spreads retries from concurrent page fetches. */
   private backoff(retry: number): number {
     const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (retry - 1));
@@ -177,21 +264,29 @@ export class HttpSession {
   }
 
   private credentialsIgnoredError(error: MotoPressError, attempts: number): MotoPressError {
+    const details = { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined };
     if (this.isPlainHttp) {
       return new MotoPressError(
         "MOTOPRESS_HTTPS_REQUIRED",
-        "The site is served over plain HTTP, where MotoPress ignores consumer keys (both Basic auth and " +
-          "consumer_key/consumer_secret query parameters). Use the https:// site URL, or fix the TLS proxy so " +
-          "WordPress detects HTTPS (X-Forwarded-Proto).",
-        { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined },
+        "The site URL is plain http://, and MotoPress accepts API keys only over HTTPS (WordPress's is_ssl()), " +
+          "by Basic auth and by query string alike: over http the keys are ignored and every request is answered " +
+          "401 mphb_rest_cannot_view. Register the site's https:// address (install a certificate if it has none).",
+        details,
       );
     }
+    // Over HTTPS the plugin sets no error for a key it does not know, so an unknown or revoked key
+    // gets the same 401 as no key at all. The query-string retry has ruled out a stripped
+    // Authorization header, and the answer came from the plugin's own route, so permalinks are fine.
+    const tried = this.options.authFallback ? "by Basic auth and by query string" : `by ${this.authMode === "basic" ? "Basic auth" : "query string"}`;
     return new MotoPressError(
       "MOTOPRESS_AUTH_FAILED",
-      "The site ignored the API credentials (401 mphb_rest_cannot_view) with Basic auth and with query-string " +
-        "keys. Check that the server passes the Authorization header to PHP, that WordPress detects HTTPS " +
-        "behind its proxy, and that the URL uses /wp-json/ (plain-permalink ?rest_route= sites skip key auth).",
-      { status: error.status, attempts, wpCode: error.wpCode, url: error.url ?? undefined },
+      `The site does not accept this consumer key (401 mphb_rest_cannot_view ${tried}): the key is unknown, was ` +
+        "revoked, or its WordPress user was deleted. Check the consumer key (ck_…) against the list under " +
+        "Accommodation › Settings › Advanced › API keys, or add a new key with Read permission for an " +
+        "Administrator. If the key is listed there, WordPress does not see the request as HTTPS: the proxy or CDN " +
+        "in front of it must pass X-Forwarded-Proto: https." +
+        (this.options.authFallback ? "" : " Or the server strips the Authorization header: try query-string keys."),
+      details,
     );
   }
 
@@ -207,16 +302,46 @@ export class HttpSession {
       timedOut = true;
       controller.abort();
     }, this.options.timeoutMs);
-    this.stats.requests++;
     let status: number | null = null;
     try {
       const signal = this.options.signal ? AbortSignal.any([controller.signal, this.options.signal]) : controller.signal;
-      const response = await this.options.fetch(url, { method: "GET", headers, signal });
-      status = response.status;
-      // The body read stays under the same timer: a server that stalls mid-body is as dead as one that never answers.
-      const text = await response.text();
-      this.stats.bytesReceived += text.length;
-      return this.classify(response, text, safeUrl);
+      let target = new URL(url);
+      for (let hop = 0; ; hop++) {
+        const refused = await this.guard(target);
+        if (refused) return refused;
+        this.stats.requests++;
+        // Redirects are ours to judge: fetch would follow them anywhere, headers and query keys included.
+        const response = await this.options.fetch(target.toString(), {
+          method: "GET",
+          headers,
+          signal,
+          redirect: "manual",
+        });
+        status = response.status;
+        if (REDIRECT_STATUSES.has(status) && response.headers.has("location")) {
+          await response.body?.cancel().catch(() => {});
+          const next = this.redirectTarget(target, response.headers.get("location")!, hop, status);
+          if (next instanceof MotoPressError) return { kind: "fatal", error: next };
+          target = next;
+          continue;
+        }
+        // The body read stays under the same timer: a server that stalls mid-body is as dead as one that never answers.
+        const body = await readCapped(response, this.options.maxBodyBytes);
+        this.stats.bytesReceived += body.bytes;
+        if (body.kind === "too-large") {
+          return {
+            kind: "fatal",
+            error: new MotoPressError(
+              "MOTOPRESS_RESPONSE_TOO_LARGE",
+              `The site's answer is larger than ${formatBytes(this.options.maxBodyBytes)} ` +
+                `(${body.bytes} bytes or more); it was not read. A MotoPress page of 100 items is far smaller: check ` +
+                "the site URL, or raise MOTOPRESS_MAX_BODY_BYTES.",
+              { status, url: safeUrl },
+            ),
+          };
+        }
+        return this.classify(response, body.text, safeUrl);
+      }
     } catch (cause) {
       // The caller's signal (deadline, lost run) is not the site's fault: no retry, its own reason.
       if (this.options.signal?.aborted) throw this.options.signal.reason;
@@ -233,21 +358,37 @@ export class HttpSession {
           ),
         };
       }
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      return {
-        kind: "retry",
-        badResponse: false,
-        retryAfterMs: null,
-        error: new MotoPressError(
-          "MOTOPRESS_UNAVAILABLE",
-          `Network error talking to the site (${reason}): the connection was refused or reset. Check the site ` +
-            "URL and that the site is up.",
-          { status, url: safeUrl, cause },
-        ),
-      };
+      // The runtime's message can hold the request URL, query-string keys included: the diagnosis
+      // quotes it, so it is redacted like every other message.
+      const d = diagnoseNetworkError(cause, new URL(this.options.siteUrl).host);
+      const message = redact(d.message, [this.options.consumerKey, this.options.consumerSecret]);
+      const error = new MotoPressError(d.code, message, { status, url: safeUrl, cause });
+      return d.retry ? { kind: "retry", badResponse: false, retryAfterMs: null, error } : { kind: "fatal", error };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The next hop of a redirect when it stays on the same origin; an error naming both hosts otherwise. */
+  private redirectTarget(from: URL, location: string, hop: number, status: number): URL | MotoPressError {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site answered ${status} with an invalid Location header.`, { status });
+    }
+    if (next.origin !== from.origin) {
+      return new MotoPressError(
+        "MOTOPRESS_REDIRECT_REFUSED",
+        `The site redirected (${status}) from ${from.origin} to ${next.origin}; redirects to another origin are ` +
+          "not followed, so the API keys never travel elsewhere. If the site moved, set its site URL to the new address.",
+        { status },
+      );
+    }
+    if (hop >= MAX_REDIRECTS) {
+      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site redirected more than ${MAX_REDIRECTS} times.`, { status });
+    }
+    return next;
   }
 
   private classify(response: Response, text: string, url: string): Outcome {
@@ -268,19 +409,38 @@ export class HttpSession {
       new MotoPressError(code, message, { status, url, wpCode: wp?.code ?? null });
     const wpText = wp ? `${wp.code}: ${wp.message}` : html ? "an HTML page" : "a non-JSON body";
 
+    // An HTML page is the same page when asked again (plain permalinks' home page, a security
+    // plugin, a challenge): never retried. A 5xx page is the exception, below.
+    const page = html && status < 500 && status !== 429 ? diagnoseHtml(text, status) : null;
+    if (page) return { kind: "fatal", error: err(page.code, page.message) };
+    const restOff = wp && status >= 400 && status < 500 ? diagnoseRestRestriction(status, wp.code, wp.message) : null;
+    if (restOff) return { kind: "fatal", error: err(restOff.code, restOff.message) };
+
     if (status >= 200 && status < 300) {
       if (parsed) return { kind: "ok", response: { status, headers: response.headers, body, attempts: 0 } };
+      // Cut-off JSON is usually a dropped connection: worth a bounded retry.
       return {
         kind: "retry",
         badResponse: true,
         retryAfterMs: null,
         error: err(
           "MOTOPRESS_BAD_RESPONSE",
-          html
-            ? "The site answered 200 with an HTML page instead of JSON: a firewall/WAF challenge, a caching " +
-              "plugin or a PHP error page. Allow-list the sync's requests to /wp-json/mphb/ in the WAF or cache."
-            : "The site answered 200 with malformed or truncated JSON (often PHP notices printed before the " +
-              "JSON, or a connection cut short). Disable WP_DEBUG_DISPLAY on the site and check its error log.",
+          "The site answered 200 with malformed or truncated JSON (often PHP notices printed before the " +
+            "JSON, or a connection cut short). Disable WP_DEBUG_DISPLAY on the site and check its error log.",
+        ),
+      };
+    }
+    // An error status whose body is neither JSON nor a page was cut short or garbled on the way: the
+    // answer itself is unknown, so it is asked again (bounded), never read as "not found".
+    if (status >= 400 && status < 500 && status !== 429 && !parsed && !html && text.trim() !== "") {
+      return {
+        kind: "retry",
+        badResponse: true,
+        retryAfterMs: null,
+        error: err(
+          "MOTOPRESS_BAD_RESPONSE",
+          `The site answered ${status} with a malformed or truncated body (a connection cut short, or PHP ` +
+            "output mixed into the JSON). Check the site's error log.",
         ),
       };
     }
@@ -291,8 +451,8 @@ export class HttpSession {
         retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
         error: err(
           "MOTOPRESS_RATE_LIMITED",
-          "The site (or its CDN/WAF: MotoPress itself has no rate limit) answered 429 Too Many Requests. " +
-            "Lower the client's concurrency or allow-list the sync's IP.",
+          "The site's host, CDN or firewall answered 429 Too Many Requests (MotoPress itself has no rate " +
+            "limit). Lower MOTOPRESS_CONCURRENCY, or allow-list the sync's IPs in the host's rate limiting.",
         ),
       };
     }
@@ -356,8 +516,8 @@ export class HttpSession {
           kind: "fatal",
           error: err(
             "MOTOPRESS_FORBIDDEN",
-            "The API key's WordPress user may not read this resource (403 mphb_rest_cannot_view). Attach the " +
-              "key to an Administrator or Hotel Manager user.",
+            `The API key is valid, but its WordPress user may not read this resource (403 ${wp.code}: it lacks ` +
+              "the read_private_posts capability). Give the key to an Administrator or Hotel Manager user.",
           ),
         };
       }
@@ -365,10 +525,7 @@ export class HttpSession {
         kind: "fatal",
         error: err(
           "MOTOPRESS_FORBIDDEN",
-          html
-            ? "The site answered 403 with an HTML page: a firewall, CDN or security plugin blocked the request. " +
-              "Allow-list the sync's requests to /wp-json/mphb/."
-            : `The site answered 403 (${wpText}). Check the key's permissions and any security plugin.`,
+          `The site answered 403 (${wpText}). Check the key's permissions and any security plugin.`,
         ),
       };
     }
@@ -379,9 +536,9 @@ export class HttpSession {
         error: err(
           "MOTOPRESS_NOT_FOUND",
           wp?.code === "rest_no_route"
-            ? "The site has no mphb/v1 REST route: check the site URL, that MotoPress Hotel Booking 4.1+ is " +
-              "active, and that permalinks are not set to Plain."
-            : `Site or REST route not found (404, ${wpText}): check the site URL and that permalinks are enabled.`,
+            ? "WordPress answered, but it has no mphb/v1 REST route (404 rest_no_route): MotoPress Hotel Booking " +
+              "is not active, is older than 4.1 (the REST API arrived in 4.1), or a plugin removes its routes."
+            : `Site or REST route not found (404, ${wpText}): check the site URL (the WordPress address).`,
         ),
       };
     }

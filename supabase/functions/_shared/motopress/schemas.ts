@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { decodeHtmlEntities } from "./html-entities.ts";
+import { PRIVATE_TITLE_PREFIXES, PROTECTED_TITLE_PREFIXES } from "./title-prefixes.ts";
 
 // Raw shapes follow the mphb/v1 API as described in docs/motopress-quirks.md and the reference notes.
 // Objects are loose: WordPress and add-ons append keys (`_links`, `_embedded`, `targetHints`, custom fields).
@@ -14,8 +15,14 @@ export const BOOKING_STATUSES = [
 ] as const;
 export type BookingStatus = typeof BOOKING_STATUSES[number];
 
-/** Statuses a single GET can return but a list never does; callers treat these as "not a live booking". */
+/**
+ * Statuses a single GET returns for every type (types, units, bookings) but a list never does: in the
+ * trash, restored from it (WordPress restores to draft) or an unfinished admin draft. For the sync the
+ * item is gone until it is published again.
+ */
 export const NON_LIVE_POST_STATUSES = ["trash", "auto-draft", "draft"] as const;
+export const isNonLiveStatus = (status: unknown): boolean =>
+  typeof status === "string" && (NON_LIVE_POST_STATUSES as readonly string[]).includes(status);
 
 const id = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -38,6 +45,15 @@ const text = z.string().nullish().transform((v) => v ?? "");
 export function unquoteIcal(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
+/**
+ * `check_in_time`/`check_out_time` are a site setting (option + ":00"). An unreadable value is a
+ * harmless oddity: it becomes `null` (unknown) rather than costing the booking.
+ */
+const siteTime = z.string().nullish().transform((v) => {
+  const m = v ? /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(v.trim()) : null;
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return null;
+  return `${m[1].padStart(2, "0")}:${m[2]}:${m[3] ?? "00"}`;
+});
 const icalText = optionalText.transform((v) => {
   if (v === null) return null;
   const unquoted = unquoteIcal(v);
@@ -49,7 +65,10 @@ const links = z.record(z.string(), z.array(linkObject)).optional();
 
 // ---------- accommodation types ----------
 
-const namedTerm = z.looseObject({ id, name: text });
+// Term and service lists are decoration: an odd entry is dropped, never a reason to lose the type.
+const namedTerm = z.looseObject({ id: z.number().int().nullish(), name: z.string().nullish() });
+const termNames = (terms: z.infer<typeof namedTerm>[] | undefined) =>
+  (terms ?? []).flatMap((t) => (t.name ? [decodeHtmlEntities(t.name)] : []));
 export const rawAccommodationTypeSchema = z.looseObject({
   id,
   status: z.string().min(1).optional(),
@@ -62,9 +81,12 @@ export const rawAccommodationTypeSchema = z.looseObject({
   base_adults: nonNegativeInt.optional(),
   base_children: nonNegativeInt.optional(),
   bed_type: optionalText,
-  size: z.number().nonnegative().nullish(),
+  // An int by the getter (intval); a float or a negative from an add-on is rounded / dropped, not fatal.
+  size: z.number().finite().nullish().transform((v) => (v === null || v === undefined || v < 0 ? null : Math.round(v))),
   view: optionalText,
-  services: z.array(z.looseObject({ id, title: text })).optional(),
+  // A permanently deleted service is serialized as {"id":null,"title":null}: WordPress empties the
+  // trash after 30 days and nothing removes the stale id from the type.
+  services: z.array(z.looseObject({ id: z.number().int().nullish(), title: z.string().nullish() })).optional(),
   categories: z.array(namedTerm).optional(),
   tags: z.array(namedTerm).optional(),
   amenities: z.array(namedTerm).optional(),
@@ -88,7 +110,9 @@ export interface AccommodationType {
   bedType: string | null;
   size: number | null;
   view: string | null;
+  /** Live services only; deleted ones (`{"id":null}`) are counted in `deletedServices`. */
   serviceIds: number[];
+  deletedServices: number;
   categories: string[];
   amenities: string[];
 }
@@ -105,11 +129,12 @@ export const accommodationTypeSchema = rawAccommodationTypeSchema.transform((t):
   baseAdults: t.base_adults ?? null,
   baseChildren: t.base_children ?? null,
   bedType: t.bed_type,
-  size: t.size ?? null,
+  size: t.size,
   view: t.view,
-  serviceIds: (t.services ?? []).map((s) => s.id),
-  categories: (t.categories ?? []).map((c) => decodeHtmlEntities(c.name)),
-  amenities: (t.amenities ?? []).map((a) => decodeHtmlEntities(a.name)),
+  serviceIds: (t.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s.id] : [])),
+  deletedServices: (t.services ?? []).filter((s) => !(typeof s.id === "number" && s.id > 0)).length,
+  categories: termNames(t.categories),
+  amenities: termNames(t.amenities),
 }));
 
 // ---------- accommodations (units) ----------
@@ -128,16 +153,32 @@ export interface Accommodation {
   status: string | null;
   /** `null` when the unit's type meta is missing (the API sends 0). */
   accommodationTypeId: number | null;
-  /** HTML entities decoded and WordPress's `Private: ` prefix removed from private units. */
+  /** HTML entities decoded and WordPress's private/protected prefix (in the site's language) removed. */
   title: string;
   excerpt: string | null;
 }
 
-const PRIVATE_PREFIX = "Private: ";
+const withoutPrefix = (title: string, prefixes: readonly string[]): string | null => {
+  const prefix = prefixes.find((p) => title.startsWith(p));
+  return prefix === undefined ? null : title.slice(prefix.length);
+};
+
+/**
+ * get_the_title() prefixes a private post with "Private: %s" and a password-protected one with
+ * "Protected: %s", translated. The private form is removed only from a unit whose status is
+ * `private`. A protected post keeps its status (`publish`) and the API hides its password, so the
+ * translated "Protected" form itself is the sign; an ordinary title with a colon ("Suite: Sea view")
+ * matches neither list and is kept as written.
+ */
+export function unitDisplayTitle(rawTitle: string, status: string | null | undefined): string {
+  const title = decodeHtmlEntities(rawTitle);
+  const stripped = (status === "private" ? withoutPrefix(title, PRIVATE_TITLE_PREFIXES) : null) ??
+    withoutPrefix(title, PROTECTED_TITLE_PREFIXES);
+  return stripped && stripped.trim() ? stripped : title;
+}
 
 export const accommodationSchema = rawAccommodationSchema.transform((a): Accommodation => {
-  let title = decodeHtmlEntities(a.title);
-  if (a.status === "private" && title.startsWith(PRIVATE_PREFIX)) title = title.slice(PRIVATE_PREFIX.length);
+  const title = unitDisplayTitle(a.title, a.status);
   return {
     id: a.id,
     status: a.status ?? null,
@@ -157,14 +198,15 @@ const taxes = z.looseObject({
 });
 
 const rawReservedAccommodation = z.looseObject({
-  accommodation: id,
+  // 0 when the room's meta is missing: the booking then cannot be linked, which the mapper says.
+  accommodation: nonNegativeInt,
   accommodation_type: nonNegativeInt.optional(),
   rate: nonNegativeInt.optional(),
   adults: nonNegativeInt.optional(),
   children: nonNegativeInt.optional(),
   guest_name: optionalText,
   services: z.array(z.looseObject({
-    id,
+    id: z.number().int().nullish(),
     quantity: nonNegativeInt.optional(),
     adults: nonNegativeInt.optional(),
     price: money.optional(),
@@ -188,8 +230,8 @@ export const rawBookingSchema = z.looseObject({
   key: optionalText,
   check_in_date: ymd,
   check_out_date: ymd,
-  check_in_time: optionalText,
-  check_out_time: optionalText,
+  check_in_time: siteTime,
+  check_out_time: siteTime,
   customer: rawCustomer.nullish(),
   reserved_accommodations: z.array(rawReservedAccommodation),
   coupon_code: optionalText,
@@ -207,7 +249,12 @@ export const rawBookingSchema = z.looseObject({
   ical_summary: icalText,
   ical_description: icalText,
   note: optionalText,
-  internal_notes: z.array(z.looseObject({ note: text, user: z.number().int().optional(), date_utc: text })).optional(),
+  // date_utc is `false` when the stored date is not numeric.
+  internal_notes: z.array(z.looseObject({
+    note: text,
+    user: z.number().int().nullish(),
+    date_utc: z.union([z.string(), z.literal(false)]).nullish(),
+  })).optional(),
   _links: links,
 }).refine((b) => b.check_out_date >= b.check_in_date, {
   message: "check_out_date is before check_in_date",
@@ -259,7 +306,9 @@ export interface Booking {
   key: string | null;
   checkInDate: string;
   checkOutDate: string;
+  /** `HH:MM:SS`, the site's check-in time; `null` when absent or unreadable. */
   checkInTime: string | null;
+  /** `HH:MM:SS`, the site's check-out time; `null` when absent or unreadable. */
   checkOutTime: string | null;
   customer: Customer;
   reservedAccommodations: ReservedAccommodation[];
@@ -316,8 +365,8 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
         adults: r.adults ?? null,
         children: r.children ?? null,
         guestName: r.guest_name === null ? null : (r.guest_name.trim() || null),
-        services: (r.services ?? []).map((s) => ({
-          id: s.id,
+        services: (r.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s] : [])).map((s) => ({
+          id: s.id as number,
           quantity: s.quantity ?? null,
           adults: s.adults ?? null,
           price: s.price ?? null,
@@ -345,7 +394,7 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
     internalNotes: (b.internal_notes ?? []).map((n) => ({
       note: n.note,
       user: n.user ?? null,
-      dateUtc: n.date_utc === "" ? null : `${n.date_utc}Z`,
+      dateUtc: typeof n.date_utc === "string" && n.date_utc !== "" ? `${n.date_utc}Z` : null,
     })),
   };
 });

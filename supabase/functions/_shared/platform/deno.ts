@@ -6,6 +6,8 @@ import type { FunctionDeps } from "../functions/source-function.ts";
 import { httpInvoker } from "../invoke.ts";
 import { jsonLogger } from "../log.ts";
 import { denoIsolateMeter } from "./isolate.ts";
+import type { Resolver } from "../net/outbound.ts";
+import { redact, rememberSecret } from "../redact.ts";
 
 declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
@@ -35,30 +37,62 @@ function installProcessGuard(log: (level: "error", message: string, data: Record
   });
 }
 
+/** A and AAAA records of a host; a missing record type is an empty list, not an error. */
+export const denoResolver: Resolver = async (host) => {
+  // Not every runtime build exposes it; then the policy checks names and literals only.
+  if (typeof Deno.resolveDns !== "function") return null;
+  const lookup = (type: "A" | "AAAA") =>
+    Deno.resolveDns(host, type).catch((err: unknown) => {
+      if (err instanceof Deno.errors.NotFound) return [] as string[];
+      throw err;
+    });
+  const [v4, v6] = await Promise.all([lookup("A"), lookup("AAAA")]);
+  return [...v4, ...v6];
+};
+
+function rememberConfigSecrets(config: Config): void {
+  for (const key of config.adminKeys) rememberSecret(key);
+  try {
+    // A short password (the local stack's "postgres") is a common word: redacting it everywhere
+    // would garble messages; the URL-password pattern still removes it from connection strings.
+    const password = decodeURIComponent(new URL(config.dbUrl).password);
+    if (password.length >= 12) rememberSecret(password);
+  } catch {
+    // Not a URL postgres.js understands either: the connection fails and says so.
+  }
+}
+
 export function serveFunction(name: string, build: (deps: FunctionDeps) => Handler): Handler {
   let handler: Handler;
   installProcessGuard(jsonLogger({ fn: "process" }));
   try {
     const config: Config = loadConfig(Deno.env.toObject());
+    rememberConfigSecrets(config);
     const deps: FunctionDeps = {
       config,
-      sql: createSql(config.dbUrl),
+      sql: createSql(config.dbUrl, { max: config.dbPoolMax }),
       log: jsonLogger({ fn: name }),
       invoke: httpInvoker(config),
+      resolveHost: denoResolver,
       waitUntil: (p) => (typeof EdgeRuntime !== "undefined" ? EdgeRuntime.waitUntil(p) : void p),
       isolate: denoIsolateMeter(),
     };
     handler = build(deps);
   } catch (err) {
-    // A broken environment is the operator's to fix: say so on every request instead of crashing.
-    const message = `Function misconfigured: ${(err as Error).message}`;
-    console.error(message);
+    // A broken environment is the operator's to fix: the details go to the function's log (which
+    // only the project's owners read); an unauthenticated caller learns only that it is broken.
+    console.error(JSON.stringify({ level: "error", fn: name, message: redact(`Function misconfigured: ${(err as Error).message}`) }));
     handler = () =>
       Promise.resolve(
-        new Response(JSON.stringify({ error: { code: "SERVICE_MISCONFIGURED", message } }), {
-          status: 503,
-          headers: { "content-type": "application/json" },
-        }),
+        new Response(
+          JSON.stringify({
+            error: {
+              code: "SERVICE_MISCONFIGURED",
+              message: "This function is misconfigured; its log says what to fix.",
+            },
+          }),
+          { status: 503, headers: { "content-type": "application/json" } },
+        ),
       );
   }
   const registry = (globalThis as Record<string, unknown>)[LOCAL_REGISTRY] as Map<string, Handler> | undefined;

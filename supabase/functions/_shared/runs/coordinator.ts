@@ -1,6 +1,7 @@
 // Run coordination over public.sync_runs. The guarantees live in SQL (see the sync_runs
 // migration); this module names the operations and turns rows into typed values.
 import type { Sql, Tx } from "../db.ts";
+import { redact, redactDeep } from "../redact.ts";
 import type { RunStatus } from "./state-machine.ts";
 import type { Lease, Run, Source, Trigger } from "./types.ts";
 
@@ -125,7 +126,7 @@ export async function withFencedTransaction<T>(
 
 export async function fence(tx: Tx, lease: Lease, update: FenceUpdate = {}): Promise<void> {
   const checkpoint = update.checkpoint === undefined ? null : tx.json(update.checkpoint as never);
-  const stats = update.stats === undefined ? null : tx.json(update.stats as never);
+  const stats = update.stats === undefined ? null : tx.json(redactDeep(update.stats) as never);
   // A new checkpoint is progress: it resets the run's count of attempts that committed nothing, and
   // its parent's (a chain progresses through its children). The parent's row is only written when
   // its count is not already 0, so concurrent children do not queue on it.
@@ -162,13 +163,14 @@ export interface Finish {
 
 /** Compare-and-set to a terminal status. A cancelled or reclaimed run is left as it is. */
 export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise<Run | null> {
-  const stats = finish.stats === undefined ? null : sql.json(finish.stats as never);
+  // Run records are read by the health report, SSE and dashboards: nothing secret goes in.
+  const stats = finish.stats === undefined ? null : sql.json(redactDeep(finish.stats) as never);
   const [row] = await sql`
     update public.sync_runs
     set status = ${finish.status}, completed_at = now(), heartbeat_at = now(),
         stats = coalesce(${stats}::jsonb, stats),
         error_code = ${finish.status === "failed" ? finish.errorCode ?? "FAILED" : null},
-        error_message = ${finish.status === "failed" ? finish.errorMessage ?? null : null}
+        error_message = ${finish.status === "failed" && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null}
     where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
     returning *`;
   return row ? toRun(row) : null;
@@ -181,7 +183,7 @@ export async function suspendRun(
   update: FenceUpdate & { interruption?: string },
 ): Promise<Run | null> {
   const checkpoint = update.checkpoint === undefined ? null : sql.json(update.checkpoint as never);
-  const stats = update.stats === undefined ? null : sql.json(update.stats as never);
+  const stats = update.stats === undefined ? null : sql.json(redactDeep(update.stats) as never);
   const [row] = await sql`
     update public.sync_runs
     set status = 'continuing', heartbeat_at = now(),

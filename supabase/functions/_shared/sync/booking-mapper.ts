@@ -10,6 +10,9 @@ export interface ReservationRow {
   kind: ReservationKind;
   check_in_date: string;
   check_out_date: string;
+  /** `HH:MM:SS`: the site's check-in/out times, as MotoPress returns them on every booking. */
+  check_in_time: string | null;
+  check_out_time: string | null;
   guest_name: string | null;
   guest_email: string | null;
   guest_phone: string | null;
@@ -58,13 +61,29 @@ export function parseIcalDescription(description: string | null): { reference: s
 
 const blank = (s: string | null | undefined): string | null => (s && s.trim() ? s.trim() : null);
 
+/** The guest chat logs a guest in with the last four digits of the phone, however it was typed. */
+export function phoneLast4(phone: string | null): string | null {
+  const digits = (phone ?? "").replace(/\D/g, "");
+  return digits.length >= 4 ? digits.slice(-4) : null;
+}
+
 export function mapBooking(b: Booking): Mapped {
   const rooms = b.reservedAccommodations;
   if (rooms.length === 0) return { ok: false, reason: "Booking has no reserved accommodation, so it has no room to link." };
+  const unnamed = rooms.findIndex((r) => r.accommodationId === 0);
+  if (unnamed >= 0) {
+    return {
+      ok: false,
+      reason: `Room ${unnamed + 1} of the booking names no accommodation (MotoPress sends 0 when the room's ` +
+        "record lost its accommodation), so it has no room to link. Reassign the room in the booking's admin page.",
+    };
+  }
   const id = String(b.id);
   const customerName = blank([b.customer.firstName, b.customer.lastName].filter(Boolean).join(" "));
   const roomGuest = rooms.map((r) => blank(r.guestName)).find((n) => n) ?? null;
   const ical = parseIcalDescription(b.icalDescription);
+  // The iCal importer writes the type's capacity as adults/children, not a guest count: unknown.
+  const counts = (n: number | null) => (b.imported ? null : n);
   const sum = (pick: (r: (typeof rooms)[number]) => number | null) =>
     rooms.every((r) => pick(r) == null) ? null : rooms.reduce((n, r) => n + (pick(r) ?? 0), 0);
   return {
@@ -76,14 +95,16 @@ export function mapBooking(b: Booking): Mapped {
       kind: kindOf(b),
       check_in_date: b.checkInDate,
       check_out_date: b.checkOutDate,
+      check_in_time: b.checkInTime,
+      check_out_time: b.checkOutTime,
       guest_name: customerName ?? roomGuest,
       guest_email: blank(b.customer.email),
       guest_phone: blank(b.customer.phone),
       guest_country: blank(b.customer.country),
-      guest_phone_last4: blank(b.customer.phone) ? null : ical.phoneLast4,
+      guest_phone_last4: phoneLast4(b.customer.phone) ?? ical.phoneLast4,
       external_reference: ical.reference,
-      adults: sum((r) => r.adults),
-      children: sum((r) => r.children),
+      adults: sum((r) => counts(r.adults)),
+      children: sum((r) => counts(r.children)),
       total_price: b.totalPrice,
       currency: b.currency,
       ical_prodid: b.icalProdid,
@@ -96,8 +117,8 @@ export function mapBooking(b: Booking): Mapped {
       position,
       unit_id: r.accommodationId,
       type_id: r.accommodationTypeId,
-      adults: r.adults,
-      children: r.children,
+      adults: counts(r.adults),
+      children: counts(r.children),
       guest_name: blank(r.guestName),
     })),
   };

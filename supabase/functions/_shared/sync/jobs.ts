@@ -1,5 +1,6 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
 import { createMotoPressClient } from "../motopress/client.ts";
+import { OutboundPolicy } from "../net/outbound.ts";
 import type { Job } from "../runs/executor.ts";
 import type { FunctionDeps, JobFor } from "../functions/source-function.ts";
 import { requireCredentials } from "../tenants.ts";
@@ -7,9 +8,12 @@ import { runPhases } from "./paged.ts";
 import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
 /** `signal`: the invocation's deadline and the run's loss; requests and retry waits never outlive it. */
-export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config">, tenantId: string, signal?: AbortSignal) {
+export async function clientFor(deps: Pick<FunctionDeps, "sql" | "config" | "resolveHost">, tenantId: string, signal?: AbortSignal) {
   const creds = await requireCredentials(deps.sql, tenantId);
+  const policy = new OutboundPolicy(deps.config.allowPrivateHosts, deps.resolveHost);
   return createMotoPressClient({
+    guard: (url) => policy.check(url),
+    maxBodyBytes: deps.config.motopress.maxBodyBytes,
     siteUrl: creds.siteUrl,
     consumerKey: creds.consumerKey,
     consumerSecret: creds.consumerSecret,

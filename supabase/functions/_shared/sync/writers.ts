@@ -5,6 +5,7 @@ import type { Page } from "../motopress/client.ts";
 import type { Accommodation, AccommodationType, Booking, ItemError } from "../motopress/schemas.ts";
 import { mapBooking, type ReservationRow, type RoomRow } from "./booking-mapper.ts";
 import type { Counters, Entity } from "./paged.ts";
+import { quarantinePayload, quarantineReason } from "./quarantine-payload.ts";
 
 const INT4 = 23;
 const TEXT = 25;
@@ -16,7 +17,7 @@ interface QuarantineItem {
 }
 
 const fromItemErrors = (errors: ItemError[]): QuarantineItem[] =>
-  errors.map((e) => ({ id: e.id, reason: e.reason, payload: e.raw }));
+  errors.map((e) => ({ id: e.id, reason: quarantineReason(e.reason), payload: quarantinePayload(e.raw) }));
 
 // deno-lint-ignore no-explicit-any
 type Fragment = any;
@@ -140,7 +141,7 @@ export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string,
       reservations.push(mapped.reservation);
       rooms.push(...mapped.rooms);
     } else {
-      quarantine.push({ id: booking.id, reason: mapped.reason, payload: booking });
+      quarantine.push({ id: booking.id, reason: quarantineReason(mapped.reason), payload: quarantinePayload(booking) });
     }
   }
   // Statements: units, reservations, then rooms together with the page's bookkeeping.
