@@ -6,6 +6,8 @@ import { isTransientDbError } from "../runs/db-faults.ts";
 
 /** A route that met a dropped connection or a restarting database is tried again this many times. */
 const ROUTE_ATTEMPTS = 4;
+/** Bodies up to this size are kept to replay the request (every valid body is far smaller). */
+const REPLAY_MAX_BYTES = 16 * 1024;
 
 /**
  * Runs a route again (on a fresh copy of the request) when the database failed it transiently: a
@@ -14,9 +16,15 @@ const ROUTE_ATTEMPTS = 4;
  * which the next claim or the reaper resumes after its lease.
  */
 async function withRouteRetry(route: Route, req: Request): Promise<Response> {
+  // Only a request whose body is small and declared can be replayed: a streamed or large body is
+  // read once, by the route's own size-capped reader (a copy of it would have to buffer it whole).
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  const replayable = req.body === null || (Number.isFinite(length) && length <= REPLAY_MAX_BYTES);
+  if (!replayable) return await route(req);
+  const body = req.body === null ? null : await req.arrayBuffer();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await route(attempt < ROUTE_ATTEMPTS ? req.clone() : req);
+      return await route(new Request(req.url, { method: req.method, headers: req.headers, body }));
     } catch (err) {
       if (!isTransientDbError(err)) throw err;
       if (attempt >= ROUTE_ATTEMPTS) {
