@@ -5,6 +5,8 @@
 //   MotoPress  a simulated site with a sample hotel (or the real site of MOTOPRESS_URL,
 //              MOTOPRESS_CONSUMER_KEY, MOTOPRESS_CONSUMER_SECRET)
 //   tenant     demo-hotel (or, for a real site, MOTOPRESS_TENANT_SLUG, default from its host name)
+//   console    the operator console at http://127.0.0.1:54323/, with a short-lived sign-in link
+//              (a local ES256 signing key stands in for Supabase Auth: SUPABASE_JWKS)
 // Stays up until Ctrl-C, then stops everything it started.
 import "./lib/quiet-node20.ts";
 import net from "node:net";
@@ -18,11 +20,16 @@ import { runFullSync } from "./lib/progress.ts";
 import { formatHealth } from "./lib/health-report.ts";
 import { createSyncClient, isSyncClientError } from "../shared/index.ts";
 import { Simulator } from "../tools/motopress-simulator/server.ts";
+import { buildConsole, type ConsoleServer, consoleStale, startConsoleServer } from "./lib/console-server.ts";
+import { jwksOf, localSigningKey, operatorToken } from "./lib/local-auth.ts";
 import { type SimulatorServer, startSimulatorServer } from "../tools/motopress-simulator/node-server.ts";
 
 // The contract's ports; overridable for a second stack on the same machine.
 const DB_PORT = Number(process.env.LOCAL_DB_PORT ?? 54322);
 const FUNCTIONS_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+const CONSOLE_PORT = Number(process.env.CONSOLE_PORT ?? 54323);
+/** The sign-in link's lifetime: `npm run console:link` prints a fresh one. */
+const SIGN_IN_TTL_SECONDS = 3600;
 const SAMPLE = { seed: 1, types: 8, units: 40, bookings: 1500, latencyMsPerPage: 150 };
 
 const step = (text: string) => console.log(`${c.cyan("==>")} ${c.bold(text)}`);
@@ -31,6 +38,7 @@ const info = (key: string, value: string) => console.log(`    ${key.padEnd(14)} 
 let db: Database | undefined;
 let functions: FunctionsServer | undefined;
 let site: SimulatorServer | undefined;
+let consoleServer: ConsoleServer | undefined;
 let stopping = false;
 
 async function shutdown(code: number): Promise<never> {
@@ -46,6 +54,7 @@ async function shutdown(code: number): Promise<never> {
       console.log(`    ${what}: ${(err as Error).message}`);
     }
   };
+  await quietly("console", consoleServer && (() => consoleServer!.close()));
   await quietly("functions server", functions && (() => functions!.stop()));
   await quietly("MotoPress simulator", site && (() => site!.close()));
   await quietly("database", db && (() => db!.stop()));
@@ -80,6 +89,9 @@ async function main(): Promise<void> {
       `port ${DB_PORT} is taken (another npm start or PostgreSQL?); stop it, set LOCAL_DB_PORT, or set DATABASE_URL.`,
     );
   }
+  if (!(await portFree(CONSOLE_PORT))) {
+    throw new Error(`port ${CONSOLE_PORT} is taken (another npm start?); stop it or set CONSOLE_PORT.`);
+  }
   if (!(await portFree(FUNCTIONS_PORT))) {
     throw new Error(
       `port ${FUNCTIONS_PORT} is taken (another npm start or functions:serve?); stop it or set FUNCTIONS_PORT.`,
@@ -107,6 +119,9 @@ async function main(): Promise<void> {
 
   step("functions (Deno)");
   const functionsUrl = FUNCTIONS_PORT === 54321 ? LOCAL_FUNCTIONS_URL : `http://127.0.0.1:${FUNCTIONS_PORT}`;
+  // No auth server runs locally: a local signing key plays Supabase Auth's, and its public half
+  // reaches the functions the way the platform gives them the project's keys (SUPABASE_JWKS).
+  const signingKey = await localSigningKey(".data");
   functions = await startFunctionsServer({
     SUPABASE_DB_URL: db.url,
     SUPABASE_URL: functionsUrl,
@@ -115,6 +130,7 @@ async function main(): Promise<void> {
     // public https site unless the operator lists its host too.
     SYNC_ALLOW_PRIVATE_HOSTS: process.env.SYNC_ALLOW_PRIVATE_HOSTS ??
       (process.env.MOTOPRESS_URL ? "" : LOCAL_SIMULATOR_HOSTS),
+    SUPABASE_JWKS: jwksOf(signingKey),
   }, FUNCTIONS_PORT).catch((err) => {
     throw new Error(
       `could not serve the functions on 127.0.0.1:${FUNCTIONS_PORT}: ${(err as Error).message}`,
@@ -200,12 +216,32 @@ async function main(): Promise<void> {
     console.log(`    ${c.yellow("health report unavailable:")} ${describe(err)}`);
   }
 
+  step("operator console");
+  let signIn = "";
+  try {
+    if (await consoleStale()) {
+      info("", c.dim("building console/ (npm run console:build)"));
+      await buildConsole();
+    }
+    consoleServer = await startConsoleServer({ port: CONSOLE_PORT, config: { supabaseUrl: functionsUrl } });
+    const token = operatorToken(signingKey, { supabaseUrl: functionsUrl, ttlSeconds: SIGN_IN_TTL_SECONDS, email: "operator@localhost" });
+    signIn = `${consoleServer.url}/#access_token=${token}`;
+    info("url", `${consoleServer.url}/`);
+  } catch (err) {
+    console.log(`    ${c.yellow("console unavailable:")} ${(err as Error).message}`);
+  }
+
   console.log();
   console.log(
     `${c.green("==>")} ${c.bold(`ready in ${Math.round((Date.now() - started) / 1000)} s`)}${
       syncOk ? "" : c.red("  (the sync did not complete; see above)")
     }`,
   );
+  if (signIn) {
+    console.log(`    console        ${consoleServer!.url}/`);
+    console.log(`    sign in        ${signIn}`);
+    console.log(c.dim(`                   (an operator for ${SIGN_IN_TTL_SECONDS / 60} min; a new link: npm run console:link)`));
+  }
   console.log(`    functions      ${functionsUrl}/functions/v1/<name>`);
   console.log(`    database       ${redact(db.url)}`);
   if (site) console.log(`    simulator      ${site.url}`);

@@ -1,6 +1,8 @@
 // The dashboard's typed client for the sync functions, over supabase-js `functions.invoke`.
-// Every call sends the admin key (as `apikey`, and as `Authorization: Bearer` for classic keys);
-// every non-2xx answer becomes a `SyncClientError` carrying the contract's error envelope.
+// Server side, every call sends the admin key (as `apikey`, and as `Authorization: Bearer` for
+// classic keys). In a browser (the operator console) it sends the signed-in operator's JWT as
+// `Authorization: Bearer` and the project's publishable key as `apikey`: never a secret key.
+// Every non-2xx answer becomes a `SyncClientError` carrying the contract's error envelope.
 import {
   createClient,
   FunctionsFetchError,
@@ -11,6 +13,15 @@ import {
 import type { publicRun, RunRequest } from "../supabase/functions/_shared/functions/run-api.ts";
 import type { CommandCenterRequest } from "../supabase/functions/_shared/functions/command-center.ts";
 import type { RepairReport } from "../supabase/functions/_shared/sync/repair.ts";
+import type { listRuns, runView } from "../supabase/functions/_shared/functions/run-views.ts";
+import type { healthDetails } from "../supabase/functions/_shared/functions/health-details.ts";
+import type {
+  listTenants,
+  saveTenantSchema,
+  testConnection,
+  testConnectionSchema,
+} from "../supabase/functions/_shared/functions/tenant-admin.ts";
+import type { z } from "zod";
 
 export type { RepairReport };
 
@@ -87,6 +98,32 @@ export interface TenantHealth {
   [extra: string]: unknown;
 }
 
+/** GET ?runId=: the run, its progress, and for a chain its children with theirs. */
+export type RunDetail = Awaited<ReturnType<typeof runView>>["run"];
+/** GET sync-command-center?view=runs. */
+export type RunList = Awaited<ReturnType<typeof listRuns>>;
+/** GET sync-command-center?view=tenants (no secret, the consumer key as a hint). */
+export type TenantList = Awaited<ReturnType<typeof listTenants>>;
+export type TenantSummary = TenantList["tenants"][number];
+/** GET sync-command-center?view=details&tenantId=: the rows behind the integrity counters. */
+export type HealthDetails = Awaited<ReturnType<typeof healthDetails>>;
+export type SaveTenantInput = Omit<z.input<typeof saveTenantSchema>, "action">;
+export type TestConnectionInput = Omit<z.input<typeof testConnectionSchema>, "action">;
+export type ConnectionTest = Awaited<ReturnType<typeof testConnection>>;
+
+/** room-status (contract §6): the board and the operator actions. */
+export type RoomAction =
+  | { action: "check_in" | "check_out" | "undo_check_in" | "undo_check_out"; reservationId: string; unitId?: string }
+  | { action: "set_housekeeping"; unitId: string; housekeeping: "clean" | "dirty" | "inspected" }
+  | { action: "block"; unitId: string; kind: "out_of_service" | "out_of_order"; startsOn: string; endsOn: string; reason: string; force?: boolean }
+  | { action: "unblock"; blockId: string }
+  | { action: "reconcile" };
+export interface ReconcileResult {
+  checked: number;
+  changed: number;
+  changes: { unitId: string; from: string; to: string; reason: string; cause: string }[];
+}
+
 export interface HealthReport {
   generatedAt?: string;
   tenants: TenantHealth[];
@@ -126,8 +163,13 @@ export function isSyncClientError(err: unknown, code?: string): err is SyncClien
 export interface SyncClientOptions {
   /** Project URL, e.g. `https://<ref>.supabase.co` or `http://127.0.0.1:54321`. */
   url: string;
-  /** The admin key (`SYNC_ADMIN_KEY`, or the project's secret / service-role key). */
+  /**
+   * The admin key (`SYNC_ADMIN_KEY`, or the project's secret / service-role key); with
+   * `accessToken`, the project's publishable key instead (it grants nothing by itself).
+   */
   key: string;
+  /** A signed-in operator's JWT (the console): sent as `Authorization: Bearer` on every call. */
+  accessToken?: () => Promise<string | null>;
   /** Custom fetch (tests, proxies). */
   fetch?: typeof fetch;
 }
@@ -152,6 +194,7 @@ class RealtimeUnavailable {
 function supabaseFor(options: SyncClientOptions): SupabaseClient {
   const hasWebSocket = typeof (globalThis as { WebSocket?: unknown }).WebSocket === "function";
   return createClient(options.url, options.key, {
+    ...(options.accessToken ? { accessToken: options.accessToken } : {}),
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: options.fetch ? { fetch: options.fetch } : {},
     // deno-lint-ignore no-explicit-any
@@ -168,6 +211,8 @@ export interface SyncClient {
   syncSource(source: SyncSource, options: { tenantId: string } & CallOptions): Promise<StartedRun>;
   /** Cancels every active run of one source (`source`), of one tenant or of all; without `source`, of both sources. */
   forceCancel(options?: { source?: SyncSource; tenantId?: string } & CallOptions): Promise<CancelResult>;
+  /** Cancels one run by id (and its children); 409 INVALID_OPERATION when it already ended. */
+  cancelRun(runId: string, options?: CallOptions): Promise<CancelResult>;
   /** Command center forceCancel: every active run of every source, all tenants. */
   cancelAll(options?: CallOptions): Promise<CancelResult>;
   /** Re-links reservations without junction rows from MotoPress; a dry run unless `apply`. */
@@ -185,6 +230,22 @@ export interface SyncClient {
     onEvent?: (event: SyncEvent) => void | Promise<void>,
     options?: CallOptions,
   ): Promise<StreamOutcome>;
+  /** One run by id, with its progress and children: what a page reload re-attaches to. */
+  run(runId: string, options?: CallOptions): Promise<RunDetail>;
+  /** The progress stream of a run already in flight (GET ?runId= with Accept: text/event-stream). */
+  watchRun(runId: string, onEvent?: (event: SyncEvent) => void | Promise<void>, options?: CallOptions): Promise<StreamOutcome>;
+  /** Active runs and the most recent finished ones. */
+  listRuns(options?: { tenantId?: string; limit?: number } & CallOptions): Promise<RunList>;
+  tenants(options?: CallOptions): Promise<TenantList>;
+  healthDetails(options: { tenantId: string } & CallOptions): Promise<HealthDetails>;
+  /** Adds (no tenantId) or edits a hotel; the consumer secret is write-only. */
+  saveTenant(input: SaveTenantInput, options?: CallOptions): Promise<{ tenantId: string; created: boolean }>;
+  /** Asks MotoPress for the first page of each list; a refusal is `{ok: false, message}`. */
+  testConnection(input: TestConnectionInput, options?: CallOptions): Promise<ConnectionTest>;
+  /** GET room-status?tenantId=: the room board (contract §6). */
+  roomBoard(options: { tenantId: string } & CallOptions): Promise<Record<string, unknown>>;
+  /** POST room-status: an operator action; a refusal is a SyncClientError with `details.reasons`. */
+  roomAction(body: RoomAction & { tenantId?: string }, options?: CallOptions): Promise<Record<string, unknown>>;
 }
 
 export function createSyncClient(options: SyncClientOptions): SyncClient;
@@ -241,6 +302,10 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
       return (await invoke<RepairReport & { runId: string | null }>("sync-command-center", { body, signal })).data;
     },
 
+    async cancelRun(runId, opts = {}) {
+      return (await invoke<CancelResult>("sync-command-center", { body: { action: "cancel_run", runId }, signal: opts.signal })).data;
+    },
+
     cancelAll(opts = {}) {
       return post<CancelResult>("sync-command-center", { forceCancel: true }, opts);
     },
@@ -265,64 +330,128 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
         headers: { Accept: "text/event-stream" },
         signal: opts.signal,
       });
-      // supabase-js hands a `text/event-stream` answer back as the Response itself, unread.
-      let chunks: AsyncIterable<string>;
-      if (data instanceof Response || (data && typeof (data as Response).body?.getReader === "function")) {
-        const res = data as Response;
-        if (!res.body) {
-          throw new SyncClientError(res.status, "STREAM_ENDED", `${fn} answered without a body.`, {}, fn);
-        }
-        chunks = decodeChunks(res.body);
-      } else if (typeof data === "string") {
-        // Older supabase-js read the stream to its end as text: same events, just late.
-        chunks = (async function* () {
-          yield data;
-        })();
-      } else {
-        throw new SyncClientError(200, "NOT_A_STREAM", `${fn} did not answer with an event stream.`, {
-          body: data,
-        }, fn);
-      }
-      const events = parseSse(chunks)[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<SseMessage>;
-        try {
-          next = await events.next();
-        } catch (err) {
-          // The connection broke (or the caller aborted) mid-stream; the run itself goes on.
-          const aborted = opts.signal?.aborted || (err as Error)?.name === "AbortError";
-          throw new SyncClientError(
-            0,
-            aborted ? "ABORTED" : "STREAM_BROKEN",
-            aborted
-              ? `Stopped watching ${fn}; the run goes on server-side.`
-              : `The ${fn} event stream broke: ${(err as Error)?.message ?? err}.`,
-            {},
-            fn,
-            { cause: err },
-          );
-        }
-        if (next.done) break;
-        const parsed = toSyncEvent(next.value.event, next.value.data);
-        if (!parsed) continue;
-        await onEvent?.(parsed);
-        if (parsed.type === "done" || parsed.type === "error") {
-          await events.return?.();
-          return parsed.type === "done"
-            ? { ok: true, run: parsed.run }
-            : { ok: false, error: parsed.error, run: parsed.run };
-        }
-      }
-      throw new SyncClientError(
-        0,
-        "STREAM_ENDED",
-        `The ${fn} event stream ended before the run did.`,
-        {},
-        fn,
-      );
+      return await consumeStream(fn, data, onEvent, opts.signal);
+    },
+
+    async run(runId, opts = {}) {
+      const { data } = await invoke<{ run: RunDetail }>(`sync-command-center?runId=${encodeURIComponent(runId)}`, {
+        method: "GET",
+        signal: opts.signal,
+      });
+      return data.run;
+    },
+
+    async watchRun(runId, onEvent, opts = {}) {
+      const { data } = await invoke<unknown>(`sync-command-center?runId=${encodeURIComponent(runId)}`, {
+        method: "GET",
+        headers: { Accept: "text/event-stream" },
+        signal: opts.signal,
+      });
+      return await consumeStream("sync-command-center", data, onEvent, opts.signal);
+    },
+
+    async listRuns(opts = {}) {
+      const q = new URLSearchParams({ view: "runs" });
+      if (opts.tenantId) q.set("tenantId", opts.tenantId);
+      if (opts.limit) q.set("limit", String(opts.limit));
+      return (await invoke<RunList>(`sync-command-center?${q}`, { method: "GET", signal: opts.signal })).data;
+    },
+
+    async tenants(opts = {}) {
+      return (await invoke<TenantList>("sync-command-center?view=tenants", { method: "GET", signal: opts.signal })).data;
+    },
+
+    async healthDetails({ tenantId, signal }) {
+      const q = new URLSearchParams({ view: "details", tenantId });
+      return (await invoke<HealthDetails>(`sync-command-center?${q}`, { method: "GET", signal })).data;
+    },
+
+    async saveTenant(input, opts = {}) {
+      const body = { action: "save_tenant", ...input };
+      return (await invoke<{ tenantId: string; created: boolean }>("sync-command-center", { body, signal: opts.signal })).data;
+    },
+
+    async testConnection(input, opts = {}) {
+      const body = { action: "test_connection", ...input };
+      return (await invoke<ConnectionTest>("sync-command-center", { body, signal: opts.signal })).data;
+    },
+
+    async roomBoard({ tenantId, signal }) {
+      const q = new URLSearchParams({ tenantId });
+      return (await invoke<Record<string, unknown>>(`room-status?${q}`, { method: "GET", signal })).data;
+    },
+
+    async roomAction(body, opts = {}) {
+      return (await invoke<Record<string, unknown>>("room-status", { body, signal: opts.signal })).data;
     },
   };
   return client;
+}
+
+
+/** Reads an SSE answer to its `done`/`error` event. */
+async function consumeStream(
+  fn: string,
+  data: unknown,
+  onEvent: ((event: SyncEvent) => void | Promise<void>) | undefined,
+  signal: AbortSignal | undefined,
+): Promise<StreamOutcome> {
+  const opts = { signal };
+  // supabase-js hands a `text/event-stream` answer back as the Response itself, unread.
+  let chunks: AsyncIterable<string>;
+  if (data instanceof Response || (data && typeof (data as Response).body?.getReader === "function")) {
+    const res = data as Response;
+    if (!res.body) {
+      throw new SyncClientError(res.status, "STREAM_ENDED", `${fn} answered without a body.`, {}, fn);
+    }
+    chunks = decodeChunks(res.body);
+  } else if (typeof data === "string") {
+    // Older supabase-js read the stream to its end as text: same events, just late.
+    chunks = (async function* () {
+      yield data;
+    })();
+  } else {
+    throw new SyncClientError(200, "NOT_A_STREAM", `${fn} did not answer with an event stream.`, {
+      body: data,
+    }, fn);
+  }
+  const events = parseSse(chunks)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<SseMessage>;
+    try {
+      next = await events.next();
+    } catch (err) {
+      // The connection broke (or the caller aborted) mid-stream; the run itself goes on.
+      const aborted = opts.signal?.aborted || (err as Error)?.name === "AbortError";
+      throw new SyncClientError(
+        0,
+        aborted ? "ABORTED" : "STREAM_BROKEN",
+        aborted
+          ? `Stopped watching ${fn}; the run goes on server-side.`
+          : `The ${fn} event stream broke: ${(err as Error)?.message ?? err}.`,
+        {},
+        fn,
+        { cause: err },
+      );
+    }
+    if (next.done) break;
+    const parsed = toSyncEvent(next.value.event, next.value.data);
+    if (!parsed) continue;
+    await onEvent?.(parsed);
+    if (parsed.type === "done" || parsed.type === "error") {
+      await events.return?.();
+      return parsed.type === "done"
+        ? { ok: true, run: parsed.run }
+        : { ok: false, error: parsed.error, run: parsed.run };
+    }
+  }
+  throw new SyncClientError(
+    0,
+    "STREAM_ENDED",
+    `The ${fn} event stream ended before the run did.`,
+    {},
+    fn,
+  );
 }
 
 // ---------------------------------------------------------------- errors

@@ -1,23 +1,54 @@
 // Reliability harness 4: hostile callers. A seeded fuzz of methods, headers, query strings and
 // bodies (malformed JSON, wrong types, huge and streamed bodies, unknown fields, SQL and script
-// strings, unicode, nesting, arrays, null, numbers) against every function. Never a 5xx; every
-// non-2xx answer is the error envelope with an UPPER_SNAKE code; nothing is written.
+// strings, unicode, nesting, arrays, null, numbers) against every function (room-status too, where
+// it exists), with the admin key, operator and viewer JWTs, and hostile JWTs (forged, alg none,
+// expired, wrong audience or issuer, another project's key, role-less). Never a 5xx; every non-2xx
+// answer is the error envelope with an UPPER_SNAKE code; nothing is written. At
+// RELIABILITY_SCALE=large it sends at least 10,000 requests.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
-import { type SimSite, startSite, tenantForSite } from "../helpers/sim.ts";
-import { budgetMs, intBetween, pick, rngFor, scaled } from "./harness.ts";
+import { type SimSite, startSite, tenantForSite, waitFor } from "../helpers/sim.ts";
+import { budgetMs, intBetween, pick, rngFor, SCALE, scaled } from "./harness.ts";
+import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/lib/local-auth.ts";
 
-const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center"] as const;
+const FUNCTIONS: string[] = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
 
 let stack: Stack;
 let site: SimSite;
 let tenant: string;
+const projectKey = generateSigningKey("ES256");
+const otherProjectKey = generateSigningKey("ES256", projectKey.kid);
+/** Tokens by kind; filled once the server (and so the issuer, <SUPABASE_URL>/auth/v1) is known. */
+const tokens: Record<string, string> = {};
+let hasRoomStatus = false;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ SUPABASE_JWKS: jwksOf(projectKey) });
   // A real tenant with working credentials: a request that slipped through would start a sync and write.
   site = await startSite({ seed: 171, hotel: { bookings: 40 } });
   tenant = await tenantForSite(stack.db.sql, site);
+  const url = stack.server.url;
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: `${url}/auth/v1`, aud: "authenticated", exp: now + 3600, app_metadata: { sync_role: "operator" } };
+  const good = operatorToken(projectKey, { supabaseUrl: url });
+  const [h, p, sig] = good.split(".");
+  Object.assign(tokens, {
+    operator: good,
+    viewer: operatorToken(projectKey, { supabaseUrl: url, role: "viewer" }),
+    forged: `${h}.${p}.${sig.slice(0, -4)}${sig.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`,
+    algNone: `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${p}.`,
+    expired: operatorToken(projectKey, { supabaseUrl: url, ttlSeconds: -600 }),
+    wrongAudience: signJwt({ ...claims, aud: "anon" }, projectKey),
+    wrongIssuer: signJwt({ ...claims, iss: "https://other-project.supabase.co/auth/v1" }, projectKey),
+    otherProject: operatorToken(otherProjectKey, { supabaseUrl: url }),
+    roleless: operatorToken(projectKey, { supabaseUrl: url, role: null }),
+    hs256NoSecret: signJwt(claims, { secret: "x".repeat(40) }),
+  });
+  // room-status (contract §6) joins the fuzz where this build has it.
+  const probe = await stack.call(`room-status?tenantId=${tenant}`, undefined, { method: "GET" });
+  hasRoomStatus = probe.status !== 404 || probe.body?.error?.code !== "FUNCTION_NOT_FOUND";
+  if (hasRoomStatus) FUNCTIONS.push("room-status");
+  else console.warn("hostile callers: no room-status function on this build; it is not fuzzed.");
 });
 afterAll(async () => {
   await site?.close();
@@ -31,7 +62,16 @@ async function snapshot() {
            (select count(*) from public.guest_reservations)::int as guest_reservations,
            (select count(*) from hotels.accommodation_units)::int as accommodation_units,
            (select count(*) from private.motopress_credentials)::int as credentials,
-           (select max(updated_at) from public.tenant_registry)::text as tenants_updated`;
+           (select max(updated_at) from public.tenant_registry)::text as tenants_updated,
+           (select max(updated_at) from private.motopress_credentials)::text as credentials_updated,
+           (select count(*) from public.sync_quarantine)::int as quarantine`;
+  if (hasRoomStatus) {
+    const [rooms] = await stack.db.sql`
+      select (select count(*) from hotels.unit_blocks)::int as unit_blocks,
+             (select count(*) from hotels.room_status_changes)::int as room_status_changes,
+             (select string_agg(housekeeping::text || room_status::text, ',' order by id) from hotels.accommodation_units) as unit_states`;
+    return { ...row, ...rooms };
+  }
   return row;
 }
 
@@ -125,12 +165,42 @@ const UNKNOWN_FIELDS = [
 /** A JSON body that must be refused: every object carries at least one poison (bad value, unknown field, unknown id). */
 function hostileBody(rng: Rng): unknown {
   const kind = intBetween(rng, 0, 9);
-  if (kind === 0) return hostileScalar(rng); // not an object at all
+  if (kind === 0) {
+    // Not an object at all; the scalar generator can draw `{}`, which is a valid start: wrap it.
+    const value = hostileScalar(rng);
+    return JSON.stringify(value) === "{}" ? [value] : value;
+  }
   if (kind === 1) return [{ tenantId: tenant }];
   const body: Record<string, unknown> = {};
   const known = ["tenantId", "forceCancel", "runId", "trigger"] as const;
   for (const k of known) {
     if (rng() < 0.4) body[k] = pick(rng, [hostileScalar(rng), tenant, true, "manual", randomUuid(rng)]);
+  }
+  // The console's and room-status's actions, with their fields: each still gets a poison below.
+  if (rng() < 0.35) {
+    body.action = pick(rng, [
+      "save_tenant", "test_connection", "cancel_run", "repair", "check_in", "check_out", "undo_check_in",
+      "undo_check_out", "set_housekeeping", "block", "unblock", "reconcile", hostileScalar(rng),
+    ]);
+    const extra: Record<string, unknown> = {
+      slug: pick(rng, ["hostile", "Hostile!", hostileScalar(rng)]),
+      name: pick(rng, ["Hostile", hostileScalar(rng)]),
+      timezone: pick(rng, ["UTC", "Mars/Base", hostileScalar(rng)]),
+      siteUrl: pick(rng, ["http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "http://127.0.0.1:1", hostileScalar(rng)]),
+      consumerKey: pick(rng, ["ck_x", hostileScalar(rng)]),
+      consumerSecret: pick(rng, ["cs_x", hostileScalar(rng)]),
+      reservationId: pick(rng, [randomUuid(rng), hostileScalar(rng)]),
+      unitId: pick(rng, [randomUuid(rng), hostileScalar(rng)]),
+      blockId: pick(rng, [randomUuid(rng), hostileScalar(rng)]),
+      housekeeping: pick(rng, ["clean", "filthy", hostileScalar(rng)]),
+      kind: pick(rng, ["out_of_service", "broken", hostileScalar(rng)]),
+      startsOn: pick(rng, ["2026-12-01", "2026-13-45", hostileScalar(rng)]),
+      endsOn: pick(rng, ["2026-12-05", "yesterday", hostileScalar(rng)]),
+      reason: pick(rng, ["hostile", hostileScalar(rng)]),
+      force: pick(rng, [true, "true", hostileScalar(rng)]),
+      apply: pick(rng, [true, "yes", hostileScalar(rng)]),
+    };
+    for (const [k, v] of Object.entries(extra)) if (rng() < 0.3) body[k] = v;
   }
   // The poison that makes the request invalid (or aimed at nothing), whatever was drawn above.
   switch (intBetween(rng, 0, 5)) {
@@ -220,6 +290,11 @@ function hostileQuery(rng: Rng): string {
     `x=${"y".repeat(intBetween(rng, 100, 6000))}`,
     "tenantId",
     "=&&=",
+    `runId=${randomUuid(rng)}`,
+    `runId=${enc(String(hostileScalar(rng)).slice(0, 200))}`,
+    `view=${pick(rng, ["runs", "tenants", "details", "secrets", "RUNS", ""])}&tenantId=${randomUuid(rng)}`,
+    `view=runs&limit=${pick(rng, ["0", "-1", "1e9", "abc", "201"])}`,
+    `view=details`,
   ]);
 }
 
@@ -242,14 +317,26 @@ function generateCase(rng: Rng, i: number): Case {
     "HEAD",
     "OPTIONS",
   ]);
-  // GET is the command center's health report; the sources answer it with 405.
-  const fn = method === "GET" && rng() < 0.75 ? "sync-command-center" : FUNCTIONS[i % FUNCTIONS.length];
+  // GET is the command center's health report (and, with ?runId, any function's run).
+  const fn = method === "GET" && rng() < 0.6 ? "sync-command-center" : FUNCTIONS[i % FUNCTIONS.length];
   const headers: Record<string, string> = { "content-type": "application/json" };
   const notes: string[] = [];
-  // Auth: mostly the real key (so that validation is what is tested), sometimes hostile.
+  // Auth: mostly the real key or an operator's JWT (so that validation is what is tested),
+  // sometimes a viewer's (reads only), sometimes hostile.
   const auth = rng();
-  if (auth < 0.8) headers.authorization = `Bearer ${ADMIN_KEY}`;
-  else {
+  if (auth < 0.6) headers.authorization = `Bearer ${ADMIN_KEY}`;
+  else if (auth < 0.75) {
+    headers.authorization = `Bearer ${tokens.operator}`;
+    headers.apikey = "sb_publishable_hostile";
+    notes.push("operator jwt");
+  } else if (auth < 0.8) {
+    headers.authorization = `Bearer ${tokens.viewer}`;
+    notes.push("viewer jwt");
+  } else if (auth < 0.9) {
+    const kind = pick(rng, ["forged", "algNone", "expired", "wrongAudience", "wrongIssuer", "otherProject", "roleless", "hs256NoSecret"]);
+    headers.authorization = `Bearer ${tokens[kind]}`;
+    notes.push(`hostile jwt ${kind}`);
+  } else {
     const variant = pick(rng, [
       { authorization: "" },
       { authorization: "Bearer " },
@@ -359,7 +446,8 @@ async function send(c: Case) {
 describe("hostile caller fuzz", () => {
   it("no 5xx, every refusal in the error envelope, nothing written", async () => {
     const rng = rngFor("hostile-callers");
-    const cases = scaled(400);
+    // 800 by default; at RELIABILITY_SCALE=large (x5) at least 10,000.
+    const cases = SCALE >= 5 ? Math.max(10_000, scaled(800)) : scaled(800);
     const before = await snapshot();
     const byStatus: Record<string, number> = {};
     const byCode: Record<string, number> = {};
@@ -376,7 +464,15 @@ describe("hostile caller fuzz", () => {
         continue;
       }
       byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-      if (res.status >= 500) problems.push(`#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)}`);
+      if (res.status >= 500) {
+        // The server's own log line says which bug it was.
+        const logged = stack.server.output().split("\n").filter((l) => l.includes('"level":"error"')).slice(-1)[0] ?? "";
+        problems.push(`#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)} | server: ${logged.slice(0, 1500)}`);
+      }
+      // A viewer or a hostile token never gets past the role check with a POST.
+      if (c.method === "POST" && /viewer jwt|hostile jwt/.test(c.describe) && res.status < 400) {
+        problems.push(`#${i} ${c.describe}: a ${res.status} for a POST that must be refused`);
+      }
       if (res.status >= 200 && res.status < 300) accepted++;
       else if (c.method !== "HEAD") {
         const err = res.json?.error;
@@ -399,7 +495,7 @@ describe("hostile caller fuzz", () => {
     }
 
     console.log(
-      `hostile caller fuzz: requests=${cases}, accepted (2xx)=${accepted}, 5xx=${
+      `hostile caller fuzz (${FUNCTIONS.join(", ")}): requests=${cases}, accepted (2xx)=${accepted}, 5xx=${
         problems.filter((p) => / 5\d\d /.test(p)).length
       }, ` +
         `problems=${problems.length}, by status ${JSON.stringify(byStatus)}, by code ${
@@ -410,9 +506,55 @@ describe("hostile caller fuzz", () => {
     expect(await snapshot()).toEqual(before);
     // The fuzz reached the validation layer, not just the auth check.
     expect(byCode.INVALID_REQUEST ?? 0).toBeGreaterThan(cases / 10);
+    expect(byCode.FORBIDDEN ?? 0).toBeGreaterThan(0);
     // Positive control: the write detector does see a write (a valid start creates a run).
     const valid = await stack.call("motopress-accommodations", { tenantId: tenant });
     expect(valid.status).toBe(202);
     expect((await snapshot()).sync_runs).toBe(before.sync_runs + 1);
   }, budgetMs(90_000));
+});
+
+describe("hostile operator JWTs, function by function", () => {
+  it("each bad token is a 401 (role-less: 403) on every function and method; a viewer may not act; nothing written", async () => {
+    // The fuzz's positive control started a sync: let it finish writing first.
+    await waitFor(async () =>
+      (await stack.db.sql`select count(*)::int as n from public.sync_runs where status in ('running', 'continuing')`)[0].n === 0
+    );
+    const before = await snapshot();
+    const expected: Record<string, [number, string]> = {
+      forged: [401, "UNAUTHORIZED"],
+      algNone: [401, "UNAUTHORIZED"],
+      expired: [401, "UNAUTHORIZED"],
+      wrongAudience: [401, "UNAUTHORIZED"],
+      wrongIssuer: [401, "UNAUTHORIZED"],
+      otherProject: [401, "UNAUTHORIZED"],
+      hs256NoSecret: [401, "UNAUTHORIZED"],
+      roleless: [403, "FORBIDDEN"],
+    };
+    const seen: string[] = [];
+    let sent = 0;
+    for (const fn of FUNCTIONS) {
+      // A body that would act if it got through: a start (or a room reconcile).
+      const acting = fn === "room-status" ? { action: "reconcile", tenantId: tenant } : { tenantId: tenant };
+      for (const [kind, [status, code]] of Object.entries(expected)) {
+        for (const method of ["GET", "POST"]) {
+          const res = await stack.call(method === "GET" ? `${fn}?tenantId=${tenant}` : fn, method === "POST" ? acting : undefined, {
+            method,
+            headers: { authorization: `Bearer ${tokens[kind]}`, apikey: "sb_publishable_x" },
+          });
+          sent++;
+          if (res.status !== status || res.body?.error?.code !== code) seen.push(`${method} ${fn} ${kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        }
+      }
+      const viewer = await stack.call(fn, acting, { headers: { authorization: `Bearer ${tokens.viewer}` } });
+      sent++;
+      if (viewer.status !== 403 || viewer.body?.error?.code !== "FORBIDDEN") seen.push(`POST ${fn} viewer: ${viewer.status}`);
+    }
+    console.log(`hostile operator JWTs: requests=${sent}, wrong answers=${seen.length}`);
+    expect(seen).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+    // Positive control: the same call with an operator's token does act.
+    const ok = await stack.call("motopress-bookings", { tenantId: tenant }, { headers: { authorization: `Bearer ${tokens.operator}` } });
+    expect(ok.status).toBe(202);
+  }, budgetMs(60_000));
 });

@@ -358,7 +358,8 @@ describe("MotoPress client: faults and retries", () => {
   });
 
   it("a request that hangs once is aborted at timeoutMs and retried", async () => {
-    const h = await harness({}, { timeoutMs: 100 });
+    // 1 s, not less: the retried page (100 bookings priced per request) must fit in it on a loaded machine.
+    const h = await harness({}, { timeoutMs: 1_000 });
     h.sim.setFaults({ timeoutOnce: true });
     const page = await firstBookingsPage(h.make({ concurrency: 1 }));
     expect(page.items).toHaveLength(100);

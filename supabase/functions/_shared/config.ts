@@ -1,5 +1,6 @@
 // The functions' environment, read once into a typed value (contract §4). Entry points pass the
 // env in; nothing else reads it.
+import type { JwtVerifier } from "./http/jwt.ts";
 
 export interface Config {
   /** SYNC_DB_URL (hosted: the transaction pooler, port 6543), else the platform's SUPABASE_DB_URL. */
@@ -22,6 +23,8 @@ export interface Config {
   motopress: { timeoutMs: number; concurrency: number; maxRetries: number; maxBodyBytes: number };
   /** Hosts and CIDRs that outbound requests may reach although private or plain http (SYNC_ALLOW_PRIVATE_HOSTS). */
   allowPrivateHosts: readonly string[];
+  /** Operators' user JWTs (SUPABASE_JWKS, SYNC_JWT_SECRET); null when neither is configured. */
+  jwt: JwtVerifier | null;
 }
 
 /** Shorter keys are guessable; the functions refuse to start with one rather than 401 every call later. */
@@ -70,6 +73,40 @@ function hostList(env: Env, name: string): string[] {
   return (env[name] ?? "").split(",").map((h) => h.trim()).filter(Boolean);
 }
 
+/** The project's public signing keys: `{"keys": [...]}` (the platform's SUPABASE_JWKS) or a bare array. */
+function jwks(env: Env): JsonWebKey[] {
+  const raw = env.SUPABASE_JWKS?.trim();
+  if (!raw) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("SUPABASE_JWKS is not JSON (expected {\"keys\": [...]}).");
+  }
+  const keys = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys)) throw new ConfigError("SUPABASE_JWKS has no \"keys\" list.");
+  // Only public asymmetric keys: a symmetric ("oct") key in a JWKS would let its holder mint tokens.
+  return keys.filter((k): k is JsonWebKey =>
+    !!k && typeof k === "object" && ((k as JsonWebKey).kty === "EC" || (k as JsonWebKey).kty === "RSA") &&
+    (k as JsonWebKey).d === undefined
+  );
+}
+
+function jwtSettings(env: Env, supabaseUrl: string): JwtVerifier | null {
+  const keys = jwks(env);
+  const secret = env.SYNC_JWT_SECRET || null;
+  if (secret !== null && secret.length < 32) throw new ConfigError("SYNC_JWT_SECRET must be at least 32 characters (the project's legacy JWT secret).");
+  if (keys.length === 0 && !secret) return null;
+  return {
+    jwks: keys,
+    hsSecret: secret,
+    // Supabase Auth issues tokens with iss = <project URL>/auth/v1 and aud = authenticated.
+    issuer: env.SYNC_JWT_ISSUER || `${supabaseUrl}/auth/v1`,
+    audience: env.SYNC_JWT_AUDIENCE || "authenticated",
+    leewaySeconds: int(env, "SYNC_JWT_LEEWAY_SECONDS", 30, 0, 300),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   // Secrets may not start with SUPABASE_ on the platform, so the pooler URL needs a name of its own.
   const dbUrl = env.SYNC_DB_URL || env.SUPABASE_DB_URL;
@@ -78,10 +115,12 @@ export function loadConfig(env: Env): Config {
   if (missing.length) throw new ConfigError(`Missing environment: ${missing.join(", ")}.`);
   const keys = adminKeys(env);
   const leaseSeconds = int(env, "SYNC_LEASE_SECONDS", 60, 1, 3600);
+  const baseUrl = supabaseUrl!.replace(/\/+$/, "");
   return {
     dbUrl: dbUrl!,
     dbPoolMax: int(env, "SYNC_DB_POOL_MAX", 2, 1, 20),
-    supabaseUrl: supabaseUrl!.replace(/\/+$/, ""),
+    supabaseUrl: baseUrl,
+    jwt: jwtSettings(env, baseUrl),
     adminKeys: keys,
     // SYNC_ADMIN_KEY when set (checked above), else the platform key: always one the functions accept.
     invokeKey: keys[0] ?? "",

@@ -1,11 +1,11 @@
 // sync-command-center: one button that syncs a hotel in order (accommodations, then bookings), one
 // that cancels everything, and the health report.
 import { z } from "zod";
-import { invalid, readJson, searchParams } from "../http/body.ts";
+import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, finishRun, getRun } from "../runs/coordinator.ts";
 import { classifyRunError } from "../runs/classify.ts";
 import { executeRun } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
@@ -18,14 +18,25 @@ import { healthReport } from "./health.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
 import type { FunctionDeps } from "./source-function.ts";
 import { watchRun } from "./watch.ts";
+import { healthDetails } from "./health-details.ts";
+import { runIdQuery, runResponse } from "./run-query.ts";
+import { listRuns } from "./run-views.ts";
+import { listTenants, saveTenant, saveTenantSchema, testConnection, testConnectionSchema } from "./tenant-admin.ts";
 
 const SOURCE = "sync-command-center";
 export const commandSchema = runRequestSchema.extend({
-  action: z.literal("repair", { message: "The only action is \"repair\"." }).optional(),
+  action: z.literal("repair", { message: "One of repair, cancel_run, save_tenant, test_connection." }).optional(),
   apply: z.boolean({ message: "Must be true or false." }).optional(),
 });
+const cancelRunSchema = z.strictObject({ action: z.literal("cancel_run"), runId: z.uuid({ message: "Must be a run id (uuid)." }) });
 export type CommandCenterRequest = z.infer<typeof commandSchema>;
-const healthQuery = z.strictObject({ tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional() });
+// GET: the health report by default; `view` picks the console's other reads.
+const healthQuery = z.strictObject({
+  tenantId: z.uuid({ message: "Must be a tenant id (uuid)." }).optional(),
+  runId: runIdQuery.optional(),
+  view: z.enum(["health", "runs", "tenants", "details"], { message: "One of health, runs, tenants, details." }).optional(),
+  limit: z.coerce.number({ message: "Must be a number." }).int("Must be a whole number.").min(1, "At least 1.").max(200, "At most 200.").optional(),
+});
 
 export function commandCenter(deps: FunctionDeps) {
   const { sql, config, log } = deps;
@@ -103,12 +114,44 @@ export function commandCenter(deps: FunctionDeps) {
 
   return createHandler({
     GET: async (req) => {
-      const { tenantId } = searchParams(req, healthQuery);
+      const { tenantId, runId, view, limit } = searchParams(req, healthQuery);
+      if (runId) {
+        const extra = (["tenantId", "view", "limit"] as const).filter((k) => ({ tenantId, view, limit })[k] !== undefined);
+        if (extra.length) throw invalid(extra.map((field) => ({ field, message: "Not allowed with runId." })));
+        return await runResponse(sql, req, runId);
+      }
+      if (view === "details" && !tenantId) throw invalid([{ field: "tenantId", message: "Required with view=details." }]);
+      if (limit !== undefined && view !== "runs") throw invalid([{ field: "limit", message: "Only with view=runs." }]);
       if (tenantId) await requireTenant(sql, tenantId);
+      if (view === "runs") return json(200, await listRuns(sql, { tenantId: tenantId ?? null, limit: limit ?? 30 }));
+      if (view === "tenants") return json(200, await listTenants(sql));
+      if (view === "details") return json(200, await healthDetails(sql, tenantId!));
       return json(200, await healthReport(sql, tenantId ?? null));
     },
     POST: async (req) => {
-      const body = await readJson(req, commandSchema);
+      const raw = await readJson(req, z.unknown());
+      const action = raw && typeof raw === "object" && !Array.isArray(raw) ? (raw as { action?: unknown }).action : undefined;
+      if (action === "save_tenant") {
+        const saved = await saveTenant(sql, parseWith(saveTenantSchema, raw));
+        log("info", "tenant saved", saved);
+        return json(saved.created ? 201 : 200, saved);
+      }
+      if (action === "cancel_run") {
+        const { runId } = parseWith(cancelRunSchema, raw);
+        const rows = await sql`select run_id from sync.cancel_run(${runId}, 'Cancelled from the operator console.')`;
+        if (rows.length === 0) {
+          const run = await getRun(sql, runId);
+          if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run with id ${runId}.`, { runId });
+          throw new ApiError(409, "INVALID_OPERATION", `Run ${runId} is already ${run.status}.`, {
+            reasons: [`The run is ${run.status}; only a running or continuing run can be cancelled.`],
+          });
+        }
+        const runIds = rows.map((r) => r.run_id as string);
+        log("info", "run cancelled", { runIds });
+        return json(200, { cancelled: runIds.length, runIds });
+      }
+      if (action === "test_connection") return json(200, await testConnection(sql, config, parseWith(testConnectionSchema, raw)));
+      const body = parseWith(commandSchema, raw);
       if (body.action === "repair" || body.apply !== undefined) return await repair(body);
       const command = toCommand(body, false);
       if (command.kind === "cancel") {
@@ -134,5 +177,5 @@ export function commandCenter(deps: FunctionDeps) {
       if (claim.outcome === "busy") throw runInProgress(claim.holder);
       return startInBackground(req, claim.run, claim.outcome === "resumed" ? { resumed: true } : {});
     },
-  }, { adminKeys: () => config.adminKeys, log });
+  }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

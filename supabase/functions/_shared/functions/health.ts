@@ -6,6 +6,9 @@ import { publicRun } from "./run-api.ts";
 
 // Statuses that hold the room (reference §3.3); cancelled and abandoned ones free it.
 const LOCKING = ["confirmed", "pending", "pending-user", "pending-payment"];
+// Sent as one text value: postgres.js serializes a JS array as `a,b,c` (a malformed array literal)
+// on a connection that has not loaded the array types yet, which failed a health report now and then.
+const LOCKING_CSV = LOCKING.join(",");
 
 export interface Integrity {
   /** Must be 0; the schema makes it impossible, and this proves it on live data. */
@@ -43,7 +46,7 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
           and a2.reservation_id > a1.reservation_id
          join public.guest_reservations r2 on r2.id = a2.reservation_id
          where a1.tenant_id = t.tenant_id
-           and r1.status = any (${LOCKING}) and r2.status = any (${LOCKING})
+           and r1.status = any (string_to_array(${LOCKING_CSV}, ',')) and r2.status = any (string_to_array(${LOCKING_CSV}, ','))
            and r1.removed_upstream_at is null and r2.removed_upstream_at is null
            and r1.check_in_date < r2.check_out_date and r2.check_in_date < r1.check_out_date
            and greatest(r1.check_out_date, r2.check_out_date) >= current_date) as overbooked

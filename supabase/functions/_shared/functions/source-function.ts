@@ -2,7 +2,8 @@
 // forceCancel, and continuation of a checkpointed run.
 import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
-import { readJson } from "../http/body.ts";
+import { z } from "zod";
+import { readJson, searchParams } from "../http/body.ts";
 import { json } from "../http/errors.ts";
 import { createHandler, type Logger } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
@@ -14,6 +15,7 @@ import type { Run, SyncSource } from "../runs/types.ts";
 import type { IsolateMeter } from "../runs/budget.ts";
 import { requireSyncableTenant, requireTenant } from "../tenants.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { runIdQuery, runResponse } from "./run-query.ts";
 import { watchRun } from "./watch.ts";
 
 export interface FunctionDeps {
@@ -50,7 +52,10 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
     return json(status, { runId: run.id, status: "running", source, tenantId: run.tenantId, ...extra });
   }
 
+  const runQuery = z.strictObject({ runId: runIdQuery });
+
   return createHandler({
+    GET: async (req) => await runResponse(sql, req, searchParams(req, runQuery).runId),
     POST: async (req) => {
       const command = toCommand(await readJson(req, runRequestSchema), true);
       if (command.kind === "cancel") {
@@ -72,5 +77,5 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       if (claim.outcome === "busy") throw runInProgress(claim.holder);
       return startInBackground(req, claim.run, 202, claim.outcome === "resumed" ? { resumed: true } : {});
     },
-  }, { adminKeys: () => config.adminKeys, log });
+  }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

@@ -66,3 +66,10 @@ export function searchParams<S extends z.ZodType>(req: Request, schema: S): z.in
   if (!parsed.success) throw invalid(fieldErrors(parsed.error));
   return parsed.data;
 }
+
+/** Validates an already-read value (a body dispatched on its `action`). */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalid(fieldErrors(parsed.error));
+  return parsed.data;
+}

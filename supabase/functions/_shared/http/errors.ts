@@ -4,6 +4,8 @@ import { redactDeep } from "../redact.ts";
 export type ErrorCode =
   | "INVALID_REQUEST"
   | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "INVALID_OPERATION"
   | "TENANT_NOT_FOUND"
   | "TENANT_NOT_CONFIGURED"
   | "RUN_NOT_FOUND"

@@ -1,7 +1,9 @@
-// The request pipeline every function shares: CORS preflight, method check, admin key, then the
-// route; every failure leaves in the error envelope, and only our own bugs are a 500.
-import { requireAdminKey } from "./auth.ts";
+// The request pipeline every function shares: CORS preflight, method check, the caller (admin key
+// or operator JWT), the role check, then the route; every failure leaves in the error envelope,
+// and only our own bugs are a 500.
+import { authenticate, type Caller, requireOperator } from "./auth.ts";
 import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
+import type { JwtVerifier } from "./jwt.ts";
 import { isTransientDbError } from "../runs/db-faults.ts";
 
 /** A route that met a dropped connection or a restarting database is tried again this many times. */
@@ -15,7 +17,7 @@ const REPLAY_MAX_BYTES = 16 * 1024;
  * rare claim whose commit was acknowledged to nobody is answered 409 on the retry, naming that run,
  * which the next claim or the reaper resumes after its lease.
  */
-async function withRouteRetry(route: Route, req: Request): Promise<Response> {
+async function withRouteRetry(route: (req: Request) => Promise<Response>, req: Request): Promise<Response> {
   // Only a request whose body is small and declared can be replayed: a streamed or large body is
   // read once, by the route's own size-capped reader (a copy of it would have to buffer it whole).
   const length = Number(req.headers.get("content-length") ?? NaN);
@@ -35,12 +37,20 @@ async function withRouteRetry(route: Route, req: Request): Promise<Response> {
   }
 }
 
-export type Route = (req: Request) => Promise<Response>;
+export type Route = (req: Request, caller: Caller) => Promise<Response>;
 export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
+
+export interface HandlerOptions {
+  adminKeys: () => readonly string[];
+  /** The project's user-token settings; absent or null: only the admin key is accepted. */
+  jwt?: () => JwtVerifier | null;
+  now?: () => number;
+  log: Logger;
+}
 
 export function createHandler(
   routes: Partial<Record<"GET" | "POST", Route>>,
-  opts: { adminKeys: () => readonly string[]; log: Logger },
+  opts: HandlerOptions,
 ): (req: Request) => Promise<Response> {
   const allow = [...Object.keys(routes), "OPTIONS"].join(", ");
   return async (req) => {
@@ -51,11 +61,14 @@ export function createHandler(
         throw new ApiError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}.`, {}, { allow });
       }
       const keys = opts.adminKeys();
-      if (keys.length === 0) {
+      const jwt = opts.jwt?.() ?? null;
+      if (keys.length === 0 && !jwt) {
         throw new ApiError(503, "SERVICE_MISCONFIGURED", "No admin key is configured (set SYNC_ADMIN_KEY).");
       }
-      await requireAdminKey(req, keys);
-      return await withRouteRetry(route, req);
+      const caller = await authenticate(req, { adminKeys: keys, jwt, now: opts.now ?? Date.now });
+      // Every POST acts (syncs, cancels, writes, calls MotoPress); GET only reads.
+      if (req.method === "POST") requireOperator(caller);
+      return await withRouteRetry((r) => route(r, caller), req);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
