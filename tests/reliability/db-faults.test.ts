@@ -103,9 +103,9 @@ describe.skipIf(external)("database faults under running syncs", () => {
       let ended = false;
       const dropper = (async () => {
         while (!ended) {
-          // Long enough apart for a page to commit in between on a loaded machine: every drop still
+          // Apart enough for a page to commit in between on a loaded machine: every drop still
           // lands at a random point, mostly mid-page, and a run sees many of them.
-          await sleep(intBetween(rng, 300, 1200));
+          await sleep(intBetween(rng, 100, 700));
           if (ended) break;
           counts.dropped += await dropConnections();
           counts.dropRounds++;

@@ -5,7 +5,7 @@ import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun, finishRun, getRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, getRun } from "../runs/coordinator.ts";
 import { classifyRunError } from "../runs/classify.ts";
 import { executeRun } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
