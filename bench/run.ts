@@ -2,9 +2,10 @@
 // See docs/BENCHMARKS.md for what each figure means and the last recorded run.
 //
 // Env: DATABASE_URL (use that server instead of an embedded one in .bench/db), BENCH_BOOKINGS
-// (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 100),
-// BENCH_TENANT_BOOKINGS (default 500), BENCH_STARTS (default 200), BENCH_ROOM_TENANTS (default 100),
-// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100).
+// (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 200),
+// BENCH_TENANT_BOOKINGS (default 1000), BENCH_STARTS (default 200), BENCH_ROOM_TENANTS (default 100),
+// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100), BENCH_ONLY=nightly (figure 7
+// alone: the all-tenants run).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
 import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts";
 import { fetchAll, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
 import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
+import { nightly } from "./lib/nightly.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
 import { pageCost, reconcileOnce, seedHotels } from "./lib/room-status.ts";
 import type { SiteInfo, SiteSpec } from "./sim-host.ts";
@@ -27,8 +29,9 @@ const env = (name: string, fallback: number) => (process.env[name] ? Number(proc
 const BOOKINGS = env("BENCH_BOOKINGS", 50_000);
 const UNITS = env("BENCH_UNITS", 500);
 const ORIGINAL_SUBSET = Math.min(env("BENCH_ORIGINAL_SUBSET", 5_000), BOOKINGS);
-const TENANTS = env("BENCH_TENANTS", 100);
-const TENANT_BOOKINGS = env("BENCH_TENANT_BOOKINGS", 500);
+const TENANTS = env("BENCH_TENANTS", 200);
+const TENANT_BOOKINGS = env("BENCH_TENANT_BOOKINGS", 1_000);
+const ONLY_NIGHTLY = process.env.BENCH_ONLY === "nightly";
 const STARTS = env("BENCH_STARTS", 200);
 const ROOM_TENANTS = env("BENCH_ROOM_TENANTS", 100);
 const ROOM_UNITS = env("BENCH_ROOM_UNITS", 50);
@@ -219,7 +222,7 @@ async function main() {
   await createDatabaseFrom(server.url, dbName);
   const dbUrl = server.urlFor(dbName);
   await migrate(dbUrl);
-  const sql = createSql(dbUrl, { max: 8 });
+  const sql = createSql(dbUrl, { max: 8, applicationName: "motopress-sync-bench" });
   const [{ version }] = await sql`select version()`;
   const [{ server_version }] = await sql`show server_version`;
   const info = machine(String(version));
@@ -227,8 +230,8 @@ async function main() {
   log(`PostgreSQL ${server_version}; ${info.cpus} cores; node ${info.node}; ${info.deno}`);
 
   const specs: SiteSpec[] = [
-    { name: "big", seed: 1, types: 10, units: UNITS, bookings: BOOKINGS, today: TODAY },
-    { name: "starts", seed: 2, types: 4, units: 20, bookings: TENANT_BOOKINGS, today: TODAY },
+    { name: "big", seed: 1, types: 10, units: UNITS, bookings: ONLY_NIGHTLY ? 10 : BOOKINGS, today: TODAY },
+    { name: "starts", seed: 2, types: 4, units: 20, bookings: ONLY_NIGHTLY ? 10 : TENANT_BOOKINGS, today: TODAY },
     ...Array.from({ length: TENANTS }, (_, i) => ({ name: `t${i}`, seed: 100 + i, types: 3, units: 12, bookings: TENANT_BOOKINGS, today: TODAY })),
   ];
   const tSites = performance.now();
@@ -243,6 +246,7 @@ async function main() {
     await workerPid(fns, "motopress-accommodations");
     const denoPid = await workerPid(fns, "motopress-bookings");
 
+    if (!ONLY_NIGHTLY) {
     // ------------------------------------------------ 1 + 5: full sync through the functions
     const tenantA = await insertTenant(sql, "bench-full", big);
     await new Promise((r) => setTimeout(r, 500)); // let the freshly started server settle
@@ -421,35 +425,7 @@ async function main() {
     details.concurrentStarts = { answers: STARTS, accepted: ok.length, rejected409: busy.length, other: other.length, latencyMs409: { min: busyMs[0], median: median(busyMs), p99: percentile(busyMs, 99), max: busyMs.at(-1) } };
     log(`   ${ok.length} x 202, ${busy.length} x 409; 409 latency median ${median(busyMs).toFixed(1)} ms, p99 ${percentile(busyMs, 99).toFixed(1)} ms`);
 
-    // ------------------------------------------------ 7: many tenants through the command center
-    log(`7. ${TENANTS} tenants x ${TENANT_BOOKINGS} bookings through the command center (SYNC_TENANT_CONCURRENCY=${FUNCTION_ENV.SYNC_TENANT_CONCURRENCY}) ...`);
-    await sql`update public.tenant_registry set is_active = false`;
-    const manyTenants: string[] = [];
-    for (let i = 0; i < TENANTS; i++) manyTenants.push(await insertTenant(sql, `bench-many-${i}`, sites[2 + i]));
-    const tC = performance.now();
-    const cc = await call(fns, "sync-command-center", {});
-    if (cc.status !== 202) throw new Error(`command center answered ${cc.status}: ${JSON.stringify(cc.body)}`);
-    const chain = await waitForRun(sql, cc.body.runId);
-    const chainMs = ms(tC);
-    check(chain.status === "completed", `command center run ended ${chain.status}: ${chain.error_message}`);
-    const perTenant = await sql`
-      select tenant_id, min(started_at) as started, max(completed_at) as completed,
-             count(*) filter (where status = 'completed')::int as completed_runs, count(*)::int as runs
-      from public.sync_runs where parent_run_id = ${chain.id} group by tenant_id`;
-    const durations = perTenant.map((r) => new Date(r.completed).getTime() - new Date(r.started).getTime()).sort((a, b) => a - b);
-    check(perTenant.length === TENANTS && perTenant.every((r) => r.completed_runs === 2 && r.runs === 2), `command center: ${perTenant.length} tenants ran, not all with 2 completed child runs`);
-    const [many] = await sql`
-      select count(*)::int as reservations from public.guest_reservations where tenant_id in ${sql(manyTenants)}`;
-    const [manyQ] = await sql`select count(*)::int as q from public.sync_quarantine where tenant_id in ${sql(manyTenants)} and entity = 'booking' and resolved_at is null`;
-    const expectedMany = sites.slice(2).reduce((n, x) => n + x.bookings, 0);
-    check(many.reservations + manyQ.q === expectedMany, `command center wrote ${many.reservations} (+${manyQ.q} quarantined) of ${expectedMany} bookings`);
-    details.commandCenter = {
-      tenants: TENANTS, bookingsPerTenant: TENANT_BOOKINGS, totalMs: chainMs, tenantConcurrency: Number(FUNCTION_ENV.SYNC_TENANT_CONCURRENCY),
-      perTenantChainMs: { min: durations[0], median: median(durations), max: durations.at(-1) }, reservations: many.reservations,
-    };
-    log(`   ${s(chainMs).toFixed(2)} s total; per-tenant chain min ${durations[0]} ms, median ${median(durations)} ms, max ${durations.at(-1)} ms`);
-
-    // ------------------------------------------------ 8: room status
+    // ------------------------------------------------ 9: room status
     const roomPages = fetched.bookingPages.slice(0, ROOM_PAGES);
     log(`9. room status: ${roomPages.length} sync pages with and without the status maintenance ...`);
     const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, roomPages), roomPages);
@@ -504,10 +480,6 @@ async function main() {
       { id: "starts.rejected", label: "6. 409 answers", value: busy.length, unit: "", target: { dir: "min", value: STARTS - 1 } },
       { id: "starts.medianMs", label: "6. 409 latency, median", value: median(busyMs), unit: "ms" },
       { id: "starts.p99Ms", label: "6. 409 latency, p99", value: percentile(busyMs, 99), unit: "ms" },
-      { id: "many.totalS", label: `7. ${TENANTS} tenants x ${TENANT_BOOKINGS} bookings via command center, total`, value: s(chainMs), unit: "s" },
-      { id: "many.minS", label: "7. per-tenant chain, min", value: s(durations[0]), unit: "s" },
-      { id: "many.medianS", label: "7. per-tenant chain, median", value: s(median(durations)), unit: "s" },
-      { id: "many.maxS", label: "7. per-tenant chain, max", value: s(durations.at(-1)!), unit: "s" },
       { id: "rooms.pageWithMs", label: `9. sync page with room-status maintenance, median (${cost.pages} first-import pages)`, value: cost.withMedianMs, unit: "ms" },
       { id: "rooms.pageWithoutMs", label: "9. same pages without it (triggers disabled), median", value: cost.withoutMedianMs, unit: "ms" },
       { id: "rooms.pageRatio", label: "9. page with / without, median", value: cost.withMedianMs / cost.withoutMedianMs, unit: "x" },
@@ -536,6 +508,37 @@ async function main() {
       );
     }
     details.bookingsRunOnlyS = s(perBookingOurs);
+    }
+
+    // ------------------------------------------------ 7: the nightly path, every tenant under the limits
+    log(`7. nightly: ${TENANTS} tenants x ${TENANT_BOOKINGS} bookings, all-tenants run (SYNC_TENANT_CONCURRENCY=${FUNCTION_ENV.SYNC_TENANT_CONCURRENCY}) ...`);
+    await sql`update public.tenant_registry set is_active = false`;
+    const manyTenants: string[] = [];
+    for (let i = 0; i < TENANTS; i++) manyTenants.push(await insertTenant(sql, `bench-many-${String(i).padStart(3, "0")}`, sites[2 + i]));
+    // Its own functions server with the hosted limits (as figure 8) and the hosted defaults otherwise.
+    const nightFns = await startFunctionsServer({
+      SUPABASE_DB_URL: dbUrl,
+      ...LIMITED_ENV,
+      SYNC_TENANT_CONCURRENCY: FUNCTION_ENV.SYNC_TENANT_CONCURRENCY,
+    });
+    try {
+      const night = await nightly({
+        sql,
+        fns: nightFns,
+        call: (fn, body) => call(nightFns, fn, body),
+        waitForRun: (runId) => waitForRun(sql, runId),
+        tenants: manyTenants,
+        expectedBookings: sites.slice(2).reduce((n, x) => n + x.bookings, 0),
+        bound: Number(FUNCTION_ENV.SYNC_TENANT_CONCURRENCY),
+        bookingsPerTenant: TENANT_BOOKINGS,
+        log,
+        check,
+      });
+      metrics.push(...night.metrics);
+      details.nightly = night.details;
+    } finally {
+      await nightFns.stop().catch(() => {});
+    }
   } finally {
     await fns?.stop().catch(() => {});
     simHost.kill("SIGTERM");
@@ -565,8 +568,9 @@ async function main() {
   await mkdir(path.join(projectRoot, ".bench"), { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, "-");
   await writeFile(path.join(projectRoot, `.bench/results-${stamp}.json`), JSON.stringify(result, null, 2));
-  await writeFile(path.join(projectRoot, "bench/last-results.json"), JSON.stringify(result, null, 2) + "\n");
-  console.log(`\nwrote .bench/results-${stamp}.json and bench/last-results.json`);
+  // A partial run (BENCH_ONLY) is not the reference the next full run compares against.
+  if (!ONLY_NIGHTLY) await writeFile(path.join(projectRoot, "bench/last-results.json"), JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote .bench/results-${stamp}.json${ONLY_NIGHTLY ? "" : " and bench/last-results.json"}`);
   if (failures.length) {
     console.error(`\n${failures.length} correctness check(s) failed:\n - ${failures.join("\n - ")}`);
     process.exit(1);

@@ -26,7 +26,7 @@ export async function createTestDatabase(max = 10): Promise<TestDatabase> {
   const u = new URL(admin);
   u.pathname = `/${name}`;
   const url = u.toString();
-  const sql = createSql(url, { max });
+  const sql = createSql(url, { max, applicationName: "motopress-sync-tests" });
   return {
     url,
     sql,

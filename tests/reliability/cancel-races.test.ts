@@ -54,6 +54,18 @@ type CancelMode = "source-tenant" | "source-all" | "global";
 
 const STOPPED = /stopped: the run is no longer ours|finish lost|lease lost/;
 
+/**
+ * The cancelled runs that had a worker to stop: not the all-tenants run (it waits in Postgres while
+ * its chains run), nor a tenant chain that was queued but not yet taken up by its invocation.
+ */
+async function withWorkers(runIds: string[]): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const rows = await stack.db.sql`
+    select id from public.sync_runs where id = any(${runIds}) and tenant_id is not null and invocations > 0
+      and not (source = 'sync-command-center' and fencing_token = 1 and parent_run_id is not null)`;
+  return rows.map((r) => r.id as string);
+}
+
 describe("cancel race harness", () => {
   it("nothing is written after a cancel commits, and a cancelled run never completes", async () => {
     const rng = rngFor("cancel-races");
@@ -93,8 +105,11 @@ describe("cancel race harness", () => {
       // Which source to cancel per function: the one running now (for a chain, its active child).
       let cancelFn = fn;
       if (mode !== "global" && target.startsWith("chain")) {
+        // The all-tenants run's children are tenant chains: their own children are the source runs.
         const [child] = await stack.db.sql`
-          select source from public.sync_runs where parent_run_id = ${started.body.runId} and status in ('running', 'continuing') limit 1`;
+          select s.source from public.sync_runs s left join public.sync_runs p on p.id = s.parent_run_id
+          where (s.parent_run_id = ${started.body.runId} or p.parent_run_id = ${started.body.runId})
+            and s.source <> 'sync-command-center' and s.status in ('running', 'continuing') limit 1`;
         cancelFn = child?.source ?? pick(rng, ["motopress-accommodations", "motopress-bookings"]);
       }
       const cancelBody = mode === "global"
@@ -113,7 +128,8 @@ describe("cancel race harness", () => {
       if (runIds.length === 0) counts.afterEnd++;
 
       // Wait (polling the worker's log) until every cancelled run's worker has noticed and stopped.
-      for (const id of runIds) await waitForLogLine(stack, id, STOPPED);
+      // The all-tenants run has no worker while its chains run (it waits in Postgres), so none stops.
+      for (const id of await withWorkers(runIds)) await waitForLogLine(stack, id, STOPPED);
       // A chain whose child alone was cancelled goes on to fail; wait for it to end.
       if (!runIds.includes(started.body.runId)) await waitForRun(stack.db.sql, started.body.runId, 60_000);
       for (const t of involved) t.site.sim.resetFaults();
@@ -143,8 +159,10 @@ describe("cancel race harness", () => {
         }
         // No run may be started for the cancelled work after the cancel (the command center's children included).
         const startedAfter = await stack.db.sql`
-          select id, source, status, parent_run_id from public.sync_runs
-          where started_at > ${cancelledAt} and (parent_run_id = any(${runIds}) or id = any(${runIds}))`;
+          select r.id, r.source, r.status, r.parent_run_id from public.sync_runs r
+          left join public.sync_runs p on p.id = r.parent_run_id
+          where r.started_at > ${cancelledAt}
+            and (r.parent_run_id = any(${runIds}) or r.id = any(${runIds}) or p.parent_run_id = any(${runIds}))`;
         if (startedAfter.length > 0) {
           counts.runsStartedAfterCancel += startedAfter.length;
           problems.push(
@@ -199,11 +217,15 @@ describe("global cancel of an all-tenants chain", () => {
     expect(cancel.body.runIds).toContain(parentId);
     const [{ completed_at: cancelledAt }] = await stack.db
       .sql`select completed_at from public.sync_runs where id = ${parentId}`;
-    await waitForLogLine(stack, parentId, STOPPED);
+    // Each cancelled tenant chain's worker stops, then advances the fan-out (which starts nothing).
+    const chains = (cancel.body.runIds as string[]).filter((id) => id !== parentId);
+    for (const id of await withWorkers(chains)) await waitForLogLine(stack, id, STOPPED);
     for (const t of tenants) t.site.sim.resetFaults();
     const startedAfter = await stack.db.sql`
       select r.source, r.status, t.slug from public.sync_runs r join public.tenant_registry t on t.tenant_id = r.tenant_id
-      where r.parent_run_id = ${parentId} and r.started_at > ${cancelledAt} order by r.started_at`;
+      left join public.sync_runs p on p.id = r.parent_run_id
+      where (r.parent_run_id = ${parentId} or p.parent_run_id = ${parentId}) and r.started_at > ${cancelledAt}
+      order by r.started_at`;
     let late = 0;
     for (const t of tenants) late += await writesAfter(stack.db.sql, t.id, cancelledAt);
     console.log(

@@ -94,7 +94,9 @@ describe("state machine", () => {
       expect(TRANSITIONS.filter(([f]) => f === from)).toEqual([]);
     }
     expect(canTransition("continuing", "running")).toBe(true);
-    expect(canTransition("continuing", "completed")).toBe(false);
+    // A fan-out parent waits on its chains in `continuing`; the last chain's end completes it there.
+    expect(canTransition("continuing", "completed")).toBe(true);
+    expect(canTransition("continuing", "continuing")).toBe(false);
     expect(canTransition("cancelled", "completed")).toBe(false);
   });
 });

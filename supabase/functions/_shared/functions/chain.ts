@@ -1,14 +1,19 @@
-// The command center's job: stale cleanup, then for each tenant accommodations and then bookings as
-// child runs, with bounded concurrency across tenants. Children run in this invocation under its
-// deadline; when it is spent, they and the chain checkpoint, and the chain's continuation drives
-// them on. Bookings never start unless accommodations completed.
+// The command center's jobs.
+//  * A tenant's chain: accommodations and then bookings as child runs, in this invocation under its
+//    deadline; when it is spent, the child and the chain checkpoint and the chain's continuation
+//    drives them on. Bookings never start unless accommodations completed.
+//  * The all-tenants run (a fan-out): it records one queued tenant per active tenant and holds no
+//    isolate while they run. Each tenant's chain is a child run started in its own invocation;
+//    sync.advance_fanout starts the next queued tenant whenever a slot frees (a chain's end, the
+//    parent's own invocation, the reaper) and completes the parent after the last chain.
 import type { Sql } from "../db.ts";
-import { claimRun, getRun, reapStaleRuns, resumeRun } from "../runs/coordinator.ts";
+import { claimRun, getRun, reapStaleRuns, resumeRun, withFencedTransaction } from "../runs/coordinator.ts";
+import { withDbRetry } from "../runs/db-faults.ts";
 import { executeRun, type Job, type JobContext, type JobResult } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
 import { accommodationsJob, bookingsJob } from "../sync/jobs.ts";
-import { activeTenants, findTenant, type Tenant } from "../tenants.ts";
-import { classifySyncError, type FunctionDeps, type JobFor } from "./source-function.ts";
+import { findTenant, type Tenant } from "../tenants.ts";
+import type { FunctionDeps, JobFor } from "./source-function.ts";
 
 export const CHAIN: readonly SyncSource[] = ["motopress-accommodations", "motopress-bookings"];
 const JOBS: Record<SyncSource, JobFor> = {
@@ -51,10 +56,9 @@ const stepResult = (run: Run): StepResult => ({
 });
 
 async function initialCheckpoint(sql: Sql, run: Run): Promise<ChainCheckpoint> {
-  const reaped = await reapStaleRuns(sql);
-  const tenants: Tenant[] = run.tenantId
-    ? [await findTenant(sql, run.tenantId)].filter((t): t is Tenant => !!t)
-    : await activeTenants(sql);
+  // A fan-out's chain leaves the stale cleanup to its parent, which did it once for every tenant.
+  const reaped = run.parentRunId ? [] : await reapStaleRuns(sql);
+  const tenants: Tenant[] = [await findTenant(sql, run.tenantId!)].filter((t): t is Tenant => !!t);
   return {
     reaped: reaped.length,
     tenants: tenants.map((t) => ({
@@ -69,17 +73,14 @@ async function initialCheckpoint(sql: Sql, run: Run): Promise<ChainCheckpoint> {
   };
 }
 
+/** One tenant's chain (`parent.tenantId` set): its invocation does that tenant's work only. */
 export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
   return (parent) => async (ctx: JobContext): Promise<JobResult> => {
     const cp: ChainCheckpoint = (parent.checkpoint as ChainCheckpoint | null) ?? await initialCheckpoint(deps.sql, parent);
-    const queue = cp.tenants.filter((t) => t.state !== "completed" && t.state !== "failed");
-    const worker = async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) {
-        if (ctx.signal.aborted || ctx.budgetSpent()) return;
-        await advanceTenant(deps, ctx, t);
-      }
-    };
-    await Promise.all(Array.from({ length: deps.config.tenantConcurrency }, worker));
+    for (const t of cp.tenants) {
+      if (ctx.signal.aborted || ctx.budgetSpent()) break;
+      if (t.state !== "completed" && t.state !== "failed") await advanceTenant(deps, ctx, t);
+    }
 
     const stats = { reaped: cp.reaped, tenants: cp.tenants, ...summary(cp.tenants) };
     if (ctx.signal.aborted) return { status: "continue", checkpoint: cp, stats }; // lost: the executor stops
@@ -88,7 +89,7 @@ export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
     }
     const failed = cp.tenants.filter((t) => t.state === "failed");
     if (failed.length === 0) return { status: "completed", stats };
-    const single = parent.tenantId !== null && failed.length === 1 ? failed[0].error : null;
+    const single = failed.length === 1 ? failed[0].error : null;
     return {
       status: "failed",
       errorCode: single?.code ?? "TENANTS_FAILED",
@@ -110,7 +111,7 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
   while (t.step < CHAIN.length) {
     if (ctx.signal.aborted) return;
     const source = CHAIN[t.step];
-    const child = await childRun(sql, ctx.run, t, source);
+    const child = await withDbRetry(() => childRun(sql, ctx.run, t, source), { signal: ctx.signal });
     if ("error" in child) {
       t.state = "failed";
       t.error = { code: child.error.code, message: `${shortName(source)}: ${child.error.message}` };
@@ -119,7 +120,7 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
     t.state = "running";
     t.childRunId = child.run.id;
     const { run } = await executeRun(
-      { sql, config, log, isolate: deps.isolate, deadline: ctx.deadline, classify: classifySyncError },
+      { sql, config, log, isolate: deps.isolate, deadline: ctx.deadline },
       child.run,
       JOBS[source](deps, child.run),
     );
@@ -189,4 +190,57 @@ async function childRun(
     };
   }
   return { run: claim.run };
+}
+
+interface FanoutCheckpoint {
+  fanout: true;
+  reaped: number;
+  tenantCount: number;
+}
+
+/**
+ * The all-tenants run's invocation: the first one cleans up stale runs and queues every active
+ * tenant (fenced: a cancelled run queues nothing); every invocation then suspends at once, and the
+ * executor's onSuspended calls advanceFanout. No tenant's work is done here.
+ */
+export function fanoutJob(deps: FunctionDeps): (parent: Run) => Job {
+  return (parent) => async (ctx: JobContext): Promise<JobResult> => {
+    const prior = parent.checkpoint as FanoutCheckpoint | null;
+    if (prior?.fanout) return { status: "continue", checkpoint: prior, stats: parent.stats };
+    const reaped = await withDbRetry(() => reapStaleRuns(deps.sql), { signal: ctx.signal });
+    const cp: FanoutCheckpoint = { fanout: true, reaped: reaped.length, tenantCount: 0 };
+    cp.tenantCount = await withDbRetry(() =>
+      withFencedTransaction(deps.sql, ctx.lease, async (tx) => {
+        const [row] = await tx`select sync.enqueue_fanout(${parent.id}) as n`;
+        return row.n as number;
+      }, { checkpoint: { ...cp, tenantCount: null } }), { signal: ctx.signal });
+    const stats = { reaped: cp.reaped, tenantCount: cp.tenantCount, concurrency: deps.config.tenantConcurrency };
+    return { status: "continue", checkpoint: cp, stats };
+  };
+}
+
+/**
+ * Starts what the fan-out's free slots allow (each chain in its own invocation) and lets the SQL
+ * finish the parent when nothing is left. Safe to call from anywhere, any number of times.
+ */
+export async function advanceFanout(deps: FunctionDeps, parentRunId: string): Promise<void> {
+  const rows = await withDbRetry(() =>
+    deps.sql`select action, run_id from sync.advance_fanout(${parentRunId}, ${deps.config.tenantConcurrency})`
+  );
+  deps.log("info", "fan-out advanced", {
+    runId: parentRunId,
+    started: rows.filter((r) => r.action === "start").length,
+    finished: rows.some((r) => r.action === "finished"),
+  });
+  for (const { action, run_id: runId } of rows) {
+    if (action === "finished") {
+      deps.log("info", "all-tenants run finished", { runId: parentRunId });
+      continue;
+    }
+    deps.log("info", "tenant chain started", { runId: parentRunId, chainRunId: runId });
+    // If this call is lost the chain stays `continuing`, and the reaper re-invokes it after its lease.
+    await deps.invoke("sync-command-center", { runId }).catch((err) =>
+      deps.log("error", "could not invoke a tenant chain; the reaper will", { runId: parentRunId, chainRunId: runId, error: String(err) })
+    );
+  }
 }

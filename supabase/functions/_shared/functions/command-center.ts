@@ -5,17 +5,18 @@ import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
-import { cancelRuns, claimRun, finishRun, getRun } from "../runs/coordinator.ts";
+import { cancelRuns, claimRun, getRun } from "../runs/coordinator.ts";
+import { classifyRunError } from "../runs/classify.ts";
 import { executeRun } from "../runs/executor.ts";
-import { leaseOf, type Run } from "../runs/types.ts";
+import type { Run } from "../runs/types.ts";
 import { isMotoPressError } from "../motopress/errors.ts";
-import { repairTenant } from "../sync/repair.ts";
+import { repairJob, type RepairReport, repairTenant } from "../sync/repair.ts";
 import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
-import { chainJob } from "./chain.ts";
+import { advanceFanout, chainJob, fanoutJob } from "./chain.ts";
 import { healthReport } from "./health.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
-import { classifySyncError, type FunctionDeps } from "./source-function.ts";
+import type { FunctionDeps } from "./source-function.ts";
 import { watchRun } from "./watch.ts";
 import { healthDetails } from "./health-details.ts";
 import { runIdQuery, runResponse } from "./run-query.ts";
@@ -39,18 +40,36 @@ const healthQuery = z.strictObject({
 
 export function commandCenter(deps: FunctionDeps) {
   const { sql, config, log } = deps;
-  const job = chainJob(deps);
+  const chain = chainJob(deps);
+  const fanout = fanoutJob(deps);
+
+  /** One invocation of a run: a tenant's chain (then, if it is a fan-out's, the next tenant), or the fan-out. */
+  async function drive(run: Run): Promise<void> {
+    if (run.tenantId === null) {
+      // The all-tenants run never continues itself: its chains and the reaper advance it.
+      await executeRun({ sql, config, log, isolate: deps.isolate, onSuspended: (r) => advanceFanout(deps, r.id) }, run, fanout(run));
+      return;
+    }
+    const { run: after } = await executeRun(
+      { sql, config, log, isolate: deps.isolate, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) },
+      run,
+      chain(run),
+    );
+    // A fan-out's chain that ended (or was cancelled) frees its slot: start the next tenant.
+    if (run.parentRunId && after?.status !== "continuing") await advanceFanout(deps, run.parentRunId);
+  }
 
   function startInBackground(req: Request, run: Run, extra: Record<string, unknown>): Response {
-    deps.waitUntil(
-      executeRun({ sql, config, log, isolate: deps.isolate, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) }, run, job(run))
-        .catch((err) => log("error", "chain crashed", { runId: run.id, error: String(err) })),
-    );
+    deps.waitUntil(drive(run).catch((err) => log("error", "chain crashed", { runId: run.id, error: String(err) })));
     if (wantsEventStream(req)) return sseResponse((sink) => watchRun(sql, run.id, sink));
     return json(202, { runId: run.id, status: "running", source: SOURCE, tenantId: run.tenantId, ...extra });
   }
 
-  /** Re-links reservations without junction rows from MotoPress; dry-run unless `apply: true`. */
+  /**
+   * Re-links reservations without junction rows from MotoPress; dry-run unless `apply: true`.
+   * Applying is a normal job on the tenant's bookings slot (claim, heartbeat, fenced writes,
+   * finish), so a slow site never loses the slot to another claim; the caller waits for its report.
+   */
   async function repair(body: z.infer<typeof commandSchema>): Promise<Response> {
     const others = (["forceCancel", "runId", "trigger"] as const).filter((k) => body[k] !== undefined);
     const fields = [
@@ -68,31 +87,29 @@ export function commandCenter(deps: FunctionDeps) {
       }
       throw err;
     });
-    let lease = null;
-    if (body.apply) {
-      // Applying writes reservations: it holds the tenant's bookings slot like a sync does.
-      const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "repair", leaseSeconds: config.leaseSeconds });
-      if (claim.outcome === "busy") throw runInProgress(claim.holder);
-      lease = leaseOf(claim.run);
-    }
-    try {
-      const report = await repairTenant(sql, client, tenantId, lease);
-      if (lease) {
-        await finishRun(sql, lease, { status: "completed", stats: { repair: { ...report, relinked: report.relinked.length } } });
+    if (!body.apply) {
+      try {
+        return json(200, { ...await repairTenant(sql, client, tenantId, null), runId: null });
+      } catch (err) {
+        const classified = classifyRunError(err);
+        if (classified?.code === "UPSTREAM_ERROR") throw new ApiError(502, "UPSTREAM_ERROR", classified.message);
+        throw err;
       }
-      return json(200, { ...report, runId: lease?.runId ?? null });
-    } catch (err) {
-      const classified = classifySyncError(err);
-      if (lease) {
-        await finishRun(sql, lease, {
-          status: "failed",
-          errorCode: classified?.code ?? "INTERNAL_ERROR",
-          errorMessage: classified?.message ?? String((err as Error)?.message ?? err),
-        });
-      }
-      if (classified) throw new ApiError(502, "UPSTREAM_ERROR", classified.message);
-      throw err;
     }
+    const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "repair", leaseSeconds: config.leaseSeconds });
+    if (claim.outcome === "busy") throw runInProgress(claim.holder);
+    let report: RepairReport | null = null;
+    const { run, lost } = await executeRun({ sql, config, log }, claim.run, repairJob(client, (r) => (report = r)));
+    if (lost || !run) {
+      throw new ApiError(409, "RUN_IN_PROGRESS", "The repair's run was cancelled or taken over before it finished; nothing more was written.", {
+        runId: claim.run.id,
+      });
+    }
+    if (run.status === "failed") {
+      if (run.errorCode === "UPSTREAM_ERROR") throw new ApiError(502, "UPSTREAM_ERROR", run.errorMessage ?? "MotoPress failed.", { runId: run.id });
+      throw new ApiError(500, "INTERNAL_ERROR", `The repair failed (${run.errorCode}); it has been logged.`, { runId: run.id });
+    }
+    return json(200, { ...report!, runId: run.id });
   }
 
   return createHandler({

@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors.ts";
 import { invalid } from "../http/body.ts";
 import type { Sql } from "../db.ts";
 import { getRun, resumeRun } from "../runs/coordinator.ts";
+import { isActive } from "../runs/state-machine.ts";
 import type { Run, Source } from "../runs/types.ts";
 import { redactDeep } from "../redact.ts";
 
@@ -42,8 +43,13 @@ export function toCommand(body: RunRequest, tenantRequired: boolean): RunCommand
 }
 
 export function runInProgress(holder: Run): ApiError {
-  return new ApiError(409, "RUN_IN_PROGRESS", `A ${holder.source} run is already active for this tenant (started ${holder.startedAt}, last heartbeat ${holder.heartbeatAt}).`, {
+  // A chain's child belongs to its chain: the caller is told which chain to wait for or cancel.
+  const chain = holder.parentRunId
+    ? ` It is part of chain run ${holder.parentRunId}; only that chain drives it (forceCancel the chain to stop it).`
+    : "";
+  return new ApiError(409, "RUN_IN_PROGRESS", `A ${holder.source} run is already active for this tenant (started ${holder.startedAt}, last heartbeat ${holder.heartbeatAt}).${chain}`, {
     runId: holder.id,
+    ...(holder.parentRunId ? { chainRunId: holder.parentRunId } : {}),
     status: holder.status,
     source: holder.source,
     tenantId: holder.tenantId,
@@ -67,6 +73,11 @@ export async function resumeFor(sql: Sql, runId: string, source: Source): Promis
   const current = await getRun(sql, runId);
   if (!current || current.source !== source) {
     throw new ApiError(404, "RUN_NOT_FOUND", `No ${source} run with id ${runId}.`, { runId });
+  }
+  // A source run inside an active chain is resumed by that chain only, never by a direct call.
+  if (current.parentRunId && current.source !== "sync-command-center") {
+    const parent = await getRun(sql, current.parentRunId);
+    if (parent && isActive(parent.status)) throw runInProgress(current);
   }
   const run = await resumeRun(sql, runId);
   if (run) return run;

@@ -44,7 +44,6 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       log,
       isolate: deps.isolate,
       onSuspended: (r) => deps.invoke(source, { runId: r.id }),
-      classify: classifySyncError,
     }, run, jobFor(deps, run));
 
   function startInBackground(req: Request, run: Run, status: number, extra: Record<string, unknown>): Response {
@@ -79,11 +78,4 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       return startInBackground(req, claim.run, 202, claim.outcome === "resumed" ? { resumed: true } : {});
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
-}
-
-/** Sync errors as the run records them; filled in by the sync modules' error types. */
-export function classifySyncError(err: unknown): { code: string; message: string } | null {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === "MotoPressError") return { code: "UPSTREAM_ERROR", message: `MotoPress: ${e.message}` };
-  return null;
 }

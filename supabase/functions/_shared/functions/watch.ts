@@ -22,6 +22,11 @@ export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
     select c.*, t.slug from public.sync_runs c left join public.tenant_registry t on t.tenant_id = c.tenant_id
     where c.parent_run_id = ${run.id} order by c.heartbeat_at desc limit 1`;
   if (!child) return null;
+  if (child.source === "sync-command-center") {
+    // A fan-out: the progress of its most recently active tenant chain, named by its tenant.
+    const inner = await progressOf(sql, toRun(child));
+    return inner && { ...inner, message: inner.message.replace(/^(Step \d+\/\d+)(: )?/, `$1 [${child.slug}]$2`) };
+  }
   const p = ownProgress(toRun(child));
   const step = STEPS.indexOf(child.source) + 1;
   const stage = String(child.source).replace("motopress-", "");

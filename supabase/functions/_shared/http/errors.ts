@@ -21,7 +21,8 @@ export type ErrorCode =
   | "NOT_IMPLEMENTED"
   | "UPSTREAM_ERROR"
   | "INTERNAL_ERROR"
-  | "SERVICE_MISCONFIGURED";
+  | "SERVICE_MISCONFIGURED"
+  | "DATABASE_UNAVAILABLE";
 
 export class ApiError extends Error {
   constructor(

@@ -4,6 +4,38 @@
 import { authenticate, type Caller, requireOperator } from "./auth.ts";
 import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
 import type { JwtVerifier } from "./jwt.ts";
+import { isTransientDbError } from "../runs/db-faults.ts";
+
+/** A route that met a dropped connection or a restarting database is tried again this many times. */
+const ROUTE_ATTEMPTS = 4;
+/** Bodies up to this size are kept to replay the request (every valid body is far smaller). */
+const REPLAY_MAX_BYTES = 16 * 1024;
+
+/**
+ * Runs a route again (on a fresh copy of the request) when the database failed it transiently: a
+ * route's writes are single statements (a claim, a cancel, a resume), each committed or not. The
+ * rare claim whose commit was acknowledged to nobody is answered 409 on the retry, naming that run,
+ * which the next claim or the reaper resumes after its lease.
+ */
+async function withRouteRetry(route: (req: Request) => Promise<Response>, req: Request): Promise<Response> {
+  // Only a request whose body is small and declared can be replayed: a streamed or large body is
+  // read once, by the route's own size-capped reader (a copy of it would have to buffer it whole).
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  const replayable = req.body === null || (Number.isFinite(length) && length <= REPLAY_MAX_BYTES);
+  if (!replayable) return await route(req);
+  const body = req.body === null ? null : await req.arrayBuffer();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await route(new Request(req.url, { method: req.method, headers: req.headers, body }));
+    } catch (err) {
+      if (!isTransientDbError(err)) throw err;
+      if (attempt >= ROUTE_ATTEMPTS) {
+        throw new ApiError(503, "DATABASE_UNAVAILABLE", "The database is unavailable (a dropped connection or a restart); try again in a few seconds.");
+      }
+      await new Promise((r) => setTimeout(r, 150 * 3 ** (attempt - 1)));
+    }
+  }
+}
 
 export type Route = (req: Request, caller: Caller) => Promise<Response>;
 export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
@@ -36,7 +68,7 @@ export function createHandler(
       const caller = await authenticate(req, { adminKeys: keys, jwt, now: opts.now ?? Date.now });
       // Every POST acts (syncs, cancels, writes, calls MotoPress); GET only reads.
       if (req.method === "POST") requireOperator(caller);
-      return await route(req, caller);
+      return await withRouteRetry((r) => route(r, caller), req);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });

@@ -16,6 +16,27 @@ type Handler = (req: Request) => Promise<Response>;
 /** Set by scripts/functions-serve.ts, which routes /functions/v1/<name> itself. */
 const LOCAL_REGISTRY = "__motopressSyncFunctions";
 
+const GUARD = "__motopressSyncProcessGuard";
+
+/**
+ * Process-level handlers: an error that escapes every await (postgres.js 3.4.9 throws from a socket
+ * callback when the server drops a connection) is logged and the process keeps serving. Without
+ * them one dropped connection ends every run in flight in this process. Installed once.
+ */
+function installProcessGuard(log: (level: "error", message: string, data: Record<string, unknown>) => void) {
+  const g = globalThis as Record<string, unknown>;
+  if (g[GUARD]) return;
+  g[GUARD] = true;
+  globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    log("error", "unhandled rejection (process kept serving)", { error: String((e.reason as Error)?.stack ?? e.reason) });
+  });
+  globalThis.addEventListener("error", (e: ErrorEvent) => {
+    e.preventDefault();
+    log("error", "uncaught exception (process kept serving)", { error: String((e.error as Error)?.stack ?? e.message) });
+  });
+}
+
 /** A and AAAA records of a host; a missing record type is an empty list, not an error. */
 export const denoResolver: Resolver = async (host) => {
   // Not every runtime build exposes it; then the policy checks names and literals only.
@@ -43,6 +64,7 @@ function rememberConfigSecrets(config: Config): void {
 
 export function serveFunction(name: string, build: (deps: FunctionDeps) => Handler): Handler {
   let handler: Handler;
+  installProcessGuard(jsonLogger({ fn: "process" }));
   try {
     const config: Config = loadConfig(Deno.env.toObject());
     rememberConfigSecrets(config);

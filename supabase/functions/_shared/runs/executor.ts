@@ -4,7 +4,9 @@ import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
 import type { Logger } from "../http/handler.ts";
 import { HopBudget, type IsolateMeter, unmeteredIsolate } from "./budget.ts";
+import { classifyRunError } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
+import { withDbRetry } from "./db-faults.ts";
 import { leaseOf, type Lease, type Run } from "./types.ts";
 
 export interface Progress {
@@ -41,13 +43,7 @@ export type JobResult =
 
 export type Job = (ctx: JobContext) => Promise<JobResult>;
 
-/** An error whose message is fit for an operator, with the code the run records. */
-export class JobError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = "JobError";
-  }
-}
+export { JobError } from "./classify.ts";
 
 export interface ExecuteDeps {
   sql: Sql;
@@ -60,7 +56,7 @@ export interface ExecuteDeps {
   isolate?: IsolateMeter;
   /** Called after the run was checkpointed to `continuing`; normally invokes the function again. */
   onSuspended?: (run: Run) => Promise<void>;
-  /** Maps a job's error to the code and message the run records. */
+  /** Maps a job's error to the code and message the run records (default: by its type). */
   classify?: (err: unknown) => { code: string; message: string } | null;
 }
 
@@ -110,17 +106,17 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       ...budget.report(),
     });
     if (result.status !== "continue") {
-      const done = await finishRun(deps.sql, lease, result.status === "completed"
-        ? { status: "completed", stats: result.stats }
-        : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage });
+      const done = await withDbRetry(() =>
+        finishRun(deps.sql, lease, result.status === "completed"
+          ? { status: "completed", stats: result.stats }
+          : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage })
+      );
       if (!done) log("warn", "finish lost: the run was cancelled or reclaimed before it could finish");
       return { run: done, lost: !done };
     }
-    const suspended = await suspendRun(deps.sql, lease, {
-      checkpoint: result.checkpoint,
-      stats: result.stats,
-      interruption: result.interruption,
-    });
+    const suspended = await withDbRetry(() =>
+      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats, interruption: result.interruption })
+    );
     if (!suspended) return { run: null, lost: true };
     stop();
     await deps.onSuspended?.(suspended).catch((err) =>
@@ -133,18 +129,14 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       log("info", "stopped: the run is no longer ours", { error: String(err) });
       return { run: null, lost: true };
     }
-    const { code, message } = deps.classify?.(err) ??
-      (err instanceof JobError ? { code: err.code, message: err.message } : {
-        code: "INTERNAL_ERROR",
-        message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
-      });
+    const { code, message } = (deps.classify ?? classifyRunError)(err) ?? {
+      code: "INTERNAL_ERROR",
+      message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
+    };
     log("error", "run failed", { code, error: String((err as Error)?.stack ?? err) });
-    const failed = await finishRun(deps.sql, lease, {
-      status: "failed",
-      errorCode: code,
-      errorMessage: message,
-      stats: lastStats,
-    });
+    const failed = await withDbRetry(() =>
+      finishRun(deps.sql, lease, { status: "failed", errorCode: code, errorMessage: message, stats: lastStats })
+    );
     return { run: failed, lost: !failed };
   } finally {
     stop();

@@ -14,7 +14,8 @@ export const TRANSITIONS: ReadonlyArray<readonly [from: RunStatus, to: RunStatus
   ["running", "cancelled", "forceCancel"],
   ["running", "running", "takeover of a killed worker's run: same status, new fencing token"],
   ["continuing", "running", "the continuation, or a resume after the lease expired"],
-  ["continuing", "failed", "takeovers that committed nothing ran out (NO_PROGRESS)"],
+  ["continuing", "completed", "a fan-out parent waiting on its chains: the last one's end completes it"],
+  ["continuing", "failed", "takeovers that committed nothing ran out (NO_PROGRESS); a fan-out parent with a failed chain"],
   ["continuing", "cancelled", "forceCancel"],
 ];
 

@@ -5,7 +5,8 @@
 // without its total changing), checked in steps that survive continuations and kills.
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import { RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
+import { type FenceUpdate, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
+import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult, Progress } from "../runs/executor.ts";
 import { HopDeadlineError } from "../runs/budget.ts";
 import { redactDeep } from "../redact.ts";
@@ -60,6 +61,29 @@ async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, a
     ctx.log("warn", "analyze failed; the import goes on", { error: String(err) })
   );
 }
+
+/**
+ * A fenced transaction retried whole on a transient database fault (a dropped connection, a
+ * restart, a lock or idle timeout): PostgreSQL rolled it back, and its first statement, the fence,
+ * re-checks that the run is still ours. So `fn` must keep its results in its return value.
+ */
+function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) => Promise<T>, update: FenceUpdate): Promise<T> {
+  return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
+    signal: ctx.signal,
+    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
+    onRetry: (attempt, err, delayMs) => {
+      counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
+      ctx.log("warn", "database fault: the page was rolled back; retrying", {
+        attempt,
+        delayMs,
+        error: String((err as Error)?.message ?? err),
+      });
+    },
+  });
+}
+
+/** A page's transaction is a few statements: one that has not settled in this long is lost. */
+const PAGE_ATTEMPT_TIMEOUT_MS = 30_000;
 
 const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
 
@@ -132,14 +156,14 @@ async function runPasses(
         message: `${step}: ${phase.stage} page ${page.page} of ${page.totalPages}`,
       };
       // Counted once the page committed: a rolled-back page counts nothing.
-      const pageCounters = { pages: 1, items: page.items.length, itemErrors: page.itemErrors.length };
       // The counters commit with the page they count (a second statement: the write's counts are
       // known only after it), so a run resumed after a kill has exactly what its pages wrote.
-      await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
-        addCounters(pageCounters, await phase.write(tx, page));
-        const after = addCounters({ ...counters }, prefix(phase.entity, pageCounters));
+      const pageCounters = await fencedWithRetry(ctx, counters, async (tx) => {
+        const written = addCounters({ pages: 1, items: page.items.length, itemErrors: page.itemErrors.length }, await phase.write(tx, page));
+        const after = addCounters({ ...counters }, prefix(phase.entity, written));
         await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: after, progress }) as never)}
                  where id = ${ctx.lease.runId}`;
+        return written;
       }, { checkpoint: next });
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
@@ -192,13 +216,14 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
   // Each verdict's transaction: the fence (with the new position), the write, then the counters.
   const commit = async (write: (tx: Tx) => Promise<Counters>, position: string) => {
     const checkpoint: Checkpoint = { ...state.cp, removal: { entity: phase.entity, after: position } };
-    await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
+    const add = await fencedWithRetry(ctx, counters, async (tx) => {
       const add = await write(tx);
       const next = addCounters({ ...counters }, prefix(phase.entity, add));
       await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: next, progress: progress() }) as never)}
                where id = ${ctx.lease.runId}`;
-      addCounters(counters, prefix(phase.entity, add));
+      return add;
     }, { checkpoint });
+    addCounters(counters, prefix(phase.entity, add));
     state.cp = checkpoint;
     state.setProgress(progress());
     ctx.reportStats(state.stats());
@@ -206,8 +231,8 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
   };
 
   for (;;) {
-    const batch = await ctx.sql`
-      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`;
+    const batch = await withDbRetry(() => ctx.sql`
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`, { signal: ctx.signal });
     if (batch.length === 0) break;
     for (const { external_id: id } of batch) {
       if (ctx.signal.aborted) throw lost();
@@ -236,7 +261,7 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
   const { removal: _done, ...rest } = state.cp;
   const checkpoint: Checkpoint = { ...rest, removalsDone: [...state.cp.removalsDone, phase.entity] };
   addCounters(counters, prefix(phase.entity, { removedUpstream: 0, verifiedPresent: 0 }));
-  await withFencedTransaction(ctx.sql, ctx.lease, async (tx) => {
+  await fencedWithRetry(ctx, counters, async (tx) => {
     await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[]}::text[], true)`;
   }, { checkpoint, stats: state.stats(progress()) });
   state.cp = checkpoint;

@@ -3,6 +3,9 @@
 import type { Sql } from "../db.ts";
 import type { MotoPressClient } from "../motopress/client.ts";
 import { withFencedTransaction } from "../runs/coordinator.ts";
+import type { Job } from "../runs/executor.ts";
+import { RunLostError } from "../runs/coordinator.ts";
+import { withDbRetry } from "../runs/db-faults.ts";
 import type { Lease } from "../runs/types.ts";
 import { mapBooking } from "./booking-mapper.ts";
 import { writeReservations } from "./writers.ts";
@@ -36,6 +39,7 @@ export async function repairTenant(
   client: MotoPressClient,
   tenantId: string,
   lease: Lease | null,
+  signal?: AbortSignal,
 ): Promise<RepairReport> {
   const all = await findUnlinked(sql, tenantId);
   const ids = all.slice(0, REPAIR_LIMIT);
@@ -48,7 +52,10 @@ export async function repairTenant(
     goneUpstream: [],
     unrepairable: [],
   };
+  const fenced = (fn: Parameters<typeof withFencedTransaction>[2]) =>
+    withDbRetry(() => withFencedTransaction(sql, lease!, fn), { signal });
   for (const bookingId of ids) {
+    if (signal?.aborted && lease) throw new RunLostError(lease.runId, "cancelled");
     const numeric = Number(bookingId);
     if (!Number.isInteger(numeric) || numeric <= 0) {
       report.unrepairable.push({ bookingId, reason: "Not a MotoPress booking id." });
@@ -58,7 +65,7 @@ export async function repairTenant(
     if (!booking) {
       report.goneUpstream.push(bookingId);
       if (lease) {
-        await withFencedTransaction(sql, lease, (tx) =>
+        await fenced((tx) =>
           tx`update public.guest_reservations set removed_upstream_at = now(), updated_at = now()
              where tenant_id = ${tenantId} and external_booking_id = ${bookingId} and removed_upstream_at is null`);
       }
@@ -71,8 +78,17 @@ export async function repairTenant(
     }
     report.relinked.push({ bookingId, units: mapped.rooms.map((r) => r.unit_id) });
     if (lease) {
-      await withFencedTransaction(sql, lease, (tx) => writeReservations(tx, tenantId, [mapped.reservation], mapped.rooms));
+      await fenced((tx) => writeReservations(tx, tenantId, [mapped.reservation], mapped.rooms));
     }
   }
   return report;
+}
+
+/** Repair with apply as a job of its claimed bookings run; `onReport` receives the full report. */
+export function repairJob(client: MotoPressClient, onReport: (report: RepairReport) => void): Job {
+  return async (ctx) => {
+    const report = await repairTenant(ctx.sql, client, ctx.run.tenantId!, ctx.lease, ctx.signal);
+    onReport(report);
+    return { status: "completed", stats: { repair: { ...report, relinked: report.relinked.length } } };
+  };
 }
