@@ -28,7 +28,25 @@ alter table public.reservation_accommodations
   add column checked_out_at timestamptz,
   add column checked_out_by text,
   add column hold_arrival boolean not null default false,
-  add column hold_departure boolean not null default false;
+  add column hold_departure boolean not null default false,
+  -- The booking's dates (MotoPress has one range per booking), so that the stays around a day are
+  -- an index range per unit (or per tenant) that does not grow with a hotel's history: lookups
+  -- through the reservations grew with the table during a first import (docs/BENCHMARKS.md, figure 9).
+  add column check_in_date date,
+  add column check_out_date date;
+
+update public.reservation_accommodations ra set check_in_date = r.check_in_date, check_out_date = r.check_out_date
+from public.guest_reservations r where r.id = ra.reservation_id;
+
+create index reservation_accommodations_unit_dates_idx
+  on public.reservation_accommodations (accommodation_unit_id, check_out_date, check_in_date);
+create index reservation_accommodations_tenant_dates_idx
+  on public.reservation_accommodations (tenant_id, check_out_date, check_in_date);
+create index reservation_accommodations_held_idx
+  on public.reservation_accommodations (accommodation_unit_id) where hold_departure;
+-- In-house stays of a tenant, found without scanning its history.
+create index reservation_accommodations_in_house_idx
+  on public.reservation_accommodations (tenant_id) where stay_state = 'in_house' or hold_departure;
 
 create table hotels.unit_blocks (
   id uuid primary key default gen_random_uuid(),
@@ -181,9 +199,18 @@ language sql stable set search_path = '' as $$
       coalesce(ra.checked_out_at,
         sync.local_moment(r.check_out_date, coalesce(r.check_out_time, sync.default_check_out_time()), p_tz)) as departed_at
     from day, public.reservation_accommodations ra
-    join public.guest_reservations r on r.id = ra.reservation_id
-    where ra.accommodation_unit_id = p_unit_id
-      and ((r.check_in_date <= day.today + 1 and r.check_out_date >= day.today - 1) or ra.hold_departure)
+    -- OFFSET 0 keeps this a per-stay primary-key lookup: the function's generic plan otherwise
+    -- hashes every reservation of every tenant once per unit.
+    cross join lateral (select g.* from public.guest_reservations g where g.id = ra.reservation_id offset 0) r
+    where ra.id in (
+      -- Around that day, by the stay's own dates (an index range that does not grow with history),
+      -- and stays held in house by an undone check-out.
+      select s.id from public.reservation_accommodations s
+      where s.accommodation_unit_id = p_unit_id and s.check_out_date >= day.today - 1 and s.check_in_date <= day.today + 1
+      union all
+      select s.id from public.reservation_accommodations s
+      where s.accommodation_unit_id = p_unit_id and s.hold_departure
+        and not (s.check_out_date >= day.today - 1 and s.check_in_date <= day.today + 1))
   ),
   left_at as (
     select max(s.departed_at) as at from stays s
@@ -249,11 +276,18 @@ begin
     select ra.id from public.reservation_accommodations ra
     where p_reservation_ids is not null and ra.reservation_id = any (p_reservation_ids) and ra.tenant_id = p_tenant_id
     union
+    -- Stays around today, by the stays' own dates (index ranges that do not grow with history).
     select ra.id from public.reservation_accommodations ra
-    join public.guest_reservations r on r.id = ra.reservation_id
-    where ra.tenant_id = p_tenant_id and (p_unit_ids is null or ra.accommodation_unit_id = any (p_unit_ids))
-      and ((r.check_in_date <= v_today + 1 and r.check_out_date >= v_today - 1) or ra.hold_departure
-           or ra.stay_state = 'in_house')
+    where p_unit_ids is not null and ra.accommodation_unit_id = any (p_unit_ids)
+      and ra.check_out_date >= v_today - 1 and ra.check_in_date <= v_today + 1
+    union
+    select ra.id from public.reservation_accommodations ra
+    where p_unit_ids is null and ra.tenant_id = p_tenant_id
+      and ra.check_out_date >= v_today - 1 and ra.check_in_date <= v_today + 1
+    union
+    select ra.id from public.reservation_accommodations ra
+    where ra.tenant_id = p_tenant_id and (ra.stay_state = 'in_house' or ra.hold_departure)
+      and (p_unit_ids is null or ra.accommodation_unit_id = any (p_unit_ids))
   ),
   computed as (
     select ra.id, sync.stay_state(r.status, r.removed_upstream_at is not null,
@@ -269,29 +303,42 @@ begin
 
   perform set_config('sync.room_status_refreshing', 'off', true);
 
-  -- 2. Overbookings: open conflicts that no longer hold are resolved; new overlaps of current or
-  -- future active stays are recorded (back-to-back stays do not overlap: nights are [in, out)).
+  -- 2. Overbookings: open conflicts on the units that no longer hold are resolved; the changed
+  -- reservations' current or future active stays are checked against the other active stays on
+  -- their units (back-to-back stays do not overlap: nights are [in, out)). Only a written stay can
+  -- start an overlap, so the reconciler (no reservations) only resolves.
   with units as (
     select u.id from hotels.accommodation_units u
     where u.tenant_id = p_tenant_id and (p_unit_ids is null or u.id = any (p_unit_ids))
   ),
-  active as (
+  mine as (
     select ra.accommodation_unit_id as unit_id, ra.reservation_id, daterange(r.check_in_date, r.check_out_date) as nights
     from public.reservation_accommodations ra
     join public.guest_reservations r on r.id = ra.reservation_id
-    where ra.tenant_id = p_tenant_id and ra.accommodation_unit_id in (select id from units)
+    where p_reservation_ids is not null and ra.reservation_id = any (p_reservation_ids) and ra.tenant_id = p_tenant_id
       and ra.stay_state <> 'cancelled' and r.check_out_date >= v_today and r.check_out_date > r.check_in_date
   ),
+  hits as (
+    select m.unit_id, least(m.reservation_id, o.reservation_id) as reservation_id,
+      greatest(m.reservation_id, o.reservation_id) as other_id, m.nights * o.nights as nights
+    from mine m
+    cross join lateral (
+      select ra.reservation_id, daterange(ra.check_in_date, ra.check_out_date) as nights
+      from public.reservation_accommodations ra
+      where ra.accommodation_unit_id = m.unit_id and ra.check_out_date > lower(m.nights)
+        and ra.check_in_date < upper(m.nights) and ra.reservation_id <> m.reservation_id
+        and ra.stay_state <> 'cancelled' and ra.check_out_date > ra.check_in_date
+    ) o
+  ),
   pairs as (
-    select distinct on (a.unit_id, a.reservation_id, b.reservation_id)
-      a.unit_id, a.reservation_id, b.reservation_id as other_id, a.nights * b.nights as nights
-    from active a join active b
-      on b.unit_id = a.unit_id and a.reservation_id < b.reservation_id and a.nights && b.nights
-    order by a.unit_id, a.reservation_id, b.reservation_id
+    select distinct on (unit_id, reservation_id, other_id) * from hits order by unit_id, reservation_id, other_id
   ),
   resolved as (
     update hotels.booking_conflicts c set resolved_at = now()
     where c.tenant_id = p_tenant_id and c.resolved_at is null and c.accommodation_unit_id in (select id from units)
+      -- A conflict ends only when one of its stays changed: a writer checks the conflicts of what it wrote.
+      and (p_reservation_ids is null or c.reservation_id = any (p_reservation_ids)
+           or c.other_reservation_id = any (p_reservation_ids))
       and not exists (
         select 1
         from public.reservation_accommodations a1 join public.guest_reservations r1 on r1.id = a1.reservation_id,
@@ -326,7 +373,9 @@ begin
   d as materialized (
     select u.*, r.status as new_status, r.reason as new_reason,
       case when dim.dirty_at is not null then 'dirty' else u.housekeeping end as new_housekeeping,
-      coalesce(dim.dirty_at, u.housekeeping_at) as new_housekeeping_at,
+      -- Kept: the departure after it stays the reason the unit is dirty, so the stored reason is
+      -- what the rule gives again from the stored data.
+      u.housekeeping_at as new_housekeeping_at,
       case
         when p_cause is not null then p_cause
         when r.status = u.room_status then null
@@ -417,6 +466,15 @@ language plpgsql set search_path = '' as $$
 declare
   t record;
 begin
+  -- The tenant's room-status lock before any stay row: a reconciliation holding the lock never
+  -- waits on a stay row this statement locked (no deadlock).
+  perform sync.lock_room_status(x.tenant_id) from (select distinct n.tenant_id from new_rows n order by 1) x;
+  -- The stays carry their booking's dates (MotoPress has one range per booking).
+  perform set_config('sync.room_status_refreshing', 'on', true);
+  update public.reservation_accommodations ra set check_in_date = n.check_in_date, check_out_date = n.check_out_date
+  from new_rows n
+  where ra.reservation_id = n.id and (ra.check_in_date, ra.check_out_date) is distinct from (n.check_in_date, n.check_out_date);
+  perform set_config('sync.room_status_refreshing', 'off', true);
   for t in
     select n.tenant_id, array_agg(distinct ra.accommodation_unit_id) as units, array_agg(distinct n.id) as reservations
     from new_rows n
@@ -431,6 +489,17 @@ begin
   end loop;
   return null;
 end $$;
+
+-- A new stay takes its booking's dates (the reservation is written first, in the same page).
+create function sync.stay_dates_from_reservation() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  select r.check_in_date, r.check_out_date into new.check_in_date, new.check_out_date
+  from public.guest_reservations r where r.id = new.reservation_id;
+  return new;
+end $$;
+create trigger stay_dates before insert on public.reservation_accommodations
+  for each row execute function sync.stay_dates_from_reservation();
 
 create trigger room_status_stays_insert after insert on public.reservation_accommodations
   referencing new table as new_rows for each statement execute function sync.room_status_after_stay_insert();
@@ -489,13 +558,16 @@ create view public.reservation_room_status with (security_invoker = true) as
   join public.reservation_accommodations ra on ra.reservation_id = r.id
   join hotels.accommodation_units u on u.id = ra.accommodation_unit_id;
 
--- Grants: explicit, to service_role only (readers: the guest chat, the console's functions).
-revoke all on public.reservation_room_status from public, anon, authenticated;
-grant select on public.reservation_room_status to service_role;
-revoke all on hotels.unit_blocks, hotels.room_status_changes, hotels.booking_conflicts, hotels.room_status_actions
-  from public, anon, authenticated;
-grant select, insert, update, delete on hotels.unit_blocks, hotels.room_status_changes, hotels.booking_conflicts,
-  hotels.room_status_actions to service_role;
+-- Grants, as 20261202001000_hosted_grants.sql sets them for every product table: service_role
+-- reads (the guest chat, the console's readers); writes go through the functions, which connect as
+-- the owner. Nothing for anon/authenticated.
+revoke all on hotels.unit_blocks, hotels.room_status_changes, hotels.booking_conflicts, hotels.room_status_actions,
+  public.reservation_room_status from public, anon, authenticated;
+revoke insert, update, delete, truncate, references, trigger
+  on hotels.unit_blocks, hotels.room_status_changes, hotels.booking_conflicts, hotels.room_status_actions
+  from service_role;
+grant select on hotels.unit_blocks, hotels.room_status_changes, hotels.booking_conflicts, hotels.room_status_actions,
+  public.reservation_room_status to service_role;
 revoke all on function sync.derive_room_status(text, text, text, text), sync.local_moment(date, time, text),
   sync.stay_state(text, boolean, timestamptz, timestamptz, timestamptz, timestamptz, boolean, boolean, timestamptz),
   sync.default_check_in_time(), sync.default_check_out_time(), sync.tenant_zone(uuid),
@@ -503,7 +575,7 @@ revoke all on function sync.derive_room_status(text, text, text, text), sync.loc
   sync.lock_room_status(uuid), sync.refresh_room_status(uuid, uuid[], uuid[], timestamptz, text),
   sync.room_status_after_stay_insert(), sync.room_status_after_stay_update(), sync.room_status_after_stay_delete(),
   sync.room_status_after_reservation_update(), sync.reconcile_room_status(uuid, timestamptz),
-  sync.room_status_unexplained(uuid)
+  sync.room_status_unexplained(uuid), sync.stay_dates_from_reservation()
   from public, anon, authenticated;
 grant execute on function sync.derive_room_status(text, text, text, text), sync.local_moment(date, time, text),
   sync.stay_state(text, boolean, timestamptz, timestamptz, timestamptz, timestamptz, boolean, boolean, timestamptz),
@@ -512,7 +584,7 @@ grant execute on function sync.derive_room_status(text, text, text, text), sync.
   sync.lock_room_status(uuid), sync.refresh_room_status(uuid, uuid[], uuid[], timestamptz, text),
   sync.room_status_after_stay_insert(), sync.room_status_after_stay_update(), sync.room_status_after_stay_delete(),
   sync.room_status_after_reservation_update(), sync.reconcile_room_status(uuid, timestamptz),
-  sync.room_status_unexplained(uuid)
+  sync.room_status_unexplained(uuid), sync.stay_dates_from_reservation()
   to service_role;
 grant usage on type sync.room_status_result to service_role;
 
