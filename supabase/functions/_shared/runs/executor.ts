@@ -6,7 +6,7 @@ import type { Logger } from "../http/handler.ts";
 import { HopBudget, type IsolateMeter, unmeteredIsolate } from "./budget.ts";
 import { classifyRunError } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
-import { withDbRetry } from "./db-faults.ts";
+import { DatabaseUnavailableError, isTransientDbError, withDbRetry } from "./db-faults.ts";
 import { leaseOf, type Lease, type Run } from "./types.ts";
 
 export interface Progress {
@@ -128,6 +128,21 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
     if (err instanceof RunLostError || controller.signal.aborted) {
       log("info", "stopped: the run is no longer ours", { error: String(err) });
       return { run: null, lost: true };
+    }
+    if (isTransientDbError(err) && !(err instanceof DatabaseUnavailableError)) {
+      // A dropped connection or a restarting database outside a page's retried transaction (a read
+      // before the first page, a chain's look at its child): nothing committed is lost, so the run
+      // hands over from its last committed checkpoint instead of failing. Each takeover counts
+      // against the run's attempts without progress, so one that keeps meeting it ends NO_PROGRESS.
+      log("warn", "database fault outside a page: handing over from the last checkpoint", { error: String(err) });
+      const suspended = await withDbRetry(() =>
+        suspendRun(deps.sql, lease, { interruption: `a database fault (${(err as Error)?.message ?? String(err)})` })
+      ).catch(() => null);
+      if (suspended) {
+        stop();
+        await deps.onSuspended?.(suspended).catch((e) => log("error", "could not start the continuation", { error: String(e) }));
+        return { run: suspended, lost: false };
+      }
     }
     const { code, message } = (deps.classify ?? classifyRunError)(err) ?? {
       code: "INTERNAL_ERROR",
