@@ -189,7 +189,7 @@ export async function suspendRun(
     set status = 'continuing', heartbeat_at = now(),
         checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
         stats = coalesce(${stats}::jsonb, stats),
-        last_interruption = coalesce(${update.interruption ?? null}, last_interruption)
+        last_interruption = coalesce(${update.interruption === undefined ? null : redact(update.interruption)}, last_interruption)
     where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
     returning *`;
   return row ? toRun(row) : null;

@@ -6,7 +6,7 @@ import type { Logger } from "../http/handler.ts";
 import { HopBudget, type IsolateMeter, unmeteredIsolate } from "./budget.ts";
 import { classifyRunError } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
-import { DatabaseUnavailableError, isTransientDbError, withDbRetry } from "./db-faults.ts";
+import { isTransientDbError, withDbRetry } from "./db-faults.ts";
 import { leaseOf, type Lease, type Run } from "./types.ts";
 
 export interface Progress {
@@ -129,7 +129,9 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       log("info", "stopped: the run is no longer ours", { error: String(err) });
       return { run: null, lost: true };
     }
-    if (isTransientDbError(err) && !(err instanceof DatabaseUnavailableError)) {
+    const classified = (deps.classify ?? classifyRunError)(err);
+    // Only an error nothing else claims: a MotoPress reset, say, is the site's, not the database's.
+    if (!classified && isTransientDbError(err)) {
       // A dropped connection or a restarting database outside a page's retried transaction (a read
       // before the first page, a chain's look at its child): nothing committed is lost, so the run
       // hands over from its last committed checkpoint instead of failing. Each takeover counts
@@ -144,7 +146,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
         return { run: suspended, lost: false };
       }
     }
-    const { code, message } = (deps.classify ?? classifyRunError)(err) ?? {
+    const { code, message } = classified ?? {
       code: "INTERNAL_ERROR",
       message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
     };
