@@ -32,6 +32,10 @@ const ROUTES: { path: string; label: string; page: Page; nav: boolean }[] = [
 ];
 
 let leave: (() => void)[] = [];
+// Each render gets its own generation and its own container: a page still loading when the operator
+// navigates away then writes into a detached element, and a timer it starts late is stopped at once,
+// instead of the stale page taking the screen back from the one the operator opened.
+let generation = 0;
 
 function parseHash(): { name: string; params: string[]; query: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, "");
@@ -73,6 +77,7 @@ async function start() {
   const who = document.getElementById("who")!;
 
   const render = async () => {
+    const mine = ++generation;
     for (const fn of leave.splice(0)) fn();
     flash(null);
     const session = currentSession();
@@ -95,18 +100,19 @@ async function start() {
     document.body.classList.toggle("viewer", session.role !== "operator");
     if (session.role === "viewer") flash(notice("info", "Signed in as a viewer: you can look, not act."));
     if (!session.role) flash(notice("error", "Your account has no sync role: ask an administrator to set app_metadata.sync_role."));
+    const view = h("div", { class: "view" }, h("p", {}, "Loading…"));
+    replace(main, view);
     const ctx: PageContext = {
-      client, session, config, params, query, main,
+      client, session, config, params, query, main: view,
       go: (path) => { location.hash = `#/${path}`; },
-      onLeave: (fn) => leave.push(fn),
+      onLeave: (fn) => (mine === generation ? leave.push(fn) : fn()),
     };
-    replace(main, h("p", {}, "Loading…"));
     try {
       await route.page(ctx);
     } catch (err) {
-      replace(main, h("h1", {}, route.label), errorBox(err));
+      replace(view, h("h1", {}, route.label), errorBox(err));
     }
-    main.focus({ preventScroll: true });
+    if (mine === generation) main.focus({ preventScroll: true });
   };
   // A sign-in link opened in a tab that is already on the console arrives as a hash change.
   addEventListener("hashchange", () => {

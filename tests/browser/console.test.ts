@@ -107,6 +107,36 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     await browser.shot("hotels");
   });
 
+  it("a page left while it is still loading never takes the screen back", async () => {
+    // Seen in CI on a slow machine: the Runs page, still awaiting its data when the operator opened
+    // Hotels, drew itself over the Hotels page. Here the Runs page's list is held until Hotels is up.
+    const { page } = browser;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const seen = new Promise<void>((resolve) =>
+      void page.route(/sync-command-center\?view=runs/, async (route) => {
+        resolve();
+        await held;
+        await route.continue();
+      }));
+    try {
+      await page.goto(`${web.url}/#/runs`);
+      await seen;
+      await page.getByRole("link", { name: "Hotels" }).click();
+      await page.getByRole("button", { name: "Add a hotel" }).waitFor();
+      const answered = page.waitForResponse(/sync-command-center\?view=runs/);
+      release();
+      await answered;
+      // Let the stale page's continuation and any timer it would start run to completion.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))));
+      await page.getByRole("button", { name: "Add a hotel" }).click();
+      await page.getByLabel("Name").waitFor();
+      expect(await page.getByRole("button", { name: "Sync this hotel" }).count()).toBe(0);
+    } finally {
+      await page.unroute(/sync-command-center\?view=runs/);
+    }
+  });
+
   it("syncs the hotel with live progress, re-attaches after a reload mid-run, and reaches the end", async () => {
     const { page } = browser;
     // 1.5 s a page: after page 4 of 7 is seen there are seconds left for the reload.
