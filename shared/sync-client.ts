@@ -10,17 +10,17 @@ import {
   FunctionsRelayError,
   type SupabaseClient,
 } from "@supabase/supabase-js";
-import type { publicRun, RunRequest } from "../supabase/functions/_shared/functions/run-api.ts";
-import type { CommandCenterRequest } from "../supabase/functions/_shared/functions/command-center.ts";
+import type { publicRun, RunRequest } from "../supabase/functions/_shared/handlers/run-api.ts";
+import type { CommandCenterRequest } from "../supabase/functions/_shared/handlers/command-center.ts";
 import type { RepairReport } from "../supabase/functions/_shared/sync/repair.ts";
-import type { listRuns, runView } from "../supabase/functions/_shared/functions/run-views.ts";
-import type { healthDetails } from "../supabase/functions/_shared/functions/health-details.ts";
+import type { listRuns, runView } from "../supabase/functions/_shared/handlers/run-views.ts";
+import type { healthDetails } from "../supabase/functions/_shared/handlers/health-details.ts";
 import type {
   listTenants,
   saveTenantSchema,
   testConnection,
   testConnectionSchema,
-} from "../supabase/functions/_shared/functions/tenant-admin.ts";
+} from "../supabase/functions/_shared/handlers/tenant-admin.ts";
 import type { z } from "zod";
 
 export type { RepairReport };

@@ -2,9 +2,11 @@
 // or operator JWT), the role check, then the route; every failure leaves in the error envelope,
 // and only our own bugs are a 500.
 import { authenticate, type Caller, requireOperator } from "./auth.ts";
-import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
-import type { JwtVerifier } from "./jwt.ts";
+import { ApiError, CORS_HEADERS, errorResponse, fromDomainError } from "./errors.ts";
+import type { JwtVerifier } from "../config.ts";
+import { DomainError } from "../errors.ts";
 import { isTransientDbError } from "../runs/db-faults.ts";
+import type { Logger } from "../types.ts";
 
 /** A route that met a dropped connection or a restarting database is tried again this many times. */
 const ROUTE_ATTEMPTS = 4;
@@ -38,7 +40,6 @@ async function withRouteRetry(route: (req: Request) => Promise<Response>, req: R
 }
 
 export type Route = (req: Request, caller: Caller) => Promise<Response>;
-export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
 
 export interface HandlerOptions {
   adminKeys: () => readonly string[];
@@ -71,6 +72,7 @@ export function createHandler(
       return await withRouteRetry((r) => route(r, caller), req);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
+      if (err instanceof DomainError) return errorResponse(fromDomainError(err));
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
       return errorResponse(new ApiError(500, "INTERNAL_ERROR", "Internal error; it has been logged."));
     }
