@@ -13,6 +13,7 @@ import {
 import type { publicRun, RunRequest } from "../supabase/functions/_shared/handlers/run-api.ts";
 import type { CommandCenterRequest } from "../supabase/functions/_shared/handlers/command-center.ts";
 import type { RepairReport } from "../supabase/functions/_shared/sync/repair.ts";
+import type { Progress } from "../supabase/functions/_shared/runs/progress.ts";
 import type { listRuns, runView } from "../supabase/functions/_shared/handlers/run-views.ts";
 import type { healthDetails } from "../supabase/functions/_shared/handlers/health-details.ts";
 import type {
@@ -53,14 +54,11 @@ export interface CancelResult {
   runIds: string[];
 }
 
-/** `event: progress` data. */
-export interface SyncProgress {
-  stage: string;
-  current: number;
-  total: number | null;
-  message: string;
-  [extra: string]: unknown;
-}
+/**
+ * `event: progress` data: the contract's `{stage, current, total, message}`, with the data the
+ * message is derived from (activity; step n of `steps`; a chain child's `part`; the fan-out's `tenant`).
+ */
+export type SyncProgress = Progress;
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; [detail: string]: unknown };
