@@ -1,4 +1,5 @@
 // The error envelope of the contract: {"error": {"code", "message", ...details}}.
+import { corsHeaders } from "@supabase/supabase-js/cors";
 import { type DomainError, type DomainErrorCode, type ErrorCode } from "../errors.ts";
 import { redactDeep } from "../redact.ts";
 
@@ -34,16 +35,10 @@ export function fromDomainError(err: DomainError): ApiError {
   return new ApiError(DOMAIN_STATUS[err.code], err.code, err.message, err.details);
 }
 
-export const CORS_HEADERS: Record<string, string> = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, accept",
-  "access-control-allow-methods": "GET, POST, OPTIONS",
-};
-
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", ...CORS_HEADERS, ...headers },
+    headers: { "content-type": "application/json; charset=utf-8", ...corsHeaders, ...headers },
   });
 }
 

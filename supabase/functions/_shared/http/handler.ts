@@ -2,7 +2,8 @@
 // or operator JWT), the role check, then the route; every failure leaves in the error envelope,
 // and only our own bugs are a 500.
 import { authenticate, type Caller, requireOperator } from "./auth.ts";
-import { ApiError, CORS_HEADERS, errorResponse, fromDomainError } from "./errors.ts";
+import { corsHeaders } from "@supabase/supabase-js/cors";
+import { ApiError, errorResponse, fromDomainError } from "./errors.ts";
 import type { JwtVerifier } from "../config.ts";
 import { DomainError } from "../errors.ts";
 import { isTransientDbError } from "../runs/db-faults.ts";
@@ -56,7 +57,7 @@ export function createHandler(
   const allow = [...Object.keys(routes), "OPTIONS"].join(", ");
   return async (req) => {
     try {
-      if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
+      if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: corsHeaders });
       const route = routes[req.method as "GET" | "POST"];
       if (!route) {
         throw new ApiError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}.`, {}, { allow });
