@@ -2,6 +2,7 @@
 // that cancels everything, and the health report.
 import { z } from "zod";
 import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
+import { TenantNotConfiguredError } from "../errors.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
 import { cancelRuns, claimRun, getRun } from "../runs/coordinator.ts";
@@ -72,7 +73,7 @@ export function commandCenter(deps: FunctionDeps) {
     const client = await clientFor(deps, tenantId).catch((err) => {
       // A stored site URL that is not a URL is the tenant's data to fix, not our failure.
       if (isMotoPressError(err) && err.code === "MOTOPRESS_INVALID_CONFIG") {
-        throw new ApiError(409, "TENANT_NOT_CONFIGURED", `${err.message} Fix it with \`npm run tenant -- add\`.`, { tenantId });
+        throw new TenantNotConfiguredError(tenantId, `${err.message} Fix it with \`npm run tenant -- add\`.`);
       }
       throw err;
     });
