@@ -128,7 +128,7 @@ describe("validation before an operator action runs", () => {
       { tenantId, action: "set_housekeeping", unitId: missing, housekeeping: "clean" },
       { tenantId, action: "unblock", blockId: missing },
       { tenantId: missing, action: "set_housekeeping", unitId: ids[201], housekeeping: "clean" },
-    ] as OperatorAction[]).map((a) => performAction(db.sql, a, "test", NOW).then(() => null, (e) => [e.status, e.code])));
+    ] as OperatorAction[]).map((a) => performAction(db.sql, a, "test", NOW).then(() => null, (e) => [fromDomainError(e).status, e.code])));
     expect(codes).toEqual([[404, "RESERVATION_NOT_FOUND"], [404, "UNIT_NOT_FOUND"], [404, "BLOCK_NOT_FOUND"], [404, "TENANT_NOT_FOUND"]]);
   });
 });
