@@ -2,7 +2,7 @@
 // Reads every booking of a simulated site through the client and reports peak RSS. The simulator runs
 // in the same process, so the figure includes the simulated site's own data; the baseline line shows it.
 import { createMotoPressClient } from "../supabase/functions/_shared/motopress/client.ts";
-import { Simulator } from "../tools/motopress-simulator/server.ts";
+import { Simulator } from "../tools/motopress-simulator/simulator.ts";
 
 declare const Deno: {
   args: string[];

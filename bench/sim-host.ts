@@ -2,7 +2,7 @@
 // MotoPress sites, one HTTP server per site, so that the simulator's CPU is never charged to the
 // process being measured (the Deno functions, or the bench's own Node client for the floor).
 // Prints one line `READY <json>` with each site's URL and credentials, then serves until SIGTERM.
-import { Simulator } from "../tools/motopress-simulator/server.ts";
+import { Simulator } from "../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../tools/motopress-simulator/node-server.ts";
 
 export interface SiteSpec {

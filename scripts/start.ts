@@ -19,7 +19,7 @@ import { registerTenant, type TenantInput } from "./lib/tenants.ts";
 import { runFullSync } from "./lib/progress.ts";
 import { formatHealth } from "./lib/health-report.ts";
 import { createSyncClient, isSyncClientError } from "../shared/index.ts";
-import { Simulator } from "../tools/motopress-simulator/server.ts";
+import { Simulator } from "../tools/motopress-simulator/simulator.ts";
 import { buildConsole, type ConsoleServer, consoleStale, startConsoleServer } from "./lib/console-server.ts";
 import { jwksOf, localSigningKey, operatorToken } from "./lib/local-auth.ts";
 import { type SimulatorServer, startSimulatorServer } from "../tools/motopress-simulator/node-server.ts";

@@ -10,17 +10,18 @@ import {
   FunctionsRelayError,
   type SupabaseClient,
 } from "@supabase/supabase-js";
-import type { publicRun, RunRequest } from "../supabase/functions/_shared/functions/run-api.ts";
-import type { CommandCenterRequest } from "../supabase/functions/_shared/functions/command-center.ts";
+import type { publicRun, RunRequest } from "../supabase/functions/_shared/handlers/run-api.ts";
+import type { CommandCenterRequest } from "../supabase/functions/_shared/handlers/command-center.ts";
 import type { RepairReport } from "../supabase/functions/_shared/sync/repair.ts";
-import type { listRuns, runView } from "../supabase/functions/_shared/functions/run-views.ts";
-import type { healthDetails } from "../supabase/functions/_shared/functions/health-details.ts";
+import type { Progress } from "../supabase/functions/_shared/runs/progress.ts";
+import type { listRuns, runView } from "../supabase/functions/_shared/handlers/run-views.ts";
+import type { healthDetails } from "../supabase/functions/_shared/handlers/health-details.ts";
 import type {
   listTenants,
   saveTenantSchema,
   testConnection,
   testConnectionSchema,
-} from "../supabase/functions/_shared/functions/tenant-admin.ts";
+} from "../supabase/functions/_shared/handlers/tenant-admin.ts";
 import type { z } from "zod";
 
 export type { RepairReport };
@@ -53,14 +54,11 @@ export interface CancelResult {
   runIds: string[];
 }
 
-/** `event: progress` data. */
-export interface SyncProgress {
-  stage: string;
-  current: number;
-  total: number | null;
-  message: string;
-  [extra: string]: unknown;
-}
+/**
+ * `event: progress` data: the contract's `{stage, current, total, message}`, with the data the
+ * message is derived from (activity; step n of `steps`; a chain child's `part`; the fan-out's `tenant`).
+ */
+export type SyncProgress = Progress;
 
 export interface ErrorEnvelope {
   error: { code: string; message: string; [detail: string]: unknown };

@@ -15,11 +15,18 @@ function elapsed(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
+const ACTIVITY: Record<string, string> = {
+  starting: "starting",
+  pages: "pages",
+  removals: "checking what is gone",
+  done: "complete",
+};
+
 /** Prints progress events: one line rewritten in place on a terminal, one line per change otherwise. */
 export class ProgressPrinter {
   private open = false;
   private lastLine = "";
-  private lastStage = "";
+  private lastPlace = "";
   private readonly started = Date.now();
   constructor(
     private readonly label: string,
@@ -45,17 +52,18 @@ export class ProgressPrinter {
     if (event.type === "progress") {
       const p = event.progress;
       const count = p.total ? `${p.current}/${p.total}` : `${p.current}`;
-      const stage = String(p.stage ?? "");
-      // On a terminal each stage keeps its last line; the current one is rewritten in place.
-      if (this.out.isTTY && this.open && stage !== this.lastStage) this.close();
-      this.lastStage = stage;
+      // Where the run is, from the progress data: tenant, step n/m, and the phase within it.
+      const stage = [p.tenant && `[${p.tenant}]`, p.step !== null && `${p.step}/${p.steps}`, p.part ?? p.stage].filter(Boolean).join(" ");
+      // On a terminal each place keeps its last line; the current one is rewritten in place.
+      if (this.out.isTTY && this.open && stage !== this.lastPlace) this.close();
+      this.lastPlace = stage;
       const head = `  ${stage.padEnd(19)} ${bar(p.current, p.total)}  ${count.padStart(7)}  `;
-      let message = String(p.message ?? "");
+      let message = ACTIVITY[p.activity] ?? p.message;
       const columns = this.out.isTTY ? this.out.columns : 0;
       if (columns && head.length + message.length >= columns) {
         message = `${message.slice(0, Math.max(0, columns - head.length - 2))}…`;
       }
-      this.write(`  ${c.cyan(stage.padEnd(19))}${head.slice(21)}${c.dim(message)}`);
+      this.write(`  ${c.cyan(stage.padEnd(19))}${head.slice(2 + Math.max(19, stage.length))}${c.dim(message)}`);
     } else if (event.type === "done") {
       this.close();
       this.write(

@@ -119,6 +119,10 @@ describe("streaming", () => {
     const messages = events.filter((e) => e.event === "progress").map((e) => e.data.message);
     expect(messages.some((m) => m.startsWith("Step 1/2: "))).toBe(true);
     expect(messages.some((m) => m.startsWith("Step 2/2: "))).toBe(true);
+    // The steps are data, and each message is derived from it (nothing to parse).
+    const bookingsPage = events.find((e) => e.event === "progress" && e.data.stage === "bookings" && e.data.activity === "pages");
+    expect(bookingsPage?.data).toMatchObject({ step: 2, steps: 2, part: "bookings", current: expect.any(Number), total: expect.any(Number) });
+    expect(bookingsPage?.data.message).toBe(`Step 2/2: bookings page ${bookingsPage?.data.current} of ${bookingsPage?.data.total}`);
     expect(events.at(-1)).toMatchObject({ event: "done", data: { run: { status: "completed", source: "sync-command-center" } } });
   });
 });

@@ -6,7 +6,7 @@ import { insertTenant } from "../helpers/db.ts";
 import { freePort } from "../../scripts/lib/database.ts";
 import { registerTenant } from "../../scripts/lib/tenants.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
-import { Simulator } from "../../tools/motopress-simulator/server.ts";
+import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import {
   createSyncClient,

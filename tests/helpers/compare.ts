@@ -2,7 +2,7 @@
 // simulator's own records (not from the sync's mapper), compared as one canonical value.
 import { expect } from "vitest";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
-import type { Simulator } from "../../tools/motopress-simulator/server.ts";
+import type { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 // The library itself, not the product's wrapper around it.
 import { DecodingMode, decodeHTML } from "entities";
 

@@ -1,4 +1,4 @@
-import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/server.ts";
+import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { insertTenant } from "./db.ts";

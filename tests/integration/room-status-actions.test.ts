@@ -2,7 +2,8 @@
 // the allowed transitions with undo, forced blocks, and the action log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OperatorAction, performAction } from "../../supabase/functions/_shared/rooms/actions.ts";
-import { ApiError } from "../../supabase/functions/_shared/http/errors.ts";
+import { InvalidOperationError } from "../../supabase/functions/_shared/errors.ts";
+import { fromDomainError } from "../../supabase/functions/_shared/http/errors.ts";
 import { createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
 import { addUnits, at, reservationId, unitStatus, writeBookings } from "../helpers/rooms.ts";
 
@@ -41,8 +42,8 @@ async function refused(action: OperatorAction): Promise<string[]> {
            (select count(*) from hotels.room_status_changes c where c.tenant_id = ${action.tenantId}) as changes`;
   const before = await snapshot();
   const err = await performAction(db.sql, action, "test", NOW).then(() => null, (e) => e);
-  expect(err).toBeInstanceOf(ApiError);
-  expect([err.status, err.code]).toEqual([409, "INVALID_OPERATION"]);
+  expect(err).toBeInstanceOf(InvalidOperationError);
+  expect([fromDomainError(err).status, err.code]).toEqual([409, "INVALID_OPERATION"]);
   expect(await snapshot()).toEqual(before); // nothing written
   return err.details.reasons as string[];
 }
@@ -127,7 +128,7 @@ describe("validation before an operator action runs", () => {
       { tenantId, action: "set_housekeeping", unitId: missing, housekeeping: "clean" },
       { tenantId, action: "unblock", blockId: missing },
       { tenantId: missing, action: "set_housekeeping", unitId: ids[201], housekeeping: "clean" },
-    ] as OperatorAction[]).map((a) => performAction(db.sql, a, "test", NOW).then(() => null, (e) => [e.status, e.code])));
+    ] as OperatorAction[]).map((a) => performAction(db.sql, a, "test", NOW).then(() => null, (e) => [fromDomainError(e).status, e.code])));
     expect(codes).toEqual([[404, "RESERVATION_NOT_FOUND"], [404, "UNIT_NOT_FOUND"], [404, "BLOCK_NOT_FOUND"], [404, "TENANT_NOT_FOUND"]]);
   });
 });

@@ -6,7 +6,7 @@
 // by that. RELIABILITY_SEED changes every seed (default fixed, so a failure reproduces).
 import { expect } from "vitest";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
-import type { Simulator } from "../../tools/motopress-simulator/server.ts";
+import type { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { createRng, intBetween, pick } from "../../tools/motopress-simulator/prng.ts";
 import type { Stack } from "../helpers/stack.ts";
 import { expectedState } from "../helpers/compare.ts";

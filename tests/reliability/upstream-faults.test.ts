@@ -7,7 +7,7 @@ import { type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 import { testCerts } from "../helpers/tls.ts";
-import { Simulator } from "../../tools/motopress-simulator/server.ts";
+import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import type { FaultConfig, FaultKind, Resource } from "../../tools/motopress-simulator/faults.ts";
 import {

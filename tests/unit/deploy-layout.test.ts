@@ -8,7 +8,7 @@ const root = path.resolve(import.meta.dirname, "../..");
 const functionsDir = path.join(root, "supabase/functions");
 const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-command-center", "room-status"];
 /** Packages function code may import, each through the per-function import maps. */
-const PACKAGES = ["postgres", "zod", "entities"];
+const PACKAGES = ["postgres", "zod", "entities", "@supabase/supabase-js/cors"];
 const IMPORT = /(?:import|export)[^"']*?from\s+["']([^"']+)["']/g;
 
 /** The bare specifiers a function's code graph imports, following relative imports from index.ts. */

@@ -1,9 +1,10 @@
 // Hops budgeted by CPU as well as wall clock (issue 9, item 2): the budget derives its CPU margin
 // from the steps it measured; the MotoPress client's requests and retry waits end at the deadline.
 import { afterEach, describe, expect, it } from "vitest";
-import { CPU_RESERVE_MS, HopBudget, HopDeadlineError, type IsolateMeter, WALL_RESERVE_MS } from "../../supabase/functions/_shared/runs/budget.ts";
+import { CPU_RESERVE_MS, HopBudget, HopDeadlineError, WALL_RESERVE_MS } from "../../supabase/functions/_shared/runs/budget.ts";
+import type { IsolateMeter } from "../../supabase/functions/_shared/types.ts";
 import { createMotoPressClient } from "../../supabase/functions/_shared/motopress/client.ts";
-import { Simulator } from "../../tools/motopress-simulator/server.ts";
+import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 
 function meter(startedAt: number) {

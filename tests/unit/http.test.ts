@@ -4,7 +4,7 @@ import { readJson } from "../../supabase/functions/_shared/http/body.ts";
 import { ApiError } from "../../supabase/functions/_shared/http/errors.ts";
 import { createHandler } from "../../supabase/functions/_shared/http/handler.ts";
 import { sseResponse } from "../../supabase/functions/_shared/http/sse.ts";
-import { runRequestSchema, toCommand } from "../../supabase/functions/_shared/functions/run-api.ts";
+import { runRequestSchema, toCommand } from "../../supabase/functions/_shared/handlers/run-api.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 
 const KEY = "k".repeat(32);

@@ -5,7 +5,7 @@ import {
   MotoPressError,
 } from "../../supabase/functions/_shared/motopress/client.ts";
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
-import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/server.ts";
+import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import { diagnoseNetworkError } from "../../supabase/functions/_shared/motopress/diagnose.ts";
 import { testCerts } from "../helpers/tls.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateHotel, LOCKING_STATUSES } from "../../tools/motopress-simulator/generator.ts";
-import { Simulator } from "../../tools/motopress-simulator/server.ts";
+import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 
 const TODAY = "2025-07-01";

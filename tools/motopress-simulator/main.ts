@@ -1,4 +1,4 @@
-import { Simulator } from "./server.ts";
+import { Simulator } from "./simulator.ts";
 import { startSimulatorServer } from "./node-server.ts";
 
 function arg(name: string, fallback: string): string {

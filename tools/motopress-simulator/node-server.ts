@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Simulator } from "./server.ts";
+import type { Simulator } from "./simulator.ts";
 
 export interface SimulatorServer {
   url: string;

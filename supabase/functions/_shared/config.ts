@@ -1,6 +1,16 @@
 // The functions' environment, read once into a typed value (contract §4). Entry points pass the
 // env in; nothing else reads it.
-import type { JwtVerifier } from "./http/jwt.ts";
+
+/** How operators' user JWTs are verified (http/jwt.ts). */
+export interface JwtVerifier {
+  /** Public keys by kid (asymmetric), plus the legacy secret when configured. */
+  readonly jwks: readonly JsonWebKey[];
+  readonly hsSecret: string | null;
+  readonly issuer: string;
+  readonly audience: string;
+  /** Seconds of clock skew tolerated on exp/nbf/iat. */
+  readonly leewaySeconds: number;
+}
 
 export interface Config {
   /** SYNC_DB_URL (hosted: the transaction pooler, port 6543), else the platform's SUPABASE_DB_URL. */

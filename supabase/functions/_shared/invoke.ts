@@ -1,13 +1,11 @@
 import type { Config } from "./config.ts";
 import { redact } from "./redact.ts";
-import type { Source } from "./runs/types.ts";
+import type { Invoker } from "./types.ts";
 
 /** The headers of every call the product makes to a function (pg_cron's jobs send the same). */
 export function invokeHeaders(key: string): Record<string, string> {
   return { "content-type": "application/json", apikey: key, authorization: `Bearer ${key}` };
 }
-
-export type Invoker = (source: Source, body: Record<string, unknown>) => Promise<void>;
 
 /**
  * Invokes a function over HTTP, as the platform does (continuations, pg_cron). Waits only for the

@@ -1,5 +1,5 @@
-import type { Logger } from "./http/handler.ts";
 import { redactDeep } from "./redact.ts";
+import type { Logger } from "./types.ts";
 
 /** One JSON line per event: the platform's log explorer indexes them. */
 export function jsonLogger(fields: Record<string, unknown> = {}): Logger {

@@ -1,5 +1,5 @@
 import type { Sql } from "./db.ts";
-import { ApiError } from "./http/errors.ts";
+import { TenantNotConfiguredError, TenantNotFoundError } from "./errors.ts";
 import { rememberCredentialPair } from "./redact.ts";
 
 export interface Tenant {
@@ -24,16 +24,12 @@ export async function findTenant(sql: Sql, tenantId: string): Promise<Tenant | n
     : null;
 }
 
-const tenantNotFound = (tenantId: string) =>
-  new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${tenantId}.`, { tenantId });
 const notConfigured = (tenantId: string) =>
-  new ApiError(409, "TENANT_NOT_CONFIGURED", "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.", {
-    tenantId,
-  });
+  new TenantNotConfiguredError(tenantId, "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.");
 
 export async function requireTenant(sql: Sql, tenantId: string): Promise<Tenant> {
   const tenant = await findTenant(sql, tenantId);
-  if (!tenant) throw tenantNotFound(tenantId);
+  if (!tenant) throw new TenantNotFoundError(tenantId);
   return tenant;
 }
 
@@ -64,12 +60,12 @@ export async function requireCredentials(sql: Sql, tenantId: string): Promise<Mo
   return creds;
 }
 
-/** A tenant that can be synced: 404 when unknown, 409 without credentials. One query. */
+/** A tenant that can be synced: not found when unknown, not configured without credentials. One query. */
 export async function requireSyncableTenant(sql: Sql, tenantId: string): Promise<void> {
   const [row] = await sql`
     select t.tenant_id, c.tenant_id is not null as configured
     from public.tenant_registry t left join private.motopress_credentials c on c.tenant_id = t.tenant_id
     where t.tenant_id = ${tenantId}`;
-  if (!row) throw tenantNotFound(tenantId);
+  if (!row) throw new TenantNotFoundError(tenantId);
   if (!row.configured) throw notConfigured(tenantId);
 }

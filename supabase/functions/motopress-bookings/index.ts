@@ -1,4 +1,4 @@
-import { sourceFunction } from "../_shared/functions/source-function.ts";
+import { sourceFunction } from "../_shared/handlers/source-function.ts";
 import { serveFunction } from "../_shared/platform/deno.ts";
 import { bookingsJob } from "../_shared/sync/jobs.ts";
 

@@ -2,7 +2,8 @@
 // against the project's signing keys, whose `app_metadata.sync_role` grants `operator` (every
 // action) or `viewer` (reads only). Everything else is a 401/403 in the envelope.
 import { ApiError } from "./errors.ts";
-import { type JwtClaims, JwtError, type JwtVerifier, looksLikeJwt, verifyJwt } from "./jwt.ts";
+import type { JwtVerifier } from "../config.ts";
+import { type JwtClaims, JwtError, looksLikeJwt, verifyJwt } from "./jwt.ts";
 
 export type SyncRole = "operator" | "viewer";
 export const SYNC_ROLES: readonly SyncRole[] = ["operator", "viewer"];

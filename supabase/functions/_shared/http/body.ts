@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { readCappedBytes } from "./capped-read.ts";
+import { readCappedBytes } from "../net/capped-read.ts";
 import { ApiError } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,28 +1,7 @@
 // The error envelope of the contract: {"error": {"code", "message", ...details}}.
+import { corsHeaders } from "@supabase/supabase-js/cors";
+import { type DomainError, type DomainErrorCode, type ErrorCode } from "../errors.ts";
 import { redactDeep } from "../redact.ts";
-
-export type ErrorCode =
-  | "INVALID_REQUEST"
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "INVALID_OPERATION"
-  | "TENANT_NOT_FOUND"
-  | "TENANT_NOT_CONFIGURED"
-  | "RUN_NOT_FOUND"
-  | "UNIT_NOT_FOUND"
-  | "RESERVATION_NOT_FOUND"
-  | "BLOCK_NOT_FOUND"
-  | "INVALID_OPERATION"
-  | "RUN_NOT_RESUMABLE"
-  | "METHOD_NOT_ALLOWED"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "RUN_IN_PROGRESS"
-  | "NOT_IMPLEMENTED"
-  | "UPSTREAM_ERROR"
-  | "INTERNAL_ERROR"
-  | "SERVICE_MISCONFIGURED"
-  | "DATABASE_UNAVAILABLE";
 
 export class ApiError extends Error {
   constructor(
@@ -41,16 +20,25 @@ export class ApiError extends Error {
   }
 }
 
-export const CORS_HEADERS: Record<string, string> = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, accept",
-  "access-control-allow-methods": "GET, POST, OPTIONS",
+/** Where a domain error becomes HTTP: the one table of its statuses. */
+const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
+  TENANT_NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  UNIT_NOT_FOUND: 404,
+  RESERVATION_NOT_FOUND: 404,
+  BLOCK_NOT_FOUND: 404,
+  TENANT_NOT_CONFIGURED: 409,
+  INVALID_OPERATION: 409,
 };
+
+export function fromDomainError(err: DomainError): ApiError {
+  return new ApiError(DOMAIN_STATUS[err.code], err.code, err.message, err.details);
+}
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", ...CORS_HEADERS, ...headers },
+    headers: { "content-type": "application/json; charset=utf-8", ...corsHeaders, ...headers },
   });
 }
 

@@ -2,9 +2,12 @@
 // or operator JWT), the role check, then the route; every failure leaves in the error envelope,
 // and only our own bugs are a 500.
 import { authenticate, type Caller, requireOperator } from "./auth.ts";
-import { ApiError, CORS_HEADERS, errorResponse } from "./errors.ts";
-import type { JwtVerifier } from "./jwt.ts";
+import { corsHeaders } from "@supabase/supabase-js/cors";
+import { ApiError, errorResponse, fromDomainError } from "./errors.ts";
+import type { JwtVerifier } from "../config.ts";
+import { DomainError } from "../errors.ts";
 import { isTransientDbError } from "../runs/db-faults.ts";
+import type { Logger } from "../types.ts";
 
 /** A route that met a dropped connection or a restarting database is tried again this many times. */
 const ROUTE_ATTEMPTS = 4;
@@ -38,7 +41,6 @@ async function withRouteRetry(route: (req: Request) => Promise<Response>, req: R
 }
 
 export type Route = (req: Request, caller: Caller) => Promise<Response>;
-export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
 
 export interface HandlerOptions {
   adminKeys: () => readonly string[];
@@ -55,7 +57,7 @@ export function createHandler(
   const allow = [...Object.keys(routes), "OPTIONS"].join(", ");
   return async (req) => {
     try {
-      if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS_HEADERS });
+      if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: corsHeaders });
       const route = routes[req.method as "GET" | "POST"];
       if (!route) {
         throw new ApiError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}.`, {}, { allow });
@@ -71,6 +73,7 @@ export function createHandler(
       return await withRouteRetry((r) => route(r, caller), req);
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
+      if (err instanceof DomainError) return errorResponse(fromDomainError(err));
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
       return errorResponse(new ApiError(500, "INTERNAL_ERROR", "Internal error; it has been logged."));
     }

@@ -2,16 +2,7 @@
 // SUPABASE_JWKS), HS256 against the legacy JWT secret. No library, so nothing here trusts the
 // token's own header beyond picking a key: the algorithm must match the key's, and `alg: none`,
 // unknown algorithms and keys of the wrong type are refused before any signature check.
-
-export interface JwtVerifier {
-  /** Public keys by kid (asymmetric), plus the legacy secret when configured. */
-  readonly jwks: readonly JsonWebKey[];
-  readonly hsSecret: string | null;
-  readonly issuer: string;
-  readonly audience: string;
-  /** Seconds of clock skew tolerated on exp/nbf/iat. */
-  readonly leewaySeconds: number;
-}
+import type { JwtVerifier } from "../config.ts";
 
 export type JwtClaims = Record<string, unknown> & {
   sub?: string;

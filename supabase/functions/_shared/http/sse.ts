@@ -1,7 +1,7 @@
 // Server-sent events with keep-alive comments, so proxies and the platform's idle timeout do not
 // cut a quiet stream.
 import { redactDeep } from "../redact.ts";
-import { CORS_HEADERS } from "./errors.ts";
+import { corsHeaders } from "@supabase/supabase-js/cors";
 
 export interface SseSink {
   send(event: string, data: unknown): void;
@@ -59,7 +59,7 @@ export function sseResponse(
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
-      ...CORS_HEADERS,
+      ...corsHeaders,
     },
   });
 }

@@ -1,4 +1,4 @@
-import { readCappedBytes } from "../http/capped-read.ts";
+import { readCappedBytes } from "../net/capped-read.ts";
 import { OutboundRefused } from "../net/outbound.ts";
 import { redact } from "../redact.ts";
 import { diagnoseHtml, diagnoseNetworkError, diagnoseRestRestriction } from "./diagnose.ts";

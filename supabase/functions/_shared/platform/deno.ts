@@ -1,15 +1,15 @@
+/// <reference types="@supabase/functions-js/edge-runtime.d.ts" />
 // The Deno/Edge Runtime adapter: the one place (with the entry points) that touches `Deno.*`
 // and `EdgeRuntime`. It reads the environment once, builds the shared dependencies and serves.
 import { type Config, loadConfig } from "../config.ts";
 import { createSql } from "../db.ts";
-import type { FunctionDeps } from "../functions/source-function.ts";
 import { httpInvoker } from "../invoke.ts";
 import { jsonLogger } from "../log.ts";
 import { denoIsolateMeter } from "./isolate.ts";
 import type { Resolver } from "../net/outbound.ts";
 import { redact, rememberSecret } from "../redact.ts";
+import type { FunctionDeps } from "../types.ts";
 
-declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
 type Handler = (req: Request) => Promise<Response>;
 

@@ -6,7 +6,7 @@
 // runtime's supervisor reads from outside). Where /proc cannot be read (a sandbox), the wall time
 // since the isolate started stands in: a thread never uses more CPU than wall time, so the bound
 // is safe, only pessimistic.
-import type { IsolateMeter } from "../runs/budget.ts";
+import type { IsolateMeter } from "../types.ts";
 
 const TICK_MS = 10;
 

@@ -4,7 +4,7 @@
 // affected units (cause `operator`) and records who did it and when.
 import { z } from "zod";
 import type { Sql, Tx } from "../db.ts";
-import { ApiError } from "../http/errors.ts";
+import { InvalidOperationError, NotFoundError, TenantNotFoundError } from "../errors.ts";
 import { type Board, roomBoard } from "./board.ts";
 import type { StatusChange } from "./reconcile.ts";
 import { HOUSEKEEPING } from "./rule.ts";
@@ -53,7 +53,7 @@ export interface ActionResult {
 }
 
 const refuse = (reasons: string[]) =>
-  new ApiError(409, "INVALID_OPERATION", `Refused: ${reasons.join(" ")}`, { reasons });
+  new InvalidOperationError(`Refused: ${reasons.join(" ")}`, reasons);
 
 interface Stay {
   id: string;
@@ -88,7 +88,7 @@ function stays(tx: Tx, tenant: string, now: string, where: { reservationId?: str
 
 async function requireUnit(tx: Tx, tenant: string, unitId: string): Promise<{ id: string; name: string }> {
   const [u] = await tx`select id, name from hotels.accommodation_units where tenant_id = ${tenant} and id = ${unitId}`;
-  if (!u) throw new ApiError(404, "UNIT_NOT_FOUND", `No unit ${unitId} in this tenant.`, { unitId });
+  if (!u) throw new NotFoundError("UNIT_NOT_FOUND", `No unit ${unitId} in this tenant.`, { unitId });
   return { id: u.id, name: u.name };
 }
 
@@ -107,7 +107,7 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
     await tx`select set_config('sync.room_status_cause', 'operator', true),
                     set_config('sync.room_status_now', ${now ? now.toISOString() : ""}, true)`;
     const [t] = await tx`select tenant_id from public.tenant_registry where tenant_id = ${a.tenantId}`;
-    if (!t) throw new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${a.tenantId}.`, { tenantId: a.tenantId });
+    if (!t) throw new TenantNotFoundError(a.tenantId);
     await tx`select sync.lock_room_status(${a.tenantId})`;
     const [clock] = await tx`
       select sync.room_status_now() as now, (sync.room_status_now() at time zone sync.tenant_zone(${a.tenantId}))::date::text as today`;
@@ -136,7 +136,7 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
         reservationId = a.reservationId;
         const [r] = await tx`select id from public.guest_reservations where tenant_id = ${a.tenantId} and id = ${a.reservationId}`;
         if (!r) {
-          throw new ApiError(404, "RESERVATION_NOT_FOUND", `No reservation ${a.reservationId} in this tenant.`, {
+          throw new NotFoundError("RESERVATION_NOT_FOUND", `No reservation ${a.reservationId} in this tenant.`, {
             reservationId: a.reservationId,
           });
         }
@@ -229,7 +229,7 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
       case "unblock": {
         const [b] = await tx`
           select id, accommodation_unit_id, ended_at from hotels.unit_blocks where tenant_id = ${a.tenantId} and id = ${a.blockId}`;
-        if (!b) throw new ApiError(404, "BLOCK_NOT_FOUND", `No block ${a.blockId} in this tenant.`, { blockId: a.blockId });
+        if (!b) throw new NotFoundError("BLOCK_NOT_FOUND", `No block ${a.blockId} in this tenant.`, { blockId: a.blockId });
         if (b.ended_at) throw refuse([`The block already ended at ${(b.ended_at as Date).toISOString()}.`]);
         blockId = b.id;
         unitId = b.accommodation_unit_id;

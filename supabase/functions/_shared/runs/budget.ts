@@ -7,16 +7,7 @@
 // check) is recorded, and the hop stops while two of the largest steps seen so far plus a reserve
 // for handing over still fit under the limit. On a slower machine the steps cost more CPU, so the
 // margin grows with them.
-
-/** What the platform adapter tells a job about the isolate it runs in. */
-export interface IsolateMeter {
-  /** CPU time this isolate has used so far, in ms (an upper bound where the platform hides it). */
-  cpuMs(): number;
-  /** When the isolate started (epoch ms): its wall clock counts from here. */
-  startedAt: number;
-  /** Calls `fn` with the runtime's reason when it dispatches `beforeunload`; returns an unsubscribe. */
-  onBeforeUnload(fn: (reason: string) => void): () => void;
-}
+import type { IsolateMeter } from "../types.ts";
 
 /** An isolate that reports nothing (tests, Node): no CPU, no beforeunload, its wall clock from now. */
 export const unmeteredIsolate = (): IsolateMeter => ({

@@ -2,19 +2,12 @@
 // invocation's budget is spent, then finishes or checkpoints the run by compare-and-set.
 import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
-import type { Logger } from "../http/handler.ts";
-import { HopBudget, type IsolateMeter, unmeteredIsolate } from "./budget.ts";
+import type { IsolateMeter, Logger } from "../types.ts";
+import { HopBudget, unmeteredIsolate } from "./budget.ts";
 import { classifyRunError } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
 import { isTransientDbError, withDbRetry } from "./db-faults.ts";
 import { leaseOf, type Lease, type Run } from "./types.ts";
-
-export interface Progress {
-  stage: string;
-  current: number;
-  total: number | null;
-  message: string;
-}
 
 export interface JobContext {
   sql: Sql;
@@ -42,8 +35,6 @@ export type JobResult =
   | { status: "failed"; errorCode: string; errorMessage: string; stats: Record<string, unknown> };
 
 export type Job = (ctx: JobContext) => Promise<JobResult>;
-
-export { JobError } from "./classify.ts";
 
 export interface ExecuteDeps {
   sql: Sql;

@@ -1,10 +1,8 @@
+import type { Source, Trigger } from "../types.ts";
 import type { RunStatus } from "./state-machine.ts";
 
-export const SOURCES = ["motopress-accommodations", "motopress-bookings", "sync-command-center"] as const;
-export type Source = (typeof SOURCES)[number];
-export type SyncSource = Exclude<Source, "sync-command-center">;
-export const TRIGGERS = ["manual", "cron", "parent", "repair"] as const;
-export type Trigger = (typeof TRIGGERS)[number];
+// The run core's callers name a run's source and trigger from here, beside the run itself.
+export type { Source, SyncSource, Trigger } from "../types.ts";
 
 export interface Run {
   id: string;

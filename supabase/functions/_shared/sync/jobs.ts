@@ -2,11 +2,15 @@
 import { createMotoPressClient } from "../motopress/client.ts";
 import { OutboundPolicy } from "../net/outbound.ts";
 import type { Job, JobContext } from "../runs/executor.ts";
+import type { Run } from "../runs/types.ts";
 import { reconcileRoomStatus } from "../rooms/reconcile.ts";
-import type { FunctionDeps, JobFor } from "../functions/source-function.ts";
 import { requireCredentials } from "../tenants.ts";
+import type { FunctionDeps } from "../types.ts";
 import { runPhases } from "./paged.ts";
 import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
+
+/** The job that syncs `run`. */
+export type JobFor = (deps: FunctionDeps, run: Run) => Job;
 
 /** `signal`: the invocation's deadline and the run's loss; requests and retry waits never outlive it. */
 export async function clientFor(

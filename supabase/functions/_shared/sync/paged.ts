@@ -7,7 +7,8 @@ import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import { type FenceUpdate, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
-import type { JobContext, JobResult, Progress } from "../runs/executor.ts";
+import type { JobContext, JobResult } from "../runs/executor.ts";
+import { type Progress, progressFrom, STARTING } from "../runs/progress.ts";
 import { HopDeadlineError } from "../runs/budget.ts";
 import { redactDeep } from "../redact.ts";
 
@@ -94,7 +95,7 @@ export async function runPhases(
 ): Promise<JobResult> {
   let cp: Checkpoint = { ...START, ...(ctx.run.checkpoint as Partial<Checkpoint> | null ?? {}) };
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
-  let progress: Progress = { stage: "starting", current: 0, total: null, message: "Starting" };
+  let progress: Progress = STARTING;
   const stats = (p: Progress = progress) => ({ counters, progress: p });
   try {
     return await runPasses(ctx, phases, {
@@ -143,18 +144,19 @@ async function runPasses(
 
   for (; state.cp.phase < phases.length; state.cp = { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }) {
     const phase = phases[state.cp.phase];
-    const step = `Step ${state.cp.phase + 1}/${phases.length}`;
     for await (const page of phase.pages(state.cp.page, state.cp.total)) {
       if (ctx.signal.aborted) throw lost();
       const cp = state.cp;
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
       const next: Checkpoint = { ...cp, page: page.page + 1, total: page.total, unstable };
-      const progress: Progress = {
+      const progress = progressFrom({
         stage: phase.stage,
+        activity: "pages",
+        step: state.cp.phase + 1,
+        steps: phases.length,
         current: page.page,
         total: page.totalPages,
-        message: `${step}: ${phase.stage} page ${page.page} of ${page.totalPages}`,
-      };
+      });
       // Counted once the page committed: a rolled-back page counts nothing.
       // The counters commit with the page they count (a second statement: the write's counts are
       // known only after it), so a run resumed after a kill has exactly what its pages wrote.
@@ -189,7 +191,7 @@ async function runPasses(
     if (result) return result;
   }
 
-  const done: Progress = { stage: "done", current: 1, total: 1, message: "Sync complete" };
+  const done = progressFrom({ stage: "done", activity: "done", step: null, steps: null, current: 1, total: 1 });
   return { status: "completed", stats: { ...state.stats(done), listMovedDuringPass: state.cp.unstable } };
 }
 
@@ -207,11 +209,13 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
   const { counters } = state;
   const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
   let after = state.cp.removal?.entity === phase.entity ? state.cp.removal.after : null;
-  const progress = (): Progress => ({
+  const progress = (): Progress => progressFrom({
     stage: phase.stage,
+    activity: "removals",
+    step: null,
+    steps: null,
     current: (counters[`${phase.entity}.removedUpstream`] ?? 0) + (counters[`${phase.entity}.verifiedPresent`] ?? 0),
     total: null,
-    message: `Checking what is gone: ${phase.stage}`,
   });
   // Each verdict's transaction: the fence (with the new position), the write, then the counters.
   const commit = async (write: (tx: Tx) => Promise<Counters>, position: string) => {

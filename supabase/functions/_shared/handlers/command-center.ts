@@ -2,9 +2,9 @@
 // that cancels everything, and the health report.
 import { z } from "zod";
 import { invalid, parseWith, readJson, searchParams } from "../http/body.ts";
+import { TenantNotConfiguredError } from "../errors.ts";
 import { ApiError, json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
-import { sseResponse, wantsEventStream } from "../http/sse.ts";
 import { cancelRuns, claimRun, getRun } from "../runs/coordinator.ts";
 import { classifyRunError } from "../runs/classify.ts";
 import { executeRun } from "../runs/executor.ts";
@@ -13,15 +13,15 @@ import { isMotoPressError } from "../motopress/errors.ts";
 import { repairJob, type RepairReport, repairTenant } from "../sync/repair.ts";
 import { clientFor } from "../sync/jobs.ts";
 import { requireTenant } from "../tenants.ts";
-import { advanceFanout, chainJob, fanoutJob } from "./chain.ts";
+import { advanceFanout, chainJob, fanoutJob } from "../sync/chain.ts";
 import { healthReport } from "./health.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
-import type { FunctionDeps } from "./source-function.ts";
-import { watchRun } from "./watch.ts";
+import type { FunctionDeps } from "../types.ts";
 import { healthDetails } from "./health-details.ts";
 import { runIdQuery, runResponse } from "./run-query.ts";
 import { listRuns } from "./run-views.ts";
 import { listTenants, saveTenant, saveTenantSchema, testConnection, testConnectionSchema } from "./tenant-admin.ts";
+import { continueItself, startInBackground } from "./run-start.ts";
 
 const SOURCE = "sync-command-center";
 export const commandSchema = runRequestSchema.extend({
@@ -47,22 +47,12 @@ export function commandCenter(deps: FunctionDeps) {
   async function drive(run: Run): Promise<void> {
     if (run.tenantId === null) {
       // The all-tenants run never continues itself: its chains and the reaper advance it.
-      await executeRun({ sql, config, log, isolate: deps.isolate, onSuspended: (r) => advanceFanout(deps, r.id) }, run, fanout(run));
+      await executeRun({ ...deps, onSuspended: (r) => advanceFanout(deps, r.id) }, run, fanout(run));
       return;
     }
-    const { run: after } = await executeRun(
-      { sql, config, log, isolate: deps.isolate, onSuspended: (r) => deps.invoke(SOURCE, { runId: r.id }) },
-      run,
-      chain(run),
-    );
+    const { run: after } = await executeRun({ ...deps, onSuspended: continueItself(deps) }, run, chain(run));
     // A fan-out's chain that ended (or was cancelled) frees its slot: start the next tenant.
     if (run.parentRunId && after?.status !== "continuing") await advanceFanout(deps, run.parentRunId);
-  }
-
-  function startInBackground(req: Request, run: Run, extra: Record<string, unknown>): Response {
-    deps.waitUntil(drive(run).catch((err) => log("error", "chain crashed", { runId: run.id, error: String(err) })));
-    if (wantsEventStream(req)) return sseResponse((sink) => watchRun(sql, run.id, sink));
-    return json(202, { runId: run.id, status: "running", source: SOURCE, tenantId: run.tenantId, ...extra });
   }
 
   /**
@@ -83,7 +73,7 @@ export function commandCenter(deps: FunctionDeps) {
     const client = await clientFor(deps, tenantId).catch((err) => {
       // A stored site URL that is not a URL is the tenant's data to fix, not our failure.
       if (isMotoPressError(err) && err.code === "MOTOPRESS_INVALID_CONFIG") {
-        throw new ApiError(409, "TENANT_NOT_CONFIGURED", `${err.message} Fix it with \`npm run tenant -- add\`.`, { tenantId });
+        throw new TenantNotConfiguredError(tenantId, `${err.message} Fix it with \`npm run tenant -- add\`.`);
       }
       throw err;
     });
@@ -99,7 +89,7 @@ export function commandCenter(deps: FunctionDeps) {
     const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "repair", leaseSeconds: config.leaseSeconds });
     if (claim.outcome === "busy") throw runInProgress(claim.holder);
     let report: RepairReport | null = null;
-    const { run, lost } = await executeRun({ sql, config, log }, claim.run, repairJob(client, (r) => (report = r)));
+    const { run, lost } = await executeRun(deps, claim.run, repairJob(client, (r) => (report = r)));
     if (lost || !run) {
       throw new ApiError(409, "RUN_IN_PROGRESS", "The repair's run was cancelled or taken over before it finished; nothing more was written.", {
         runId: claim.run.id,
@@ -165,7 +155,7 @@ export function commandCenter(deps: FunctionDeps) {
         return json(200, { cancelled: runIds.length, runIds });
       }
       if (command.kind === "continue") {
-        return startInBackground(req, await resumeFor(sql, command.runId, SOURCE), { resumed: true });
+        return startInBackground(deps, req, await resumeFor(sql, command.runId, SOURCE), drive, { resumed: true });
       }
       if (command.tenantId) await requireTenant(sql, command.tenantId);
       const claim = await claimRun(sql, {
@@ -175,7 +165,7 @@ export function commandCenter(deps: FunctionDeps) {
         leaseSeconds: config.leaseSeconds,
       });
       if (claim.outcome === "busy") throw runInProgress(claim.holder);
-      return startInBackground(req, claim.run, claim.outcome === "resumed" ? { resumed: true } : {});
+      return startInBackground(deps, req, claim.run, drive, claim.outcome === "resumed" ? { resumed: true } : {});
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

@@ -11,9 +11,9 @@ import { claimRun, getRun, reapStaleRuns, resumeRun, withFencedTransaction } fro
 import { withDbRetry } from "../runs/db-faults.ts";
 import { executeRun, type Job, type JobContext, type JobResult } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
-import { accommodationsJob, bookingsJob } from "../sync/jobs.ts";
 import { findTenant, type Tenant } from "../tenants.ts";
-import type { FunctionDeps, JobFor } from "./source-function.ts";
+import type { FunctionDeps } from "../types.ts";
+import { accommodationsJob, bookingsJob, type JobFor } from "./jobs.ts";
 
 export const CHAIN: readonly SyncSource[] = ["motopress-accommodations", "motopress-bookings"];
 const JOBS: Record<SyncSource, JobFor> = {
@@ -107,7 +107,7 @@ function summary(tenants: TenantProgress[]) {
 
 /** Runs the tenant's remaining steps until it completes, fails, or the invocation's budget ends. */
 async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgress) {
-  const { sql, config, log } = deps;
+  const { sql } = deps;
   while (t.step < CHAIN.length) {
     if (ctx.signal.aborted) return;
     const source = CHAIN[t.step];
@@ -119,11 +119,8 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
     }
     t.state = "running";
     t.childRunId = child.run.id;
-    const { run } = await executeRun(
-      { sql, config, log, isolate: deps.isolate, deadline: ctx.deadline },
-      child.run,
-      JOBS[source](deps, child.run),
-    );
+    // The child's hop ends with the chain's: one deadline, and no continuation of its own.
+    const { run } = await executeRun({ ...deps, deadline: ctx.deadline }, child.run, JOBS[source](deps, child.run));
     const final = run ?? await getRun(sql, child.run.id);
     if (!final) return;
     t.steps[source] = stepResult(final);
@@ -151,7 +148,7 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
   t.state = "completed";
 }
 
-const shortName = (source: SyncSource) => source.replace("motopress-", "");
+export const shortName = (source: SyncSource) => source.replace("motopress-", "");
 
 async function childRun(
   sql: Sql,

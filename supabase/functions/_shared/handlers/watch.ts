@@ -3,17 +3,16 @@
 import type { Sql } from "../db.ts";
 import type { SseSink } from "../http/sse.ts";
 import { getRun, toRun } from "../runs/coordinator.ts";
+import { isProgressData, type Progress, progressFrom, STARTING } from "../runs/progress.ts";
 import { isActive } from "../runs/state-machine.ts";
-import type { Progress } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
+import { CHAIN, shortName } from "../sync/chain.ts";
 import { publicRun } from "./run-api.ts";
 
 function ownProgress(run: Run): Progress | null {
   const p = run.stats?.progress as Progress | undefined;
   return p && typeof p === "object" ? p : null;
 }
-
-const STEPS = ["motopress-accommodations", "motopress-bookings"];
 
 /** A run's progress; for the command center, that of its most recently active child run. */
 export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
@@ -25,19 +24,22 @@ export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
   if (child.source === "sync-command-center") {
     // A fan-out: the progress of its most recently active tenant chain, named by its tenant.
     const inner = await progressOf(sql, toRun(child));
-    return inner && { ...inner, message: inner.message.replace(/^(Step \d+\/\d+)(: )?/, `$1 [${child.slug}]$2`) };
+    return inner && progressFrom({ ...inner, tenant: child.slug });
   }
+  // A chain's step is its child's source; the child's own phase and page are the detail.
   const p = ownProgress(toRun(child));
-  const step = STEPS.indexOf(child.source) + 1;
-  const stage = String(child.source).replace("motopress-", "");
-  const who = run.tenantId ? "" : ` [${child.slug}]`;
-  return {
-    stage,
-    current: p?.current ?? 0,
-    total: p?.total ?? null,
-    // The child's own "Step n/m" counts its phases; here the steps are the chain's.
-    message: `Step ${step}/${STEPS.length}${who}: ${p?.message.replace(/^Step \d+\/\d+: /, "") ?? `${stage} ${child.status}`}`,
-  };
+  const data = isProgressData(p) ? p : null;
+  const detailed = data?.activity === "pages" || data?.activity === "removals";
+  return progressFrom({
+    stage: shortName(child.source),
+    activity: data?.activity ?? "starting",
+    step: CHAIN.indexOf(child.source) + 1,
+    steps: CHAIN.length,
+    current: data?.current ?? 0,
+    total: data?.total ?? null,
+    ...(detailed ? { part: data.stage } : {}),
+    ...(run.tenantId ? {} : { tenant: child.slug }),
+  });
 }
 
 export async function watchRun(
@@ -48,7 +50,7 @@ export async function watchRun(
 ): Promise<void> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   let last = "";
-  sink.send("progress", { stage: "starting", current: 0, total: null, message: "Run started" } satisfies Progress);
+  sink.send("progress", STARTING);
   for (;;) {
     const run = await getRun(sql, runId);
     if (!run) {

@@ -8,7 +8,7 @@ import { performAction, roomActionSchema } from "../rooms/actions.ts";
 import { roomBoard } from "../rooms/board.ts";
 import { reconcileRoomStatus } from "../rooms/reconcile.ts";
 import { requireTenant } from "../tenants.ts";
-import type { FunctionDeps } from "./source-function.ts";
+import type { FunctionDeps } from "../types.ts";
 
 const boardQuery = z.strictObject({ tenantId: z.uuid({ message: "Required: a tenant id (uuid)." }) });
 

@@ -22,34 +22,8 @@ export interface Integrity {
 const ROOM_STATUS_ORDER: RoomStatus[] = ["out_of_service", "occupied", "dirty", "reserved", "available"];
 
 export async function healthReport(sql: Sql, tenantId: string | null) {
-  const tenants = await sql`
-    select t.tenant_id, t.slug, t.name, t.timezone, t.is_active,
-      (select max(completed_at) from public.sync_runs s where s.tenant_id = t.tenant_id and s.status = 'completed'
-         and s.source = 'motopress-accommodations') as last_accommodations,
-      (select max(completed_at) from public.sync_runs s where s.tenant_id = t.tenant_id and s.status = 'completed'
-         and s.source = 'motopress-bookings') as last_bookings,
-      (select count(*)::int from public.guest_reservations r
-         where r.tenant_id = t.tenant_id
-           and not exists (select 1 from hotels.accommodation_units u where u.id = r.accommodation_unit_id)) as without_room,
-      (select count(*)::int from public.guest_reservations r
-         where r.tenant_id = t.tenant_id
-           and not exists (select 1 from public.reservation_accommodations ra where ra.reservation_id = r.id)) as without_rooms,
-      (select count(*)::int from public.sync_quarantine q where q.tenant_id = t.tenant_id and q.resolved_at is null) as quarantined,
-      (select count(*)::int from hotels.accommodation_units u
-         where u.tenant_id = t.tenant_id and u.auto_created and u.removed_upstream_at is null) as auto_units,
-      -- Recorded by the room-status maintenance in the transaction that wrote the second stay.
-      (select count(*)::int from hotels.booking_conflicts c
-         where c.tenant_id = t.tenant_id and c.resolved_at is null) as overbooked,
-      (select count(*)::int from hotels.room_status_changes c
-         where c.tenant_id = t.tenant_id and c.cause = 'drift' and c.created_at > now() - interval '7 days') as drift,
-      (select count(*)::int from hotels.room_status_changes c
-         where c.tenant_id = t.tenant_id and c.created_at > now() - interval '24 hours') as status_changes,
-      (select jsonb_object_agg(x.room_status, x.n) from (
-         select u.room_status, count(*)::int as n from hotels.accommodation_units u
-         where u.tenant_id = t.tenant_id and u.removed_upstream_at is null group by u.room_status) x) as statuses
-    from public.tenant_registry t
-    where ${tenantId}::uuid is null or t.tenant_id = ${tenantId}
-    order by t.slug`;
+  // The counters are sync.tenant_health's (its migration says what each one means).
+  const tenants = await sql`select * from sync.tenant_health(${tenantId}::uuid)`;
   const runs = await sql`
     select * from (
       select s.*, row_number() over (partition by s.tenant_id, s.status in ('running', 'continuing') order by s.started_at desc) as rn
@@ -72,12 +46,12 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
     allTenantRuns: { activeRuns: byTenant(null, true), recentFailures: byTenant(null, false) },
     tenants: tenants.map((t) => {
       const integrity: Integrity = {
-        reservationsWithoutRoom: t.without_room,
-        reservationsWithoutRooms: t.without_rooms,
-        quarantinedItems: t.quarantined,
-        autoCreatedUnits: t.auto_units,
-        overbookingConflicts: t.overbooked,
-        roomStatusDrift: t.drift,
+        reservationsWithoutRoom: t.reservations_without_room,
+        reservationsWithoutRooms: t.reservations_without_rooms,
+        quarantinedItems: t.quarantined_items,
+        autoCreatedUnits: t.auto_created_units,
+        overbookingConflicts: t.overbooking_conflicts,
+        roomStatusDrift: t.room_status_drift,
       };
       return {
         tenantId: t.tenant_id,
@@ -92,8 +66,8 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
         recentFailures: byTenant(t.tenant_id, false),
         integrity,
         roomStatus: {
-          units: Object.fromEntries(ROOM_STATUS_ORDER.map((k) => [k, (t.statuses ?? {})[k] ?? 0])),
-          changesLast24h: t.status_changes,
+          units: Object.fromEntries(ROOM_STATUS_ORDER.map((k) => [k, (t.unit_statuses ?? {})[k] ?? 0])),
+          changesLast24h: t.status_changes_24h,
         },
         quarantine: quarantine.filter((q) => q.tenant_id === t.tenant_id).map((q) => ({
           entity: q.entity,
