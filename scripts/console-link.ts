@@ -1,7 +1,7 @@
 // npm run console:link [-- --role viewer] [--minutes 60]: a fresh sign-in link for the local
 // console, signed with the local key that `npm start` made (.data/local-jwt-key.json).
 import { parseArgs, flag, UsageError } from "./lib/cli.ts";
-import { localSigningKey, operatorToken } from "./lib/local-auth.ts";
+import { localSigningKey, operatorToken } from "./stack/lib/local-auth.ts";
 import { access } from "node:fs/promises";
 
 const args = parseArgs(process.argv.slice(2), { values: ["role", "minutes"] });

@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { projectRoot } from "./migrate.ts";
+import { projectRoot } from "../stack/lib/migrate.ts";
 
 /** A mistake of the caller: printed without a stack trace (with the usage when `showUsage`). */
 export class UsageError extends Error {

@@ -1,5 +1,5 @@
 // The schedule, for real: a PostgreSQL 15 with pg_cron fires the migration's jobs, which reach the
-// functions over HTTP through the pg_net stand-in (scripts/lib/pg-net-standin.sql + pg-net-worker.ts).
+// functions over HTTP through the pg_net stand-in (scripts/stack/lib/pg-net-standin.sql + pg-net-worker.ts).
 //   * motopress-nightly-sync posts {"trigger":"cron"} to sync-command-center;
 //   * motopress-reap-stale-runs hands an expired `running` run (its worker died) over to be resumed
 //     and re-invokes every expired `continuing` run on its own function with {"runId"}.
@@ -15,10 +15,10 @@ import {
   setSyncSettings,
   startCronPostgres,
   type CronPostgres,
-} from "../../scripts/lib/cron-postgres.ts";
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
-import { migrate, projectRoot } from "../../scripts/lib/migrate.ts";
-import { startPgNetWorker, type PgNetWorker } from "../../scripts/lib/pg-net-worker.ts";
+} from "../../scripts/stack/lib/cron-postgres.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import { migrate, projectRoot } from "../../scripts/stack/lib/migrate.ts";
+import { startPgNetWorker, type PgNetWorker } from "../../scripts/stack/lib/pg-net-worker.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
 import { ADMIN_KEY } from "../helpers/stack.ts";
 import { startSite, tenantForSite, type SimSite } from "../helpers/sim.ts";

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { insertTenant } from "../helpers/db.ts";
-import { freePort } from "../../scripts/lib/database.ts";
+import { freePort } from "../../scripts/stack/lib/database.ts";
 import { registerTenant } from "../../scripts/lib/tenants.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
 import { Simulator } from "../../tools/motopress-simulator/server.ts";

@@ -4,7 +4,7 @@
 // not); one has lower test limits with the same semantics (wall clock, memory, retirement,
 // beforeunload, idle timeout), each limit on its own server; one has the limits off.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FunctionsServer, startFunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 
 const SERVE = "tests/fixtures/edge-runtime/serve.ts";
 let hosted: FunctionsServer;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitFor } from "../helpers/sim.ts";
 import { budgetMs, intBetween, pick, rngFor, SCALE, scaled } from "./harness.ts";
-import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/lib/local-auth.ts";
+import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/stack/lib/local-auth.ts";
 
 const FUNCTIONS: string[] = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
 
