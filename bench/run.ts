@@ -107,6 +107,7 @@ async function call(server: FunctionsServer, fn: string, body: unknown) {
     body: JSON.stringify(body),
   });
   const text = await res.text();
+  // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
   let parsed: any = text;
   try {
     parsed = JSON.parse(text);
@@ -136,6 +137,7 @@ async function syncThroughFunctions(server: FunctionsServer, sql: Sql, tenantId:
 }
 
 /** The JSON log lines of a functions server (its workers' included). */
+// deno-lint-ignore no-explicit-any -- JSON log lines; each figure reads the fields it reports
 function logLines(server: FunctionsServer): Record<string, any>[] {
   return server.output().split("\n").flatMap((l) => {
     if (!l.startsWith("{")) return [];

@@ -12,7 +12,9 @@ import { median, type Metric, percentile } from "./report.ts";
 export interface NightlyInput {
   sql: Sql;
   fns: FunctionsServer;
+  // deno-lint-ignore no-explicit-any -- a JSON answer; the figure reads the fields it reports
   call: (fn: string, body: unknown) => Promise<{ status: number; body: any }>;
+  // deno-lint-ignore no-explicit-any -- a sync_runs row
   waitForRun: (runId: string) => Promise<any>;
   tenants: string[];
   expectedBookings: number;

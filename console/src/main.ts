@@ -31,7 +31,7 @@ const ROUTES: { path: string; label: string; page: Page; nav: boolean }[] = [
   { path: "repair", label: "Repair", page: repairPage, nav: true },
 ];
 
-let leave: (() => void)[] = [];
+const leave: (() => void)[] = [];
 
 function parseHash(): { name: string; params: string[]; query: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, "");

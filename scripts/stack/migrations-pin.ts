@@ -13,4 +13,6 @@ if (problems.length > 0) {
   process.exit(1);
 }
 await writeFile(PINS_FILE, formatPins(all));
-console.log(added.length > 0 ? `pinned ${added.map((f) => f.file).join(", ")}` : "every migration is already pinned");
+console.log(
+  added.length > 0 ? `pinned ${added.map((f) => f.file).join(", ")}` : "every migration is already pinned",
+);

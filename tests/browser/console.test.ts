@@ -203,7 +203,7 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     }
     expect(probe.status, JSON.stringify(probe.body)).toBe(200);
     // A unit whose next arrival is not today: checking it in now must be refused, with the reason.
-    const unit = await waitFor(async () =>
+    const unit = await waitFor(() =>
       (probe.body.units as { unitId: string; nextArrival: { checkInDate: string } | null }[])
         .find((u) => u.nextArrival && u.nextArrival.checkInDate !== probe.body.today)
     );

@@ -10,6 +10,7 @@ export interface Stack {
   env: Record<string, string>;
   call(fn: string, body?: unknown, init?: { method?: string; headers?: Record<string, string>; rawBody?: string }): Promise<{
     status: number;
+    // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
     body: any;
     headers: Headers;
   }>;

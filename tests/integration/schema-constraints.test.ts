@@ -59,7 +59,9 @@ describe("core schema constraints", () => {
         motopress_type_id, motopress_accommodation_id)
       values (${tenant}, ${reservationId}, 0, ${unitId}, 1, 11)`;
     const update = (set: Record<string, unknown>) => () =>
-      db.sql`update public.reservation_accommodations set ${db.sql(set)} where reservation_id = ${reservationId}`;
+      db.sql`update public.reservation_accommodations set ${
+        db.sql(set)
+      } where reservation_id = ${reservationId}`;
     await rejects(update({ check_out_date: "2026-11-30" }), "reservation_accommodations_dates_ordered");
     await rejects(update({ children: -2 }), "reservation_accommodations_guest_counts_nonnegative");
     await rejects(update({ motopress_accommodation_id: 0 }), "reservation_accommodations_motopress_ids");

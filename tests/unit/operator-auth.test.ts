@@ -108,7 +108,7 @@ describe("operator JWTs", () => {
 
   it("a viewer reads (GET) but every POST is 403; an operator may POST", async () => {
     const log = () => {};
-    const h = createHandler({ GET: async () => new Response("read"), POST: async () => new Response("acted") }, {
+    const h = createHandler({ GET: () => Promise.resolve(new Response("read")), POST: () => Promise.resolve(new Response("acted")) }, {
       adminKeys: () => config.adminKeys,
       jwt: () => config.jwt,
       now: () => NOW,

@@ -59,7 +59,9 @@ export function pinProblems(pins: Pin[], files: Pin[]): string[] {
       problems.push(`${file.file}: a migration is named <14-digit version>_<snake_case name>.sql.`);
     }
     if (!pinned.has(file.file)) {
-      problems.push(`${file.file} is not pinned: run \`npm run migrations:pin\` and commit supabase/migrations.sum.`);
+      problems.push(
+        `${file.file} is not pinned: run \`npm run migrations:pin\` and commit supabase/migrations.sum.`,
+      );
     }
   }
   const byVersion = new Map<string, string[]>();
@@ -68,7 +70,9 @@ export function pinProblems(pins: Pin[], files: Pin[]): string[] {
     byVersion.set(version, [...(byVersion.get(version) ?? []), file]);
   }
   for (const [version, names] of byVersion) {
-    if (names.length > 1) problems.push(`version ${version} is used by ${names.join(" and ")}: give the new one its own.`);
+    if (names.length > 1) {
+      problems.push(`version ${version} is used by ${names.join(" and ")}: give the new one its own.`);
+    }
   }
   return problems;
 }
