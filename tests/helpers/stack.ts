@@ -4,6 +4,12 @@ import { createTestDatabase, type TestDatabase } from "./db.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
+/**
+ * A worker's last word on a run in one invocation (runs/executor.ts): it stopped because the run is no
+ * longer its own, lost its finish, or ended its hop. After it, that worker writes no data for the run.
+ */
+export const WORKER_DONE = /"message":"(stopped: the run is no longer ours|finish lost[^"]*|hop ended)"/;
+
 export interface Stack {
   db: TestDatabase;
   server: FunctionsServer;
