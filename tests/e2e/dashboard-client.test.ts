@@ -260,13 +260,8 @@ describe("syncing", () => {
     expect((await waitForRun(stack.db.sql, runId)).status).toBe("completed");
   });
 
-  it("health for an unknown tenant is a typed error or an empty report, never a 500", async () => {
-    try {
-      const report = await client.health({ tenantId: crypto.randomUUID() });
-      expect(report.tenants).toEqual([]);
-    } catch (err) {
-      expect(isSyncClientError(err)).toBe(true);
-      expect((err as SyncClientError).status).toBeLessThan(500);
-    }
+  it("health for an unknown tenant is an empty report", async () => {
+    expect((await client.health({ tenantId: crypto.randomUUID() })).tenants).toEqual([]);
   });
+
 });
