@@ -260,8 +260,11 @@ describe("syncing", () => {
     expect((await waitForRun(stack.db.sql, runId)).status).toBe("completed");
   });
 
-  it("health for an unknown tenant is an empty report", async () => {
-    expect((await client.health({ tenantId: crypto.randomUUID() })).tenants).toEqual([]);
+  it("health for an unknown tenant is 404 TENANT_NOT_FOUND, not an empty report", async () => {
+    const unknown = crypto.randomUUID();
+    const err = await rejection(client.health({ tenantId: unknown }));
+    expect(err.status).toBe(404);
+    expect(err.code).toBe("TENANT_NOT_FOUND");
   });
 
 });
