@@ -11,9 +11,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { createDatabaseFrom, startDatabase } from "../scripts/lib/database.ts";
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
-import { migrate, projectRoot } from "../scripts/lib/migrate.ts";
+import { createDatabaseFrom, startDatabase } from "../scripts/stack/lib/database.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/stack/lib/functions-server.ts";
+import { migrate, projectRoot } from "../scripts/stack/lib/migrate.ts";
 import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
 import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
@@ -107,6 +107,7 @@ async function call(server: FunctionsServer, fn: string, body: unknown) {
     body: JSON.stringify(body),
   });
   const text = await res.text();
+  // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
   let parsed: any = text;
   try {
     parsed = JSON.parse(text);
@@ -136,6 +137,7 @@ async function syncThroughFunctions(server: FunctionsServer, sql: Sql, tenantId:
 }
 
 /** The JSON log lines of a functions server (its workers' included). */
+// deno-lint-ignore no-explicit-any -- JSON log lines; each figure reads the fields it reports
 function logLines(server: FunctionsServer): Record<string, any>[] {
   return server.output().split("\n").flatMap((l) => {
     if (!l.startsWith("{")) return [];

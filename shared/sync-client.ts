@@ -23,6 +23,7 @@ import type {
   testConnectionSchema,
 } from "../supabase/functions/_shared/handlers/tenant-admin.ts";
 import type { z } from "zod";
+import { createParser } from "eventsource-parser";
 
 export type { RepairReport };
 
@@ -525,43 +526,22 @@ export interface SseMessage {
   id?: string;
 }
 
-/** Incremental SSE parser (WHATWG rules: `\n`, `\r\n` or `\r` line ends; comments ignored). */
+/**
+ * The SSE messages of a stream of text chunks, parsed by `eventsource-parser` (WHATWG rules: any line
+ * end, comments, multi-line data, split chunks). A last event the stream ends without its blank line
+ * is still delivered: the spec drops it, but a `done` cut short that way still says how the run ended.
+ */
 export async function* parseSse(chunks: AsyncIterable<string>): AsyncIterable<SseMessage> {
-  let buffer = "";
-  let event = "";
-  let data: string[] = [];
-  let id: string | undefined;
-  const flushLine = function* (line: string): Generator<SseMessage> {
-    if (line === "") {
-      if (data.length) {
-        yield { event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) };
-      }
-      event = "";
-      data = [];
-      return;
-    }
-    if (line.startsWith(":")) return;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-    else if (field === "id") id = value;
-  };
+  const ready: SseMessage[] = [];
+  const parser = createParser({
+    onEvent: ({ event, data, id }) => void ready.push({ event: event ?? "message", data, ...(id !== undefined ? { id } : {}) }),
+  });
   for await (const chunk of chunks) {
-    buffer += chunk;
-    for (;;) {
-      const m = /\r\n|\r|\n/.exec(buffer);
-      // A lone `\r` at the end may be the first half of `\r\n`: wait for the next chunk.
-      if (!m || (m[0] === "\r" && m.index === buffer.length - 1)) break;
-      const line = buffer.slice(0, m.index);
-      buffer = buffer.slice(m.index + m[0].length);
-      yield* flushLine(line);
-    }
+    parser.feed(chunk);
+    yield* ready.splice(0);
   }
-  if (buffer) yield* flushLine(buffer);
-  yield* flushLine("");
+  parser.feed("\n\n");
+  yield* ready.splice(0);
 }
 
 function toSyncEvent(name: string, raw: string): SyncEvent | null {

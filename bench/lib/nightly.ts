@@ -4,7 +4,7 @@
 // once (from the database's timestamps, and sampled), CPU per invocation (the workers' "hop ended"
 // lines), peak memory per worker process (sampled from /proc), the spread of per-tenant chain
 // durations, and the functions' database connections at peak (sampled from pg_stat_activity).
-import type { FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import type { FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { rssMiB } from "./probes.ts";
 import { median, type Metric, percentile } from "./report.ts";
@@ -12,7 +12,9 @@ import { median, type Metric, percentile } from "./report.ts";
 export interface NightlyInput {
   sql: Sql;
   fns: FunctionsServer;
+  // deno-lint-ignore no-explicit-any -- a JSON answer; the figure reads the fields it reports
   call: (fn: string, body: unknown) => Promise<{ status: number; body: any }>;
+  // deno-lint-ignore no-explicit-any -- a sync_runs row
   waitForRun: (runId: string) => Promise<any>;
   tenants: string[];
   expectedBookings: number;

@@ -31,7 +31,7 @@ const ROUTES: { path: string; label: string; page: Page; nav: boolean }[] = [
   { path: "repair", label: "Repair", page: repairPage, nav: true },
 ];
 
-let leave: (() => void)[] = [];
+const leave: (() => void)[] = [];
 // Each render gets its own generation and its own container: a page still loading when the operator
 // navigates away then writes into a detached element, and a timer it starts late is stopped at once,
 // instead of the stale page taking the screen back from the one the operator opened.

@@ -80,7 +80,7 @@ export function syncClient(cfg: ConsoleConfig): SyncClient {
     url: cfg.supabaseUrl,
     // supabase-js needs some key; without a publishable key this placeholder grants nothing.
     key: cfg.publishableKey ?? "no-publishable-key",
-    accessToken: async () => sessionStorage.getItem(STORE),
+    accessToken: () => Promise.resolve(sessionStorage.getItem(STORE)),
   });
 }
 

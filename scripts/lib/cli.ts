@@ -2,7 +2,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { projectRoot } from "./migrate.ts";
+import { parseArgs as nodeParseArgs } from "node:util";
+import { projectRoot } from "../stack/lib/migrate.ts";
 
 /** A mistake of the caller: printed without a stack trace (with the usage when `showUsage`). */
 export class UsageError extends Error {
@@ -17,35 +18,42 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-/** `--name value`, `--name=value`, or a bare `--name` (true). Unknown flags are refused. */
+/**
+ * Node's `util.parseArgs`, strict: `--name value` or `--name=value` for a value, a bare `--name` for a
+ * boolean. An unknown flag, a missing value or a value given to a boolean is a UsageError that names
+ * the flag (and the known ones), instead of Node's own message.
+ */
 export function parseArgs(argv: string[], known: { values: string[]; booleans?: string[] }): ParsedArgs {
-  const values = new Set(known.values);
-  const booleans = new Set(known.booleans ?? []);
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (booleans.has(name)) {
-      flags.set(name, true);
-      continue;
-    }
-    if (!values.has(name)) {
-      const all = [...values, ...booleans].map((f) => `--${f}`).join(", ");
-      throw new UsageError(`Unknown option --${name}${all ? ` (known: ${all})` : ""}.`);
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith("--"))) {
-      throw new UsageError(`--${name} needs a value.`);
-    }
-    flags.set(name, value);
+  const booleans = known.booleans ?? [];
+  const options = Object.fromEntries([
+    ...known.values.map((name) => [name, { type: "string" as const }]),
+    ...booleans.map((name) => [name, { type: "boolean" as const }]),
+  ]);
+  let parsed: ReturnType<typeof nodeParseArgs>;
+  try {
+    parsed = nodeParseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw usageErrorOf(err, [...known.values, ...booleans]);
   }
-  return { positional, flags };
+  const flags = new Map<string, string | true>();
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === "string") flags.set(name, value);
+    else if (value === true) flags.set(name, true);
+  }
+  return { positional: parsed.positionals, flags };
+}
+
+function usageErrorOf(err: unknown, known: string[]): Error {
+  const { code, message } = err as { code?: string; message?: string };
+  const name = /'(-[^ ']+)/.exec(message ?? "")?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const all = known.map((f) => `--${f}`).join(", ");
+    return new UsageError(`Unknown option ${name}${all ? ` (known: ${all})` : " (this command takes none)"}.`);
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return new UsageError(/does not take an argument/.test(message ?? "") ? `${name} takes no value.` : `${name} needs a value.`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 export function flag(args: ParsedArgs, name: string): string | undefined {

@@ -7,9 +7,9 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole, type ConsoleServer, startConsoleServer } from "../../scripts/lib/console-server.ts";
-import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/lib/local-auth.ts";
-import { projectRoot } from "../../scripts/lib/migrate.ts";
+import { buildConsole, type ConsoleServer, startConsoleServer } from "../../scripts/stack/lib/console-server.ts";
+import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/stack/lib/local-auth.ts";
+import { projectRoot } from "../../scripts/stack/lib/migrate.ts";
 import { type Browser, browserUnavailable, launchBrowser, REQUIRE_BROWSER, warnSkipped } from "../helpers/browser.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, waitFor } from "../helpers/sim.ts";
@@ -233,7 +233,7 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     }
     expect(probe.status, JSON.stringify(probe.body)).toBe(200);
     // A unit whose next arrival is not today: checking it in now must be refused, with the reason.
-    const unit = await waitFor(async () =>
+    const unit = await waitFor(() =>
       (probe.body.units as { unitId: string; nextArrival: { checkInDate: string } | null }[])
         .find((u) => u.nextArrival && u.nextArrival.checkInDate !== probe.body.today)
     );

@@ -1,6 +1,7 @@
 // The command center: the chain's order, failure isolation, global cancel, health.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY, startStack, type Stack } from "../helpers/stack.ts";
+import { ADMIN_KEY, startStack, type Stack, WORKER_DONE } from "../helpers/stack.ts";
+import { waitForLog } from "../helpers/wait.ts";
 import { insertTenant } from "../helpers/db.ts";
 import { startSite, tenantForSite, waitFor, waitForRun, type SimSite } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
@@ -84,11 +85,13 @@ describe("the chain", () => {
       const [b] = await stack.db.sql`select * from public.sync_runs where parent_run_id = ${res.body.runId} and source = 'motopress-bookings' and status = 'running'`;
       return b && (b.stats.counters?.["booking.pages"] ?? 0) >= 1 ? b : null;
     });
+    const logMark = stack.server.output().length;
     const cancel = await stack.call("sync-command-center", { forceCancel: true });
     expect(cancel.status).toBe(200);
     expect(cancel.body.runIds.sort()).toEqual([res.body.runId, child.id].sort());
     const [{ at }] = await stack.db.sql`select completed_at as at from public.sync_runs where id = ${child.id}`;
-    await new Promise((r) => setTimeout(r, 600)); // the worker gets the chance to misbehave
+    // Nothing written after the cancel, judged once the child's worker has said it stopped.
+    await waitForLog(() => stack.server.output().slice(logMark), WORKER_DONE, { runId: child.id });
     site.sim.resetFaults();
     const statuses = await stack.db.sql`select status from public.sync_runs where id in (${res.body.runId}, ${child.id})`;
     expect(statuses.map((s) => s.status)).toEqual(["cancelled", "cancelled"]);

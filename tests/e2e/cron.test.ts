@@ -1,5 +1,5 @@
 // The schedule, for real: a PostgreSQL 15 with pg_cron fires the migration's jobs, which reach the
-// functions over HTTP through the pg_net stand-in (scripts/lib/pg-net-standin.sql + pg-net-worker.ts).
+// functions over HTTP through the pg_net stand-in (scripts/stack/lib/pg-net-standin.sql + pg-net-worker.ts).
 //   * motopress-nightly-sync posts {"trigger":"cron"} to sync-command-center;
 //   * motopress-reap-stale-runs hands an expired `running` run (its worker died) over to be resumed
 //     and re-invokes every expired `continuing` run on its own function with {"runId"}.
@@ -15,24 +15,14 @@ import {
   setSyncSettings,
   startCronPostgres,
   type CronPostgres,
-} from "../../scripts/lib/cron-postgres.ts";
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
-import { migrate, projectRoot } from "../../scripts/lib/migrate.ts";
-import { startPgNetWorker, type PgNetWorker } from "../../scripts/lib/pg-net-worker.ts";
+} from "../../scripts/stack/lib/cron-postgres.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import { migrate, projectRoot } from "../../scripts/stack/lib/migrate.ts";
+import { startPgNetWorker, type PgNetWorker } from "../../scripts/stack/lib/pg-net-worker.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
 import { ADMIN_KEY } from "../helpers/stack.ts";
 import { startSite, tenantForSite, type SimSite } from "../helpers/sim.ts";
-
-/** Polls every half second until `probe` returns something truthy. */
-async function poll<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+import { waitFor } from "../helpers/wait.ts";
 
 const REQUIRE_CRON = process.env.CI_REQUIRE_CRON === "1";
 const unavailable = await ensurePgCron({ log: (l) => console.log(`[cron test] ${l}`) });
@@ -151,11 +141,11 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     await sql`select cron.alter_job(jobid, schedule := '* * * * *') from cron.job where jobname in (${NIGHTLY}, ${REAPER}, ${ROOMS})`;
     startedAt = Date.now();
 
-    const nightly = await poll(async () => {
+    const nightly = await waitFor(async () => {
       const runs = await finishedRuns(NIGHTLY);
       const responses = await responseFor("sync-command-center", { trigger: "cron" });
       return runs.length > 0 && responses.length > 0 && { runs, responses };
-    }, WAIT_MS, `${NIGHTLY} run and the command center's answer`);
+    }, { timeoutMs: WAIT_MS, intervalMs: 500, what: `${NIGHTLY} run and the command center's answer` });
     console.log(`[cron test] nightly job fired and answered after ${Math.round((Date.now() - startedAt) / 1000)} s`);
     expect(nightly.runs[0].status, nightly.runs[0].return_message).toBe("succeeded");
     const answer = nightly.responses[0];
@@ -168,10 +158,10 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     expect(run, "a sync-command-center run with trigger cron").toBeDefined();
     expect(body.runId).toBe(run.id);
     // ... and the nightly sync really synced the active tenant: accommodations, then bookings.
-    const done = await poll(async () => {
+    const done = await waitFor(async () => {
       const [r] = await sql`select status, error_code, error_message from public.sync_runs where id = ${run.id}`;
       return ["completed", "failed", "cancelled"].includes(r.status) && r;
-    }, 60_000, "the cron-triggered command-center run finished");
+    }, { timeoutMs: 60_000, intervalMs: 500, what: "the cron-triggered command-center run finished" });
     expect(done.status, done.error_message ?? "").toBe("completed");
     const synced = await sql`
       select source from public.sync_runs where tenant_id = ${cronTenant} and status = 'completed' order by source`;
@@ -179,10 +169,10 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
   }, WAIT_MS + 70_000);
 
   it("the reaper resumes an expired running run (its worker died) from its checkpoint, and it finishes", async () => {
-    const run = await poll(async () => {
+    const run = await waitFor(async () => {
       const [r] = await sql`select status, invocations, error_code, last_interruption from public.sync_runs where id = ${staleRun}`;
       return ["completed", "failed", "cancelled"].includes(r.status) && r;
-    }, WAIT_MS + 30_000, "the dead worker's run resumed and finished");
+    }, { timeoutMs: WAIT_MS + 30_000, intervalMs: 500, what: "the dead worker's run resumed and finished" });
     expect(run.error_code).toBeNull();
     expect(run.status).toBe("completed");
     expect(run.invocations).toBeGreaterThanOrEqual(2);
@@ -192,17 +182,16 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
   }, WAIT_MS + 60_000);
 
   it("the reaper re-invokes an expired continuing run, which resumes and finishes", async () => {
-    const [answer] = await poll(
+    const [answer] = await waitFor(
       () => responseFor("motopress-accommodations", { runId: continuingRun }).then((r) => r.length > 0 && r),
-      WAIT_MS,
-      "the re-invoked continuation's answer",
+      { timeoutMs: WAIT_MS, intervalMs: 500, what: "the re-invoked continuation's answer" },
     );
     expect(answer.status_code, answer.content).toBe(202);
     expect(JSON.parse(answer.content)).toMatchObject({ runId: continuingRun, status: "running", resumed: true });
-    const run = await poll(async () => {
+    const run = await waitFor(async () => {
       const [r] = await sql`select status, invocations, error_code, stats from public.sync_runs where id = ${continuingRun}`;
       return ["completed", "failed", "cancelled"].includes(r.status) && r;
-    }, 60_000, "the resumed run finished");
+    }, { timeoutMs: 60_000, intervalMs: 500, what: "the resumed run finished" });
     expect(run.error_code).toBeNull();
     expect(run.status).toBe("completed");
     expect(run.invocations).toBeGreaterThanOrEqual(2);
@@ -217,12 +206,12 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     const [unit] = await sql`select id from hotels.accommodation_units where tenant_id = ${cronTenant} order by id limit 1`;
     const [{ since }] = await sql`
       update hotels.accommodation_units set room_status = 'out_of_service' where id = ${unit.id} returning now() as since`;
-    const repaired = await poll(async () => {
+    const repaired = await waitFor(async () => {
       const [c] = await sql`
         select from_status, to_status, cause from hotels.room_status_changes
         where accommodation_unit_id = ${unit.id} and created_at >= ${since} order by id desc limit 1`;
       return c;
-    }, WAIT_MS, "the reconciliation job repaired the unit");
+    }, { timeoutMs: WAIT_MS, intervalMs: 500, what: "the reconciliation job repaired the unit" });
     expect(repaired).toMatchObject({ from_status: "out_of_service", cause: "drift" });
     const runs = await finishedRuns(ROOMS);
     expect(runs.at(-1)!.status, runs.at(-1)!.return_message).toBe("succeeded");

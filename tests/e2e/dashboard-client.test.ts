@@ -1,17 +1,18 @@
 // The dashboard client (shared/) against a real stack: Deno-served functions, a migrated
-// database, and a simulated MotoPress site.
+// database, and a simulated MotoPress site. Each test syncs a hotel of its own (a tenant on the same
+// simulated site), so none is satisfied by what an earlier test synced or left running.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { insertTenant } from "../helpers/db.ts";
-import { freePort } from "../../scripts/lib/database.ts";
+import { freePort } from "../../scripts/stack/lib/database.ts";
 import { registerTenant } from "../../scripts/lib/tenants.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
+import { waitForRun } from "../helpers/sim.ts";
 import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import {
   createSyncClient,
   isSyncClientError,
-  parseSse,
   type SyncClient,
   SyncClientError,
   type SyncEvent,
@@ -21,7 +22,6 @@ let stack: Stack;
 let site: SimulatorServer;
 let simulator: Simulator;
 let client: SyncClient;
-let tenant: string;
 
 beforeAll(async () => {
   stack = await startStack();
@@ -32,13 +32,6 @@ beforeAll(async () => {
   // A little latency per page, so a stream sees progress before the end.
   simulator.setFaults({ latencyMsPerPage: 60 });
   site = await startSimulatorServer({ simulator });
-  ({ tenantId: tenant } = await registerTenant(stack.db.sql, {
-    slug: "client-hotel",
-    name: "Client Hotel",
-    timezone: "Europe/Madrid",
-    siteUrl: site.url,
-    ...simulator.credentials,
-  }));
   client = createSyncClient({ url: stack.server.url, key: ADMIN_KEY });
 });
 
@@ -46,6 +39,18 @@ afterAll(async () => {
   await site?.close();
   await stack?.close();
 });
+
+/** A hotel of the test's own on the simulated site, never synced. */
+async function newHotel(slug: string): Promise<string> {
+  const { tenantId } = await registerTenant(stack.db.sql, {
+    slug,
+    name: `Hotel ${slug}`,
+    timezone: "Europe/Madrid",
+    siteUrl: site.url,
+    ...simulator.credentials,
+  });
+  return tenantId;
+}
 
 const claim = (source: "motopress-bookings" | "motopress-accommodations", tenantId: string) =>
   claimRun(stack.db.sql, { tenantId, source, trigger: "manual", leaseSeconds: 60 }).then((r) => {
@@ -63,19 +68,9 @@ async function rejection(promise: Promise<unknown>): Promise<SyncClientError> {
   throw new Error("expected the call to fail");
 }
 
-async function waitUntilIdle(tenantId: string, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const [{ n }] = await stack.db.sql`
-      select count(*)::int as n from public.sync_runs where tenant_id = ${tenantId} and status in ('running', 'continuing')`;
-    if (n === 0) return;
-    if (Date.now() > until) throw new Error(`tenant ${tenantId} still has ${n} active run(s)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("forceCancel and cancelAll", () => {
   it("forceCancel per source, for one tenant; without a source, both sources", async () => {
+    const tenant = await newHotel("cancel-one");
     const other = await insertTenant(stack.db.sql);
     const b = await claim("motopress-bookings", tenant);
     const a = await claim("motopress-accommodations", tenant);
@@ -96,6 +91,7 @@ describe("forceCancel and cancelAll", () => {
   });
 
   it("cancelAll: every source, every tenant, through the command center", async () => {
+    const tenant = await newHotel("cancel-all");
     const other = await insertTenant(stack.db.sql);
     const ids = [
       await claim("motopress-bookings", tenant),
@@ -110,6 +106,7 @@ describe("forceCancel and cancelAll", () => {
 
 describe("typed errors from the envelope", () => {
   it("409 RUN_IN_PROGRESS carries the holder's runId, startedAt and heartbeatAt", async () => {
+    const tenant = await newHotel("busy");
     const held = await claim("motopress-bookings", tenant);
     try {
       const err = await rejection(client.syncSource("motopress-bookings", { tenantId: tenant }));
@@ -167,6 +164,7 @@ describe("typed errors from the envelope", () => {
 
 describe("syncing", () => {
   it("streamProgress on motopress-accommodations: progress events, then done with the completed run", async () => {
+    const tenant = await newHotel("stream-accommodations");
     const events: SyncEvent[] = [];
     const outcome = await client.streamProgress(
       "motopress-accommodations",
@@ -197,25 +195,33 @@ describe("syncing", () => {
   });
 
   it("syncSource answers 202 with the run; the run completes in the background", async () => {
+    const tenant = await newHotel("background-bookings");
     const started = await client.syncSource("motopress-bookings", { tenantId: tenant });
     expect(started).toMatchObject({ status: "running", source: "motopress-bookings", tenantId: tenant });
     expect(started.runId).toMatch(/^[0-9a-f-]{36}$/);
-    await waitUntilIdle(tenant);
-    const [run] = await stack.db.sql`select status from public.sync_runs where id = ${started.runId}`;
-    expect(run.status).toBe("completed");
+    expect((await waitForRun(stack.db.sql, started.runId)).status).toBe("completed");
   });
 
-  it("startSync runs the chain (accommodations, then bookings); health reports it", async () => {
+  it("startSync runs the chain on a hotel never synced: accommodations, then bookings; health reports both", async () => {
+    const tenant = await newHotel("chain");
     const started = await client.startSync({ tenantId: tenant });
     expect(started.status).toBe("running");
     expect(typeof started.runId).toBe("string");
-    await waitUntilIdle(tenant);
+    expect((await waitForRun(stack.db.sql, started.runId)).status).toBe("completed");
+    const children = await stack.db.sql`
+      select source, status, started_at, completed_at from public.sync_runs
+      where parent_run_id = ${started.runId} order by started_at`;
+    expect(children.map((c) => [c.source, c.status])).toEqual([
+      ["motopress-accommodations", "completed"],
+      ["motopress-bookings", "completed"],
+    ]);
+    expect(children[0].completed_at <= children[1].started_at).toBe(true);
 
     const report = await client.health({ tenantId: tenant });
     expect(typeof report.generatedAt).toBe("string");
     expect(report.tenants.map((t) => t.tenantId)).toEqual([tenant]);
     const [health] = report.tenants;
-    expect(health.slug).toBe("client-hotel");
+    expect(health.slug).toBe("chain");
     expect(health.lastSuccessfulSync?.accommodations).toBeTruthy();
     expect(health.lastSuccessfulSync?.bookings).toBeTruthy();
     expect(health.activeRuns).toEqual([]);
@@ -226,6 +232,7 @@ describe("syncing", () => {
   });
 
   it("streamProgress on the command center: both stages, then done", async () => {
+    const tenant = await newHotel("stream-chain");
     const events: SyncEvent[] = [];
     const outcome = await client.streamProgress(
       "sync-command-center",
@@ -240,56 +247,24 @@ describe("syncing", () => {
   });
 
   it("aborting a stream stops watching (ABORTED); the run goes on to completion", async () => {
+    const tenant = await newHotel("abort");
     const abort = new AbortController();
-    let runId: string | undefined;
     const err = await rejection(
       client.streamProgress("motopress-bookings", { tenantId: tenant }, () => abort.abort(), {
         signal: abort.signal,
       }),
     );
     expect(err.code).toBe("ABORTED");
-    [{ id: runId }] = await stack.db.sql`
-      select id from public.sync_runs where tenant_id = ${tenant} and source = 'motopress-bookings'
-      order by started_at desc limit 1`;
-    await waitUntilIdle(tenant);
-    const [run] = await stack.db.sql`select status from public.sync_runs where id = ${runId!}`;
-    expect(run.status).toBe("completed");
+    const [{ id: runId }] = await stack.db.sql`
+      select id from public.sync_runs where tenant_id = ${tenant} and source = 'motopress-bookings'`;
+    expect((await waitForRun(stack.db.sql, runId)).status).toBe("completed");
   });
 
-  it("health for an unknown tenant is a typed error or an empty report, never a 500", async () => {
-    try {
-      const report = await client.health({ tenantId: crypto.randomUUID() });
-      expect(report.tenants).toEqual([]);
-    } catch (err) {
-      expect(isSyncClientError(err)).toBe(true);
-      expect((err as SyncClientError).status).toBeLessThan(500);
-    }
+  it("health for an unknown tenant is 404 TENANT_NOT_FOUND, not an empty report", async () => {
+    const unknown = crypto.randomUUID();
+    const err = await rejection(client.health({ tenantId: unknown }));
+    expect(err.status).toBe(404);
+    expect(err.code).toBe("TENANT_NOT_FOUND");
   });
-});
 
-describe("parseSse", () => {
-  async function* chunks(...parts: string[]) {
-    for (const p of parts) yield p;
-  }
-  const collect = async (it: AsyncIterable<unknown>) => {
-    const out: unknown[] = [];
-    for await (const x of it) out.push(x);
-    return out;
-  };
-
-  it("reassembles events split across chunks, with CRLF, comments and multi-line data", async () => {
-    const messages = await collect(parseSse(chunks(
-      ": stream open\r\n\r",
-      "\nevent: progr",
-      'ess\r\ndata: {"stage":"x",',
-      '"current":1}\r\n\r\n: keep-alive\n\n',
-      "event: done\ndata: line1\ndata: line2\n\n",
-      "event: error\ndata: tail-without-blank-line",
-    )));
-    expect(messages).toEqual([
-      { event: "progress", data: '{"stage":"x","current":1}' },
-      { event: "done", data: "line1\nline2" },
-      { event: "error", data: "tail-without-blank-line" },
-    ]);
-  });
 });

@@ -4,7 +4,8 @@
 // not); one has lower test limits with the same semantics (wall clock, memory, retirement,
 // beforeunload, idle timeout), each limit on its own server; one has the limits off.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FunctionsServer, startFunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import { waitForLog } from "../helpers/wait.ts";
 
 const SERVE = "tests/fixtures/edge-runtime/serve.ts";
 let hosted: FunctionsServer;
@@ -35,6 +36,7 @@ async function call(server: FunctionsServer, fn: string, query: string) {
   const t0 = performance.now();
   const res = await fetch(`${server.url}/functions/v1/${fn}?${query}`, { method: "POST" });
   const text = await res.text();
+  // deno-lint-ignore no-explicit-any -- the probe's JSON answer; each test reads what it asserts
   let body: any = text;
   try {
     body = JSON.parse(text);
@@ -43,14 +45,9 @@ async function call(server: FunctionsServer, fn: string, query: string) {
 }
 
 /** Waits for a log line of the server (an event, not a sleep). */
+// deno-lint-ignore no-explicit-any -- a JSON log line; each test reads the fields it asserts
 async function logLine(server: FunctionsServer, pattern: RegExp, timeoutMs = 15_000): Promise<Record<string, any>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const line = server.output().split("\n").find((l) => pattern.test(l));
-    if (line) return JSON.parse(line);
-    if (Date.now() > until) throw new Error(`no log line matching ${pattern}:\n${server.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return JSON.parse(await waitForLog(() => server.output(), pattern, { timeoutMs }));
 }
 
 const alive = (pid: number) => {

@@ -95,7 +95,7 @@ describe("the all-tenants run", () => {
       const chains = await stack.db.sql`select id from public.sync_runs where parent_run_id = ${parentId}`;
       expect(chains).toHaveLength(BOUND);
       // Each cancelled chain's invocation ends by advancing the fan-out: wait for those events.
-      await waitFor(async () => {
+      await waitFor(() => {
         const lines = stack.server.output().split("\n").filter((l) => l.includes(parentId) && l.includes("fan-out advanced"));
         return lines.length >= 1 + BOUND; // the parent's own, then one per chain
       }, 30_000);

@@ -7,7 +7,7 @@ import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertTenant } from "../helpers/db.ts";
 import { startStack, type Stack } from "../helpers/stack.ts";
-import { startFunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { waitForRun } from "../helpers/sim.ts";
 
 // Not shaped like a MotoPress key (ck_/cs_): only the known-values net can catch these.

@@ -2,7 +2,7 @@
 // every function, the run list, hotels (the secret write-only), test connection, health
 // drill-downs; a viewer reads but cannot act, and a refused call writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/lib/local-auth.ts";
+import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/stack/lib/local-auth.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 

@@ -11,7 +11,7 @@
 // Sizes: LIMITS_TEST_BOOKINGS (default 50000) for the first two.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches, expectIntegrity } from "../helpers/compare.ts";
@@ -24,6 +24,7 @@ async function post(server: FunctionsServer, fn: string, body: unknown) {
     headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
     body: JSON.stringify(body),
   });
+  // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
   return { status: res.status, body: await res.json() as any };
 }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../helpers/stack.ts";
 import { startSite, waitForRun, type SimSite } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { insertTenant } from "../helpers/db.ts";
 
 const LEASE_SECONDS = 2;
@@ -53,10 +54,10 @@ describe("repair as a job", () => {
     slow = true;
     const repair = stack.call("sync-command-center", { action: "repair", tenantId: tenant, apply: true });
     // Wait for the repair's run, then keep trying to take its slot for longer than a lease.
-    let repairRun: { id: string } | undefined;
-    while (!repairRun) {
-      [repairRun] = await stack.db.sql`select id from public.sync_runs where tenant_id = ${tenant} and trigger = 'repair' and status = 'running'`;
-    }
+    const repairRun = await waitFor(async () => {
+      const [run] = await stack.db.sql`select id from public.sync_runs where tenant_id = ${tenant} and trigger = 'repair' and status = 'running'`;
+      return run as { id: string } | undefined;
+    }, { what: "the repair's run" });
     const answers: number[] = [];
     const until = Date.now() + (LEASE_SECONDS + 1) * 1000;
     while (Date.now() < until) {

@@ -1,6 +1,7 @@
 // The product, end to end: real Deno functions, real PostgreSQL, the MotoPress simulator.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../helpers/stack.ts";
+import { startStack, type Stack, WORKER_DONE } from "../helpers/stack.ts";
+import { waitFor, waitForLog } from "../helpers/wait.ts";
 import { startSite, tenantForSite, TODAY, waitForRun, type SimSite } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 
@@ -228,16 +229,16 @@ describe("deletions and failures", () => {
     const res = await stack.call("motopress-bookings", { tenantId: tenant });
     expect(res.status).toBe(202);
     const runId = res.body.runId;
-    for (;;) {
+    await waitFor(async () => {
       const [r] = await stack.db.sql`select stats from public.sync_runs where id = ${runId}`;
-      if ((r.stats.counters?.["booking.pages"] ?? 0) >= 1) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return (r.stats.counters?.["booking.pages"] ?? 0) >= 1;
+    }, { intervalMs: 20, what: "the run's first page" });
+    const logMark = stack.server.output().length;
     const cancel = await stack.call("motopress-bookings", { tenantId: tenant, forceCancel: true });
     expect(cancel.body.runIds).toEqual([runId]);
     const [{ cancelled_at }] = await stack.db.sql`select completed_at as cancelled_at from public.sync_runs where id = ${runId}`;
-    // Give the worker time to try more pages; it must stop within one page and write nothing.
-    await new Promise((r) => setTimeout(r, 800));
+    // The worker stops within one page and writes nothing: judged once it has said it stopped.
+    await waitForLog(() => stack.server.output().slice(logMark), WORKER_DONE, { runId });
     site.sim.resetFaults();
     const late = await stack.db.sql`
       select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant} and (created_at > ${cancelled_at} or updated_at > ${cancelled_at})`;

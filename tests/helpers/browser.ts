@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { projectRoot } from "../../scripts/lib/migrate.ts";
+import { projectRoot } from "../../scripts/stack/lib/migrate.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const REQUIRE_BROWSER = process.env.CI_REQUIRE_BROWSER === "1";

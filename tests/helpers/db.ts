@@ -1,6 +1,6 @@
 import { inject } from "vitest";
 import postgres from "postgres";
-import { createDatabaseFrom } from "../../scripts/lib/database.ts";
+import { createDatabaseFrom } from "../../scripts/stack/lib/database.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
 
 export interface TestDatabase {

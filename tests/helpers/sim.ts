@@ -1,7 +1,11 @@
 import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/simulator.ts";
 import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import type { Row } from "postgres";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { insertTenant } from "./db.ts";
+import { waitFor } from "./wait.ts";
+
+export { waitFor };
 
 export interface SimSite {
   sim: Simulator;
@@ -25,23 +29,13 @@ export async function tenantForSite(sql: Sql, site: SimSite): Promise<string> {
   return tenantId;
 }
 
-/** Polls the run until it ends (no fixed sleeps: returns as soon as it does). */
+/** Until the run ends (completed, failed or cancelled): its row. */
 export async function waitForRun(sql: Sql, runId: string, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const [run] = await sql`select * from public.sync_runs where id = ${runId}`;
-    if (run && ["completed", "failed", "cancelled"].includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let last: Row | undefined;
+  return await waitFor(async () => {
+    [last] = await sql`select * from public.sync_runs where id = ${runId}`;
+    return last && ["completed", "failed", "cancelled"].includes(last.status) ? last : null;
+  }, { timeoutMs, intervalMs: 50 }).catch(() => {
+    throw new Error(`run ${runId} still ${last?.status} after ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  });
 }

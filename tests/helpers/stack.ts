@@ -1,8 +1,14 @@
 // An e2e stack for one test file: a fresh migrated database and the functions served by Deno.
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+/**
+ * A worker's last word on a run in one invocation (runs/executor.ts): it stopped because the run is no
+ * longer its own, lost its finish, or ended its hop. After it, that worker writes no data for the run.
+ */
+export const WORKER_DONE = /"message":"(stopped: the run is no longer ours|finish lost[^"]*|hop ended)"/;
 
 export interface Stack {
   db: TestDatabase;
@@ -10,6 +16,7 @@ export interface Stack {
   env: Record<string, string>;
   call(fn: string, body?: unknown, init?: { method?: string; headers?: Record<string, string>; rawBody?: string }): Promise<{
     status: number;
+    // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
     body: any;
     headers: Headers;
   }>;

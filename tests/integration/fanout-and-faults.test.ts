@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ageRun, createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
+import { waitFor } from "../helpers/wait.ts";
 import {
   cancelRuns, claimRun, fence, finishRun, reapStaleRuns, withFencedTransaction,
 } from "../../supabase/functions/_shared/runs/coordinator.ts";
@@ -141,12 +142,14 @@ describe("lock waits and collisions", () => {
     const run = await claimed(tenant, "motopress-bookings");
     const fnSql = createSql(db.url, { max: 1 }); // the functions' connection settings
     let stalled: unknown = null;
+    let fenced = false;
     const page = fnSql.begin(async (tx) => {
       await fence(tx, leaseOf(run)); // holds the run's row
+      fenced = true;
       await new Promise((r) => setTimeout(r, IDLE_IN_TRANSACTION_TIMEOUT_MS * 4)); // a stalled isolate
       await tx`select 1`;
     }).catch((err) => (stalled = err));
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => fenced, { what: "the page to hold the run's row" });
     const other = postgres(db.url, { max: 1, onnotice: () => {} }); // a caller without the bounds
     const started = Date.now();
     const ids = await other`select run_id from sync.cancel_runs(null, ${tenant}, null)`;
@@ -165,19 +168,20 @@ describe("lock waits and collisions", () => {
     const b = postgres(db.url, { max: 1, onnotice: () => {} });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    let createdByA = false;
     // Run A (say accommodations) creates type 77 and has not committed yet...
     const first = a.begin(async (tx) => {
       await tx`select sync.ensure_accommodation_types(${tenant}, ${[77]}::int[])`;
+      createdByA = true;
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => createdByA, { what: "run A to create type 77" });
     // ... while run B's bookings page needs a new unit of type 77.
     const second = b`select * from sync.resolve_booked_units(${tenant}, ${b.json([{ unit_id: 501, type_id: 77 }])})`.execute();
     // B now waits on A's uncommitted type (wait on that event, not a clock).
     const waiting = async () => (await db.sql`select count(*)::int as n from pg_stat_activity
       where datname = current_database() and wait_event_type = 'Lock' and query like '%resolve_booked_units%'`)[0].n;
-    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await waiting()).toBe(1);
+    expect(await waitFor(waiting, { timeoutMs: 5_000, intervalMs: 10, what: "run B to wait on A's type" })).toBe(1);
     release();
     await first;
     const [created] = await second;
@@ -195,7 +199,7 @@ describe("lock waits and collisions", () => {
     let calls = 0;
     const conn = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" });
     const noSleep = () => Promise.resolve();
-    expect(await withDbRetry(async () => (++calls < 3 ? Promise.reject(conn) : "ok"), { sleep: noSleep })).toBe("ok");
+    expect(await withDbRetry(() => (++calls < 3 ? Promise.reject(conn) : Promise.resolve("ok")), { sleep: noSleep })).toBe("ok");
     expect(calls).toBe(3);
     await expect(withDbRetry(() => Promise.reject(conn), { attempts: 4, sleep: noSleep }))
       .rejects.toMatchObject({ code: "DATABASE_UNAVAILABLE", attempts: 4 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { performAction } from "../../supabase/functions/_shared/rooms/actions.ts";
 import { reconcileRoomStatus } from "../../supabase/functions/_shared/rooms/reconcile.ts";
 import { createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
-import { addUnits, at, reservationId, unitStatus, writeBookings } from "../helpers/rooms.ts";
+import { addUnits, at, unitStatus, writeBookings } from "../helpers/rooms.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -143,7 +143,7 @@ describe("reconciliation", () => {
 
 describe("overbooking conflicts", () => {
   it("flags overlapping active stays in the writing transaction, not back-to-back ones, and resolves them", async () => {
-    const { tenantId, ids } = await hotel();
+    const { tenantId } = await hotel();
     const now = at("2027-06-01T10:00:00Z");
     await writeBookings(db.sql, tenantId, [
       { id: 30, units: [101], checkIn: "2027-06-10", checkOut: "2027-06-13" },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ageRun, createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
+import { waitFor } from "../helpers/wait.ts";
 import {
   cancelRuns, claimRun, finishRun, getRun, heartbeat, reapStaleRuns, resumeRun, RunLostError, suspendRun,
   withFencedTransaction,
@@ -255,7 +256,7 @@ describe("heartbeat, resume, finish", () => {
     });
     await entered;
     const cancel = cancelRuns(db.sql, { tenantId: tenant });
-    await waitForLockWaiter(run.id);
+    await waitForLockWaiter();
     releaseFence();
     await writer;
     expect(await cancel).toEqual([run.id]);
@@ -264,16 +265,14 @@ describe("heartbeat, resume, finish", () => {
   });
 });
 
-/** Waits until another session is blocked on a lock (the queued cancel), without fixed sleeps. */
-async function waitForLockWaiter(_runId: string) {
-  for (let i = 0; i < 500; i++) {
+/** Until another session is blocked on a lock (the queued cancel). */
+function waitForLockWaiter() {
+  return waitFor(async () => {
     const [{ n }] = await db.sql`
       select count(*)::int as n from pg_stat_activity
       where datname = current_database() and wait_event_type = 'Lock'`;
-    if (n > 0) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error("the cancel never queued behind the fenced transaction");
+    return n > 0;
+  }, { timeoutMs: 10_000, intervalMs: 0, what: "the cancel to queue behind the fenced transaction" });
 }
 
 describe("fencing", () => {
@@ -310,9 +309,7 @@ describe("fencing", () => {
     const tenant = await insertTenant(db.sql);
     const run = await claimed(tenant);
     await withFencedTransaction(db.sql, leaseOf(run), async () => {}, { checkpoint: { page: 1 } });
-    await expect(withFencedTransaction(db.sql, leaseOf(run), async () => {
-      throw new Error("boom");
-    }, { checkpoint: { page: 2 } })).rejects.toThrow("boom");
+    await expect(withFencedTransaction(db.sql, leaseOf(run), () => Promise.reject(new Error("boom")), { checkpoint: { page: 2 } })).rejects.toThrow("boom");
     expect((await getRun(db.sql, run.id))?.checkpoint).toEqual({ page: 1 });
   });
 });

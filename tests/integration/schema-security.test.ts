@@ -4,8 +4,8 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate, projectRoot } from "../../scripts/lib/migrate.ts";
-import { ensurePgCron, startCronPostgres } from "../../scripts/lib/cron-postgres.ts";
+import { migrate, projectRoot } from "../../scripts/stack/lib/migrate.ts";
+import { ensurePgCron, startCronPostgres } from "../../scripts/stack/lib/cron-postgres.ts";
 import { createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
 import postgres from "postgres";
 

@@ -8,9 +8,9 @@
 import postgres from "postgres";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabaseFrom, type Database, freePort, startDatabase } from "../../scripts/lib/database.ts";
-import { migrate } from "../../scripts/lib/migrate.ts";
-import { type FunctionsServer, startFunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { createDatabaseFrom, type Database, freePort, startDatabase } from "../../scripts/stack/lib/database.ts";
+import { migrate } from "../../scripts/stack/lib/migrate.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { ADMIN_KEY } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitFor } from "../helpers/sim.ts";
 import { budgetMs, intBetween, pick, rngFor, SCALE, scaled } from "./harness.ts";
-import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/lib/local-auth.ts";
+import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/stack/lib/local-auth.ts";
 
 const FUNCTIONS: string[] = ["motopress-accommodations", "motopress-bookings", "sync-command-center"];
 
@@ -436,6 +436,7 @@ async function send(c: Case) {
   if (c.body instanceof ReadableStream) init.duplex = "half";
   const res = await fetch(url, init);
   const text = await res.text();
+  // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
   let json: any = undefined;
   try {
     json = JSON.parse(text);

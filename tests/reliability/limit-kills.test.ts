@@ -8,7 +8,7 @@
 // equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
 // RELIABILITY_SCALE=large: at least 100 kills, counts printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/lib/functions-server.ts";
+import { startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
@@ -47,6 +47,7 @@ async function post(server: FunctionsServer, fn: string, body: unknown) {
     headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
     body: JSON.stringify(body),
   });
+  // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
   return { status: res.status, body: await res.json().catch(() => null) as any };
 }
 

@@ -2,9 +2,9 @@
 // database with the real Supabase CLI; each test file then copies the template.
 import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
-import { startDatabase, createDatabaseFrom } from "../../scripts/lib/database.ts";
-import { migrate } from "../../scripts/lib/migrate.ts";
-import { SetupError } from "../../scripts/lib/pg-user.ts";
+import { startDatabase, createDatabaseFrom } from "../../scripts/stack/lib/database.ts";
+import { migrate } from "../../scripts/stack/lib/migrate.ts";
+import { SetupError } from "../../scripts/stack/lib/pg-user.ts";
 
 export const TEMPLATE = "motopress_sync_template";
 

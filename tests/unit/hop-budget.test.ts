@@ -96,6 +96,8 @@ describe("the MotoPress client under a deadline", () => {
     server = await startSimulatorServer({ port: 0, simulator: sim });
     const controller = new AbortController();
     let requests = 0;
+    const waits: number[] = [];
+    let endWait: (() => void) | undefined;
     const client = createMotoPressClient({
       siteUrl: server.url,
       ...sim.credentials,
@@ -106,15 +108,21 @@ describe("the MotoPress client under a deadline", () => {
         requests++;
         return fetch(input, init);
       },
+      // The deadline passes during the retry's wait; the wait itself ends only when the test says.
+      sleep: (ms) => {
+        waits.push(ms);
+        setImmediate(() => controller.abort(new HopDeadlineError(Date.now())));
+        return new Promise<void>((r) => (endWait = r));
+      },
     });
-    setTimeout(() => controller.abort(new HopDeadlineError(Date.now())), 300);
     const t0 = Date.now();
     const err = await client.booking(1).catch((e) => e);
     expect(err).toBeInstanceOf(HopDeadlineError);
     expect(Date.now() - t0).toBeLessThan(5_000); // not the 30 s Retry-After
-    const before = requests;
-    await new Promise((r) => setTimeout(r, 100));
-    expect(requests).toBe(before);
+    expect(waits).toEqual([30_000]);
+    // Even once the cut-off wait ends, no request follows (a retry would start in that turn).
+    endWait!();
+    await new Promise((r) => setImmediate(r));
     expect(requests).toBe(1);
   });
 

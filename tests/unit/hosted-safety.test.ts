@@ -22,9 +22,9 @@ describe("outbound policy", () => {
     expect(isPublicAddress(address)).toBe(expected);
   });
 
-  const resolver = (table: Record<string, string[]>) => async (host: string) => {
-    if (!(host in table)) throw Object.assign(new Error("no such host"), { name: "NotFound" });
-    return table[host];
+  const resolver = (table: Record<string, string[]>) => (host: string) => {
+    if (!(host in table)) return Promise.reject(Object.assign(new Error("no such host"), { name: "NotFound" }));
+    return Promise.resolve(table[host]);
   };
   const refusal = (p: Promise<void>) => p.then(() => null, (e: OutboundRefused) => e.reason);
 
@@ -131,9 +131,9 @@ describe("configuration for a hosted project", () => {
   it("every call the product makes sends the key as apikey and as the same Bearer", async () => {
     const config = loadConfig({ ...base, SYNC_ADMIN_KEY: "admin-key-0123456789" });
     const seen: Headers[] = [];
-    const invoke = httpInvoker(config, async (_url, init) => {
+    const invoke = httpInvoker(config, (_url, init) => {
       seen.push(new Headers(init?.headers));
-      return new Response("{}", { status: 202 });
+      return Promise.resolve(new Response("{}", { status: 202 }));
     });
     await invoke("motopress-bookings", { runId: crypto.randomUUID() });
     expect(seen[0].get("apikey")).toBe("admin-key-0123456789");
@@ -142,7 +142,7 @@ describe("configuration for a hosted project", () => {
 
   it("a refused continuation's error carries no key", async () => {
     const config = loadConfig({ ...base, SYNC_ADMIN_KEY: "admin-key-0123456789" });
-    const invoke = httpInvoker(config, async () => new Response("bad key admin-key-0123456789", { status: 401 }));
+    const invoke = httpInvoker(config, () => Promise.resolve(new Response("bad key admin-key-0123456789", { status: 401 })));
     const err = await invoke("motopress-bookings", {}).catch((e: Error) => e);
     expect(String(err)).toContain("401");
     expect(String(err)).not.toContain("admin-key-0123456789");

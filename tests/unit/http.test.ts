@@ -76,7 +76,7 @@ describe("handler pipeline", () => {
   });
 
   it("refuses to serve without any admin key configured", async () => {
-    const h = createHandler({ POST: async () => new Response("ok") }, { adminKeys: () => [], log });
+    const h = createHandler({ POST: () => Promise.resolve(new Response("ok")) }, { adminKeys: () => [], log });
     const res = await h(req({ authorization: `Bearer ${KEY}` }));
     expect(res.status).toBe(503);
   });

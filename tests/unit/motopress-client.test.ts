@@ -61,8 +61,9 @@ async function harness(
       maxRetries: 2,
       timeoutMs: 2_000,
       random: () => 0.5,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         sleeps.push(ms);
+        return Promise.resolve();
       },
       fetch: (input, init) => {
         urls.push(String(input));
@@ -468,8 +469,8 @@ describe("MotoPress client: faults and retries", () => {
   });
 
   it("rest_no_route and rest_invalid_param are reported without retries", async () => {
-    const reply = (status: number, body: unknown) => async () =>
-      new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+    const reply = (status: number, body: unknown) => () =>
+      Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }));
     const base = { siteUrl: "https://example-hotel.com", consumerKey: "ck_x", consumerSecret: "cs_x", sleep: async () => {} };
     let e = await failure(createMotoPressClient({ ...base, fetch: reply(404, { code: "rest_no_route", message: "No route", data: { status: 404 } }) }).booking(1));
     expect([e.code, e.attempts]).toEqual(["MOTOPRESS_NOT_FOUND", 1]);

@@ -35,7 +35,7 @@ const LIVE_IN_LISTS: Record<string, string[]> = {
 /** Answers GETs from the fixtures: lists hold the listed statuses, by id every item (trash too). */
 function fixtureSite(override?: (url: URL) => Response | null) {
   let requests = 0;
-  const fetch = async (input: Request | string | URL): Promise<Response> => {
+  const answer = (input: Request | string | URL): Response => {
     requests++;
     const url = new URL(String(input));
     const o = override?.(url);
@@ -54,6 +54,7 @@ function fixtureSite(override?: (url: URL) => Response | null) {
       .filter((b) => LIVE_IN_LISTS[m[1]].includes(b.status)).sort((a, b) => a.id - b.id);
     return Response.json(listed, { headers: { "X-WP-Total": String(listed.length), "X-WP-TotalPages": "1" } });
   };
+  const fetch = (input: Request | string | URL) => Promise.resolve(answer(input));
   const client = createMotoPressClient({
     siteUrl: SITE,
     consumerKey: "ck_x",

@@ -6,7 +6,7 @@ import { authenticate, requireOperator } from "../../supabase/functions/_shared/
 import { ApiError } from "../../supabase/functions/_shared/http/errors.ts";
 import { createHandler } from "../../supabase/functions/_shared/http/handler.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/lib/local-auth.ts";
+import { generateSigningKey, jwksOf, operatorToken, signJwt } from "../../scripts/stack/lib/local-auth.ts";
 
 const URL_ = "https://proj.example.supabase.co";
 const NOW = Date.parse("2026-12-01T12:00:00Z");
@@ -108,7 +108,7 @@ describe("operator JWTs", () => {
 
   it("a viewer reads (GET) but every POST is 403; an operator may POST", async () => {
     const log = () => {};
-    const h = createHandler({ GET: async () => new Response("read"), POST: async () => new Response("acted") }, {
+    const h = createHandler({ GET: () => Promise.resolve(new Response("read")), POST: () => Promise.resolve(new Response("acted")) }, {
       adminKeys: () => config.adminKeys,
       jwt: () => config.jwt,
       now: () => NOW,

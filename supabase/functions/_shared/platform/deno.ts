@@ -13,7 +13,7 @@ import type { FunctionDeps } from "../types.ts";
 
 type Handler = (req: Request) => Promise<Response>;
 
-/** Set by scripts/functions-serve.ts, which routes /functions/v1/<name> itself. */
+/** Set by scripts/stack/functions-serve.ts, which routes /functions/v1/<name> itself. */
 const LOCAL_REGISTRY = "__motopressSyncFunctions";
 
 const GUARD = "__motopressSyncProcessGuard";

@@ -180,7 +180,7 @@ export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise
 export async function applyPgNetStandin(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await sql.unsafe(await readFile(path.join(projectRoot, "scripts/lib/pg-net-standin.sql"), "utf8"));
+    await sql.unsafe(await readFile(path.join(projectRoot, "scripts/stack/lib/pg-net-standin.sql"), "utf8"));
   } finally {
     await sql.end();
   }

@@ -1,7 +1,7 @@
 -- A local stand-in for pg_net (https://github.com/supabase/pg_net), for a PostgreSQL where the
 -- extension is not installed (the pg_cron test server). NOT a migration: on hosted Supabase the
 -- real pg_net exists. Apply it before the migrations so that the schedule migration finds
--- net.http_post, and run scripts/lib/pg-net-worker.ts, which plays pg_net's background worker.
+-- net.http_post, and run scripts/stack/lib/pg-net-worker.ts, which plays pg_net's background worker.
 --
 -- Same shape as pg_net:
 --   net.http_post(url, body, params, headers, timeout_milliseconds) returns bigint  -- only enqueues

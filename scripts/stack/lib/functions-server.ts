@@ -1,4 +1,4 @@
-// Starts `scripts/functions-serve.ts` under real Deno (Node side: tests, npm start, bench).
+// Starts `scripts/stack/functions-serve.ts` under real Deno (Node side: tests, npm start, bench).
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { freePort } from "./database.ts";
@@ -26,7 +26,7 @@ export interface FunctionsServer {
 export async function startFunctionsServer(
   env: Record<string, string>,
   port?: number,
-  script = "scripts/functions-serve.ts",
+  script = "scripts/stack/functions-serve.ts",
 ): Promise<FunctionsServer> {
   const p = port ?? (await freePort());
   const deno = path.join(projectRoot, "node_modules/.bin/deno");

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 
 const run = promisify(execFile);
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export async function isPlainPostgres(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });

@@ -1,4 +1,4 @@
-// Plays pg_net's background worker for the stand-in in scripts/lib/pg-net-standin.sql (Node side,
+// Plays pg_net's background worker for the stand-in in scripts/stack/lib/pg-net-standin.sql (Node side,
 // local only): takes committed requests from net.http_request_queue, performs them with fetch and
 // records the outcome in net._http_response, as pg_net does. Woken by NOTIFY (sent by
 // net.http_post, delivered at commit) and, as a fallback, by polling.
@@ -39,7 +39,7 @@ export async function startPgNetWorker(dbUrl: string, opts: PgNetWorkerOptions =
   const [{ ok }] = await sql`select to_regclass('net.http_request_queue') is not null as ok`;
   if (!ok) {
     await sql.end();
-    throw new Error("pg-net worker: net.http_request_queue does not exist; apply scripts/lib/pg-net-standin.sql first.");
+    throw new Error("pg-net worker: net.http_request_queue does not exist; apply scripts/stack/lib/pg-net-standin.sql first.");
   }
 
   let processed = 0;

@@ -8,21 +8,21 @@
 //   console    the operator console at http://127.0.0.1:54323/, with a short-lived sign-in link
 //              (a local ES256 signing key stands in for Supabase Auth: SUPABASE_JWKS)
 // Stays up until Ctrl-C, then stops everything it started.
-import "./lib/quiet-node20.ts";
+import "../lib/quiet-node20.ts";
 import net from "node:net";
 import postgres from "postgres";
 import { type Database, startDatabase } from "./lib/database.ts";
 import { migrate } from "./lib/migrate.ts";
 import { type FunctionsServer, LOCAL_SIMULATOR_HOSTS, startFunctionsServer } from "./lib/functions-server.ts";
-import { c, LOCAL_FUNCTIONS_URL, localAdminKey, redact } from "./lib/cli.ts";
-import { registerTenant, type TenantInput } from "./lib/tenants.ts";
-import { runFullSync } from "./lib/progress.ts";
-import { formatHealth } from "./lib/health-report.ts";
-import { createSyncClient, isSyncClientError } from "../shared/index.ts";
-import { Simulator } from "../tools/motopress-simulator/simulator.ts";
+import { c, LOCAL_FUNCTIONS_URL, localAdminKey, redact } from "../lib/cli.ts";
+import { registerTenant, type TenantInput } from "../lib/tenants.ts";
+import { runFullSync } from "../lib/progress.ts";
+import { formatHealth } from "../lib/health-report.ts";
+import { createSyncClient, isSyncClientError } from "../../shared/index.ts";
+import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 import { buildConsole, type ConsoleServer, consoleStale, startConsoleServer } from "./lib/console-server.ts";
 import { jwksOf, localSigningKey, operatorToken } from "./lib/local-auth.ts";
-import { type SimulatorServer, startSimulatorServer } from "../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 
 // The contract's ports; overridable for a second stack on the same machine.
 const DB_PORT = Number(process.env.LOCAL_DB_PORT ?? 54322);

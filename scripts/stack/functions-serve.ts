@@ -1,5 +1,5 @@
 // npm run functions:serve — runs under Deno (not Node). Serves every function at
-// /functions/v1/<name> under the platform's limits: the local edge runtime (scripts/edge-runtime/)
+// /functions/v1/<name> under the platform's limits: the local edge runtime (scripts/stack/edge-runtime/)
 // runs each function in its own worker process, reused across requests until it retires, and
 // kills it at the CPU, wall-clock and memory limits as the hosted runtime does. Docker is not
 // needed: this stands in for `supabase functions serve`. Limits: EDGE_RUNTIME_* (README).
@@ -17,7 +17,7 @@ const limits = limitsFromEnv(Deno.env.toObject());
 const supervisor = createSupervisor({
   limits,
   functions: Object.fromEntries(
-    FUNCTIONS.map((name) => [name, new URL(`../supabase/functions/${name}/index.ts`, import.meta.url).href]),
+    FUNCTIONS.map((name) => [name, new URL(`../../supabase/functions/${name}/index.ts`, import.meta.url).href]),
   ),
   workerCommand: {
     cmd: Deno.execPath(),
