@@ -15,10 +15,10 @@ import { createDatabaseFrom, startDatabase } from "../scripts/lib/database.ts";
 import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/lib/migrate.ts";
 import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
-import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
+import { claimRun } from "../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
-import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts";
 import { fetchAll, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
+import { commitBookingsPage } from "./lib/page-writer.ts";
 import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
 import { nightly } from "./lib/nightly.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
@@ -356,14 +356,8 @@ async function main() {
     await counting`select 1`; // connect outside the count
     queries.length = 0;
     proxy.reset();
-    const page1 = fetched.bookingPages[0];
-    // As sync/paged.ts commits a page: the fence with the checkpoint, the writes, then the counters.
-    const writePage = (client: Sql, page: typeof page1) =>
-      withFencedTransaction(client, lease, async (tx: Tx) => {
-        const counters = await writeBookingsPage(tx, tenantW, claim.run.id, page);
-        await tx`update public.sync_runs set stats = ${tx.json({ counters, progress: { stage: "bookings", current: page.page, total: page.totalPages } } as never)}
-                 where id = ${lease.runId}`;
-      }, { checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false } });
+    const page1 = fetched.rawPages[0];
+    const writePage = (client: Sql, page: typeof page1) => commitBookingsPage(client, lease, tenantW, page);
     const tW = performance.now();
     await writePage(counting, page1);
     const page1Ms = ms(tW);
@@ -376,7 +370,7 @@ async function main() {
     await counting.end();
     await proxy.close();
     const tRest = performance.now();
-    for (const page of fetched.bookingPages.slice(1)) await writePage(sql, page);
+    for (const page of fetched.rawPages.slice(1)) await writePage(sql, page);
     const writerMs = page1Ms + ms(tRest);
     const countsW = await tableCounts(sql, tenantW);
     check(countsW.reservations === countsF.reservations && countsW.rooms === countsF.rooms, `in-process writer wrote ${countsW.reservations}/${countsW.rooms}, floor ${countsF.reservations}/${countsF.rooms}`);
@@ -426,9 +420,9 @@ async function main() {
     log(`   ${ok.length} x 202, ${busy.length} x 409; 409 latency median ${median(busyMs).toFixed(1)} ms, p99 ${percentile(busyMs, 99).toFixed(1)} ms`);
 
     // ------------------------------------------------ 9: room status
-    const roomPages = fetched.bookingPages.slice(0, ROOM_PAGES);
+    const roomPages = fetched.rawPages.slice(0, ROOM_PAGES);
     log(`9. room status: ${roomPages.length} sync pages with and without the status maintenance ...`);
-    const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, roomPages), roomPages);
+    const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, fetched.bookingPages.slice(0, ROOM_PAGES)), roomPages);
     check(cost.unexplained === 0, `room status: ${cost.unexplained} units whose status the stays do not explain after the sync pages`);
     log(`   page median ${cost.withMedianMs.toFixed(1)} ms with, ${cost.withoutMedianMs.toFixed(1)} ms without (total ${s(cost.withTotalMs).toFixed(2)} s vs ${s(cost.withoutTotalMs).toFixed(2)} s)`);
     log(`9. room status: reconciliation of ${ROOM_TENANTS} tenants x ${ROOM_UNITS} units ...`);

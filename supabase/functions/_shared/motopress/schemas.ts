@@ -427,7 +427,8 @@ export function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-function rawId(raw: unknown): number | null {
+/** The item's id when it is a usable MotoPress id (a positive integer). */
+export function rawId(raw: unknown): number | null {
   const value = raw !== null && typeof raw === "object" ? (raw as { id?: unknown }).id : undefined;
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
 }
