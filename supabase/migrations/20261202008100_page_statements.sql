@@ -198,27 +198,17 @@ create function sync.write_bookings_page(p_tenant_id uuid, p_run_id uuid, p_rese
 returns table (types_created integer, units_created integer, inserted integer, updated integer,
   rooms_written integer, rooms_removed integer, quarantined integer, resolved integer)
 language plpgsql volatile set search_path = '' as $$
-declare
-  u record;
-  r record;
-  j record;
-  q record;
 begin
+  types_created := 0; units_created := 0; inserted := 0; updated := 0; rooms_written := 0; rooms_removed := 0;
   if jsonb_array_length(p_reservations) > 0 then
-    select * into u from sync.resolve_booked_units(p_tenant_id, p_rooms);
-    select * into r from sync.upsert_reservations(p_tenant_id, p_reservations);
-    select * into j from sync.upsert_reservation_rooms(p_tenant_id, p_rooms);
+    select u.types_created, u.units_created into types_created, units_created
+    from sync.resolve_booked_units(p_tenant_id, p_rooms) u;
+    select r.inserted, r.updated into inserted, updated from sync.upsert_reservations(p_tenant_id, p_reservations) r;
+    select j.written, j.removed into rooms_written, rooms_removed from sync.upsert_reservation_rooms(p_tenant_id, p_rooms) j;
   end if;
   perform sync.mark_seen(p_run_id, 'booking', p_seen);
-  select * into q from sync.quarantine(p_tenant_id, p_run_id, 'booking', p_quarantine, p_valid);
-  types_created := coalesce(u.types_created, 0);
-  units_created := coalesce(u.units_created, 0);
-  inserted := coalesce(r.inserted, 0);
-  updated := coalesce(r.updated, 0);
-  rooms_written := coalesce(j.written, 0);
-  rooms_removed := coalesce(j.removed, 0);
-  quarantined := q.quarantined;
-  resolved := q.resolved;
+  select q.quarantined, q.resolved into quarantined, resolved
+  from sync.quarantine(p_tenant_id, p_run_id, 'booking', p_quarantine, p_valid) q;
   if p_stats is not null then
     update public.sync_runs set stats = sync.add_counters(p_stats, 'booking.', jsonb_build_object(
       'typesAutoCreated', types_created, 'unitsAutoCreated', units_created, 'inserted', inserted,

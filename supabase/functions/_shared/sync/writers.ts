@@ -132,6 +132,10 @@ export async function writeReservations(
   return { ...c, ...roomCounters(j) };
 }
 
+const NOTHING_WRITTEN: Counters = {
+  typesAutoCreated: 0, unitsAutoCreated: 0, inserted: 0, updated: 0, roomsWritten: 0, roomsRemoved: 0, quarantined: 0, quarantineResolved: 0,
+};
+
 /**
  * A bookings page in at most two statements. The first (with the fence, given a commit) takes the
  * bookings whose content hash equals their reservation's as written and records them as seen; an
@@ -149,7 +153,8 @@ export async function writeBookingsPage(
   const ids: number[] = [];
   const hashes: (string | null)[] = [];
   for (const e of entries) if (e.id !== null) ids.push(e.id), hashes.push(e.hash);
-  const allCounted = { items: entries.length, itemErrors: 0 };
+  // Every counter a page can add, so that a run of unchanged pages reports its zeros too.
+  const allCounted = { items: entries.length, itemErrors: 0, ...NOTHING_WRITTEN };
   const [check] = await tx`
     select owned, changed from sync.bookings_page_unchanged(${tenantId}, ${runId},
       ${commit ? commit.fence.lease.fencingToken : null}, ${commit ? tx.json(commit.fence.checkpoint as never) : null}::jsonb,
