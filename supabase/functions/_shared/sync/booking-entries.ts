@@ -36,16 +36,16 @@ export function contentHash(text: string): string {
   return `${half(0)}.${half(0x9e3779b9)}`;
 }
 
-export function entryOf(raw: unknown): BookingEntry {
+export function entryOf(raw: unknown, mappingVersion = BOOKING_MAPPING_VERSION): BookingEntry {
   const id = rawId(raw);
-  return { id, hash: id === null ? null : contentHash(`${BOOKING_MAPPING_VERSION}\n${JSON.stringify(raw)}`), raw };
+  return { id, hash: id === null ? null : contentHash(`${mappingVersion}\n${JSON.stringify(raw)}`), raw };
 }
 
 /** A booking fetched by id (already validated): written in full, its hash stored as unknown. */
 export const validatedEntry = (booking: Booking): BookingEntry => ({ id: booking.id, hash: null, raw: null, booking });
 
 /** A page of raw items as entries. */
-export const entriesOf = (page: Page<unknown>): Page<BookingEntry> => ({ ...page, items: page.items.map(entryOf) });
+export const entriesOf = (page: Page<unknown>): Page<BookingEntry> => ({ ...page, items: page.items.map((raw) => entryOf(raw)) });
 
 /** Validates the entries that changed; already validated ones pass as they are. */
 export function settle(entries: BookingEntry[]) {
