@@ -190,14 +190,18 @@ export const accommodationSchema = rawAccommodationSchema.transform((a): Accommo
 
 // ---------- bookings ----------
 
-const labelled = z.looseObject({ label: text, value: money.optional(), price: money.optional() });
-const taxes = z.looseObject({
+// Plain (stripping) objects, unlike the loose ones above: the transform below reads only declared
+// keys, so an add-on's extra keys change nothing, and not copying them is a quarter of a booking's
+// validation (the sync validates every booking of a first import).
+
+const labelled = z.object({ label: text, value: money.optional(), price: money.optional() });
+const taxes = z.object({
   accommodation: z.array(labelled).optional(),
   services: z.array(labelled).optional(),
   fees: z.array(labelled).optional(),
 });
 
-const rawReservedAccommodation = z.looseObject({
+const rawReservedAccommodation = z.object({
   // 0 when the room's meta is missing: the booking then cannot be linked, which the mapper says.
   accommodation: nonNegativeInt,
   accommodation_type: nonNegativeInt.optional(),
@@ -205,24 +209,24 @@ const rawReservedAccommodation = z.looseObject({
   adults: nonNegativeInt.optional(),
   children: nonNegativeInt.optional(),
   guest_name: optionalText,
-  services: z.array(z.looseObject({
+  services: z.array(z.object({
     id: z.number().int().nullish(),
     quantity: nonNegativeInt.optional(),
     adults: nonNegativeInt.optional(),
     price: money.optional(),
   })).optional(),
-  accommodation_price_per_days: z.array(z.looseObject({ date: ymd, price: money })).optional(),
+  accommodation_price_per_days: z.array(z.object({ date: ymd, price: money })).optional(),
   fees: z.array(labelled).optional(),
   taxes: z.union([taxes, z.array(z.never())]).optional(),
   discount: money.optional(),
 });
 
 const customerKeys = ["first_name", "last_name", "email", "phone", "country", "state", "city", "zip", "address1"] as const;
-const rawCustomer = z.looseObject(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
+const rawCustomer = z.object(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
   [K in typeof customerKeys[number]]: typeof optionalText;
 });
 
-export const rawBookingSchema = z.looseObject({
+export const rawBookingSchema = z.object({
   id,
   status: z.enum(BOOKING_STATUSES),
   date_created: naiveDateTime,
@@ -238,7 +242,7 @@ export const rawBookingSchema = z.looseObject({
   currency: optionalText,
   total_price: money,
   checkout_id: optionalText,
-  payments: z.array(z.looseObject({
+  payments: z.array(z.object({
     id,
     status: z.string(),
     amount: money,
@@ -250,7 +254,7 @@ export const rawBookingSchema = z.looseObject({
   ical_description: icalText,
   note: optionalText,
   // date_utc is `false` when the stored date is not numeric.
-  internal_notes: z.array(z.looseObject({
+  internal_notes: z.array(z.object({
     note: text,
     user: z.number().int().nullish(),
     date_utc: z.union([z.string(), z.literal(false)]).nullish(),
