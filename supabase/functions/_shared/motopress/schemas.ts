@@ -28,10 +28,13 @@ const id = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const money = z.number().finite();
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `value` has the Y-m-d shape (checked before); arithmetic, not a Date: every night of every room is checked. */
 function isCalendarDate(value: string): boolean {
-  const [y, m, d] = value.split("-").map(Number);
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  const y = Number(value.slice(0, 4)), m = Number(value.slice(5, 7)), d = Number(value.slice(8, 10));
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]);
 }
 
 const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(isCalendarDate, "not a calendar date");
