@@ -4,8 +4,9 @@
 // Env: DATABASE_URL (use that server instead of an embedded one in .bench/db), BENCH_BOOKINGS
 // (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 200),
 // BENCH_TENANT_BOOKINGS (default 1000), BENCH_STARTS (default 200), BENCH_ROOM_TENANTS (default 100),
-// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100), BENCH_ONLY=nightly (figure 7
-// alone: the all-tenants run).
+// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100), BENCH_RTT_MS (default 1: the
+// round trip the latency proxy adds for the second pass of figures 1-3), BENCH_ONLY=nightly
+// (figure 7 alone: the all-tenants run).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -14,7 +15,7 @@ import postgres from "postgres";
 import { createDatabaseFrom, startDatabase } from "../scripts/lib/database.ts";
 import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/lib/migrate.ts";
-import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
+import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
 import { claimRun } from "../supabase/functions/_shared/runs/coordinator.ts";
 import { type Lease, leaseOf } from "../supabase/functions/_shared/runs/types.ts";
 import type { Page } from "../supabase/functions/_shared/motopress/client.ts";
