@@ -4,8 +4,9 @@
 // granularity, so a 1 ms round trip is made by holding the server's answers 1 ms and the client's
 // messages not at all (half each way would become 1 ms each way); the added round trip is measured
 // (`measureRttMs`) and printed with the figures.
-import net from "node:net";
+import type net from "node:net";
 import postgres from "postgres";
+import { tcpProxy } from "./probes.ts";
 
 export interface LatencyProxy {
   url: string;
@@ -31,37 +32,13 @@ function delayedPipe(from: net.Socket, to: net.Socket, delayMs: number) {
   });
 }
 
-export async function startLatencyProxy(targetUrl: string, delays: { toServerMs: number; toClientMs: number }): Promise<LatencyProxy> {
-  const target = new URL(targetUrl);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
+export function startLatencyProxy(targetUrl: string, delays: { toServerMs: number; toClientMs: number }): Promise<LatencyProxy> {
+  return tcpProxy(targetUrl, (client, upstream) => {
     client.setNoDelay(true);
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
     upstream.setNoDelay(true);
-    sockets.add(client).add(upstream);
     delayedPipe(client, upstream, delays.toServerMs);
     delayedPipe(upstream, client, delays.toClientMs);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on("close", close).on("error", close);
-    upstream.on("close", close).on("error", close);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const url = new URL(targetUrl);
-  url.hostname = "127.0.0.1";
-  url.port = String((server.address() as net.AddressInfo).port);
-  return {
-    url: url.toString(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Median round trip of a trivial simple query on one connection to `url`, in ms. */
