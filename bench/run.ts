@@ -4,8 +4,9 @@
 // Env: DATABASE_URL (use that server instead of an embedded one in .bench/db), BENCH_BOOKINGS
 // (default 50000), BENCH_ORIGINAL_SUBSET (default 5000), BENCH_TENANTS (default 200),
 // BENCH_TENANT_BOOKINGS (default 1000), BENCH_STARTS (default 200), BENCH_ROOM_TENANTS (default 100),
-// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100), BENCH_ONLY=nightly (figure 7
-// alone: the all-tenants run).
+// BENCH_ROOM_UNITS (default 50), BENCH_ROOM_PAGES (default 100), BENCH_RTT_MS (default 1: the
+// round trip the latency proxy adds for the second pass of figures 1-3), BENCH_ONLY=nightly
+// (figure 7 alone: the all-tenants run).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -14,11 +15,13 @@ import postgres from "postgres";
 import { createDatabaseFrom, startDatabase } from "../scripts/stack/lib/database.ts";
 import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../scripts/stack/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/stack/lib/migrate.ts";
-import { createSql, type Sql, type Tx } from "../supabase/functions/_shared/db.ts";
-import { claimRun, withFencedTransaction } from "../supabase/functions/_shared/runs/coordinator.ts";
-import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
-import { writeBookingsPage } from "../supabase/functions/_shared/sync/writers.ts";
-import { fetchAll, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
+import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
+import { claimRun } from "../supabase/functions/_shared/runs/coordinator.ts";
+import { type Lease, leaseOf } from "../supabase/functions/_shared/runs/types.ts";
+import type { Page } from "../supabase/functions/_shared/motopress/client.ts";
+import { fetchAll, type Rows, toRows, writeInventory, writeOriginal, writeReservationsBulk } from "./lib/baselines.ts";
+import { measureRttMs, startLatencyProxy } from "./lib/latency-proxy.ts";
+import { commitBookingsPage } from "./lib/page-writer.ts";
 import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/probes.ts";
 import { nightly } from "./lib/nightly.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
@@ -36,6 +39,8 @@ const STARTS = env("BENCH_STARTS", 200);
 const ROOM_TENANTS = env("BENCH_ROOM_TENANTS", 100);
 const ROOM_UNITS = env("BENCH_ROOM_UNITS", 50);
 const ROOM_PAGES = env("BENCH_ROOM_PAGES", 100);
+/** The round trip the latency proxy adds for the second pass of figures 1-3. */
+const RTT_MS = env("BENCH_RTT_MS", 1);
 const TODAY = "2026-11-22";
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 // Figures 1-7: the edge runtime's limits off and one invocation per sync (the work, not the
@@ -57,6 +62,7 @@ const LIMITED_ENV = {
   SYNC_ADMIN_KEY: ADMIN_KEY,
   SYNC_LEASE_SECONDS: "60",
   MOTOPRESS_CONCURRENCY: FUNCTION_ENV.MOTOPRESS_CONCURRENCY,
+  SYNC_ALLOW_PRIVATE_HOSTS: LOCAL_SIMULATOR_HOSTS,
 };
 
 const metrics: Metric[] = [];
@@ -241,6 +247,89 @@ async function main() {
   log(`${sites.length} simulated sites ready in ${s(ms(tSites)).toFixed(1)} s (separate Node process)`);
   const big = sites[0];
 
+  /** Figures 1 and 3 through one functions server: a new tenant's full sync, then a no-change re-sync. */
+  async function fullThenResync<M>(server: FunctionsServer, slug: string, site: SiteInfo, afterFull: () => M) {
+    const tenant = await insertTenant(sql, slug, site);
+    log(`1. full sync through the functions (${slug}): ${UNITS} units, ${BOOKINGS} bookings ...`);
+    const acc1 = await syncThroughFunctions(server, sql, tenant, "motopress-accommodations");
+    const book1 = await syncThroughFunctions(server, sql, tenant, "motopress-bookings");
+    const memory = afterFull();
+    const oursMs = acc1.wallMs + book1.wallMs;
+    const counts = await tableCounts(sql, tenant);
+    const cA = book1.run.stats.counters as Record<string, number>;
+    log(`   ours: ${s(oursMs).toFixed(2)} s (accommodations ${s(acc1.wallMs).toFixed(2)} s, bookings ${s(book1.wallMs).toFixed(2)} s), ${counts.reservations} reservations, ${counts.rooms} rooms`);
+    check(counts.reservations + counts.quarantined === site.bookings, `full sync (${slug}): ${counts.reservations} reservations + ${counts.quarantined} quarantined != ${site.bookings} bookings on the site`);
+    check(cA["booking.items"] + (cA["booking.itemErrors"] ?? 0) === site.bookings, `full sync (${slug}) read ${cA["booking.items"]} + ${cA["booking.itemErrors"] ?? 0} of ${site.bookings} bookings`);
+
+    log(`3. re-sync (${slug}), nothing changed upstream ...`);
+    const [{ t: before }] = await sql`select clock_timestamp() as t`;
+    const acc2 = await syncThroughFunctions(server, sql, tenant, "motopress-accommodations");
+    const book2 = await syncThroughFunctions(server, sql, tenant, "motopress-bookings");
+    const resyncMs = acc2.wallMs + book2.wallMs;
+    const c2a = acc2.run.stats.counters as Record<string, number>;
+    const c2b = book2.run.stats.counters as Record<string, number>;
+    const statsUpdated = ["accommodation_type.inserted", "accommodation_type.updated", "accommodation.inserted", "accommodation.updated"].reduce((n, k) => n + (c2a[k] ?? 0), 0) +
+      ["booking.inserted", "booking.updated", "booking.roomsWritten", "booking.roomsRemoved", "booking.unitsAutoCreated"].reduce((n, k) => n + (c2b[k] ?? 0), 0) +
+      Object.entries({ ...c2a, ...c2b }).filter(([k]) => k.endsWith(".removedUpstream")).reduce((n, [, v]) => n + v, 0);
+    const [touched] = await sql`
+      select (select count(*) from public.guest_reservations where tenant_id = ${tenant} and updated_at >= ${before})::int as reservations,
+             (select count(*) from public.reservation_accommodations where tenant_id = ${tenant} and updated_at >= ${before})::int as rooms,
+             (select count(*) from hotels.accommodation_units where tenant_id = ${tenant} and updated_at >= ${before})::int as units,
+             (select count(*) from hotels.accommodation_types where tenant_id = ${tenant} and updated_at >= ${before})::int as types`;
+    const tableUpdated = touched.reservations + touched.rooms + touched.units + touched.types;
+    const counts2 = await tableCounts(sql, tenant);
+    check(counts2.reservations === counts.reservations && counts2.rooms === counts.rooms, `re-sync (${slug}) changed the row counts`);
+    log(`   re-sync ${s(resyncMs).toFixed(2)} s; rows updated: ${statsUpdated} by the run's counters, ${tableUpdated} by updated_at`);
+    return {
+      tenant, counts, oursMs, resyncMs, statsUpdated, tableUpdated, memory, bookingsMs: book1.wallMs,
+      details: {
+        fullSync: { accommodations: { wallMs: acc1.wallMs, runMs: acc1.dbMs, counters: acc1.run.stats.counters }, bookings: { wallMs: book1.wallMs, runMs: book1.dbMs, counters: cA }, rows: counts },
+        resync: { accommodations: { wallMs: acc2.wallMs, counters: c2a }, bookings: { wallMs: book2.wallMs, counters: c2b }, updatedByTimestamp: touched },
+      },
+    };
+  }
+
+  /** The floor's writes (one bulk upsert per table) into a new tenant through `client`; `ms` adds the fetch and map. */
+  async function floorWrites(client: Sql, slug: string, rows: Rows, fetchAndMapMs: number) {
+    log(`1. floor (${slug}): the same rows written by one bulk upsert per table ...`);
+    const tenant = await insertTenant(sql, slug);
+    const tInv = performance.now();
+    await writeInventory(client, tenant, rows);
+    const inventoryMs = ms(tInv);
+    const tRes = performance.now();
+    await writeReservationsBulk(client, tenant, rows);
+    const reservationsMs = ms(tRes);
+    const counts = await tableCounts(sql, tenant);
+    check(counts.reservations === rows.reservations.length && counts.rooms === rows.rooms.length, `floor (${slug}) wrote ${counts.reservations}/${counts.rooms}, expected ${rows.reservations.length}/${rows.rooms.length}`);
+    log(`   floor ${s(fetchAndMapMs + inventoryMs + reservationsMs).toFixed(2)} s = fetch + map ${s(fetchAndMapMs).toFixed(2)} + write ${s(inventoryMs + reservationsMs).toFixed(2)}`);
+    return { ms: fetchAndMapMs + inventoryMs + reservationsMs, inventoryMs, reservationsMs, counts };
+  }
+
+  /** Our page writer over `pages` in-process (the tenant's units exist), through `client`. */
+  async function writerWrites(client: Sql, tenant: string, lease: Lease, pages: Page<unknown>[], alreadyMs: number, floorCounts: { reservations: number; rooms: number }) {
+    const t0 = performance.now();
+    for (const page of pages) await commitBookingsPage(client, lease, tenant, page);
+    const total = alreadyMs + ms(t0);
+    const counts = await tableCounts(sql, tenant);
+    check(counts.reservations === floorCounts.reservations && counts.rooms === floorCounts.rooms, `in-process writer wrote ${counts.reservations}/${counts.rooms}, floor ${floorCounts.reservations}/${floorCounts.rooms}`);
+    return { ms: total };
+  }
+
+  /** The original pattern over the first ORIGINAL_SUBSET bookings through `client`, scaled to all of them. */
+  async function originalWrites(client: Sql, slug: string, rows: Rows) {
+    log(`2. original pattern (${slug}: lookup + insert + junction insert per booking) over ${ORIGINAL_SUBSET} bookings ...`);
+    const tenant = await insertTenant(sql, slug);
+    await writeInventory(sql, tenant, rows); // untimed: the original pattern is about bookings
+    const t0 = performance.now();
+    const orig = await writeOriginal(client, tenant, rows, ORIGINAL_SUBSET);
+    const subsetMs = ms(t0);
+    const scale = rows.reservations.length / orig.bookings;
+    const counts = await tableCounts(sql, tenant);
+    check(counts.reservations === orig.bookings, `original pattern (${slug}) wrote ${counts.reservations} of ${orig.bookings}`);
+    log(`   ${orig.bookings} bookings in ${s(subsetMs).toFixed(2)} s (${orig.statements} statements) -> x${scale.toFixed(1)} = ${s(subsetMs * scale).toFixed(1)} s of writes`);
+    return { ...orig, subsetMs, scale, writeMs: subsetMs * scale };
+  }
+
   let fns: FunctionsServer | null = null;
   try {
     fns = await startFunctionsServer({ SUPABASE_DB_URL: dbUrl, ...FUNCTION_ENV });
@@ -249,46 +338,16 @@ async function main() {
     const denoPid = await workerPid(fns, "motopress-bookings");
 
     if (!ONLY_NIGHTLY) {
-    // ------------------------------------------------ 1 + 5: full sync through the functions
-    const tenantA = await insertTenant(sql, "bench-full", big);
+    // ------------------------------------------------ 1 + 3 + 5: full sync and re-sync through the functions
     await new Promise((r) => setTimeout(r, 500)); // let the freshly started server settle
     const rssIdle = rssMiB(denoPid);
     const hwmReset = resetHwm(denoPid);
     const sampler = sampleRss(denoPid, 100);
-    log(`1. full sync through the functions: ${UNITS} units, ${BOOKINGS} bookings ...`);
-    const acc1 = await syncThroughFunctions(fns, sql, tenantA, "motopress-accommodations");
-    const book1 = await syncThroughFunctions(fns, sql, tenantA, "motopress-bookings");
-    const sampled = sampler.stop();
-    const hwm = hwmMiB(denoPid);
-    const oursMs = acc1.wallMs + book1.wallMs;
-    const countsA = await tableCounts(sql, tenantA);
-    const cA = book1.run.stats.counters as Record<string, number>;
-    log(`   ours: ${s(oursMs).toFixed(2)} s (accommodations ${s(acc1.wallMs).toFixed(2)} s, bookings ${s(book1.wallMs).toFixed(2)} s), ${countsA.reservations} reservations, ${countsA.rooms} rooms`);
-    check(countsA.reservations + countsA.quarantined === big.bookings, `full sync: ${countsA.reservations} reservations + ${countsA.quarantined} quarantined != ${big.bookings} bookings on the site`);
-    check(cA["booking.items"] + (cA["booking.itemErrors"] ?? 0) === big.bookings, `full sync read ${cA["booking.items"]} + ${cA["booking.itemErrors"] ?? 0} of ${big.bookings} bookings`);
-    details.fullSync = { accommodations: { wallMs: acc1.wallMs, runMs: acc1.dbMs, counters: acc1.run.stats.counters }, bookings: { wallMs: book1.wallMs, runMs: book1.dbMs, counters: cA }, rows: countsA };
-
-    // ------------------------------------------------ 3: re-sync with no upstream change
-    log("3. re-sync, nothing changed upstream ...");
-    const [{ t: before }] = await sql`select clock_timestamp() as t`;
-    const acc2 = await syncThroughFunctions(fns, sql, tenantA, "motopress-accommodations");
-    const book2 = await syncThroughFunctions(fns, sql, tenantA, "motopress-bookings");
-    const resyncMs = acc2.wallMs + book2.wallMs;
-    const c2a = acc2.run.stats.counters as Record<string, number>;
-    const c2b = book2.run.stats.counters as Record<string, number>;
-    const statsUpdated = ["accommodation_type.inserted", "accommodation_type.updated", "accommodation.inserted", "accommodation.updated"].reduce((n, k) => n + (c2a[k] ?? 0), 0) +
-      ["booking.inserted", "booking.updated", "booking.roomsWritten", "booking.roomsRemoved", "booking.unitsAutoCreated"].reduce((n, k) => n + (c2b[k] ?? 0), 0) +
-      Object.entries({ ...c2a, ...c2b }).filter(([k]) => k.endsWith(".removedUpstream")).reduce((n, [, v]) => n + v, 0);
-    const [touched] = await sql`
-      select (select count(*) from public.guest_reservations where tenant_id = ${tenantA} and updated_at >= ${before})::int as reservations,
-             (select count(*) from public.reservation_accommodations where tenant_id = ${tenantA} and updated_at >= ${before})::int as rooms,
-             (select count(*) from hotels.accommodation_units where tenant_id = ${tenantA} and updated_at >= ${before})::int as units,
-             (select count(*) from hotels.accommodation_types where tenant_id = ${tenantA} and updated_at >= ${before})::int as types`;
-    const tableUpdated = touched.reservations + touched.rooms + touched.units + touched.types;
-    const countsA2 = await tableCounts(sql, tenantA);
-    check(countsA2.reservations === countsA.reservations && countsA2.rooms === countsA.rooms, "re-sync changed the row counts");
-    details.resync = { accommodations: { wallMs: acc2.wallMs, counters: c2a }, bookings: { wallMs: book2.wallMs, counters: c2b }, updatedByTimestamp: touched };
-    log(`   re-sync ${s(resyncMs).toFixed(2)} s; rows updated: ${statsUpdated} by the run's counters, ${tableUpdated} by updated_at`);
+    const local = await fullThenResync(fns, "bench-full", big, () => ({ sampled: sampler.stop(), hwm: hwmMiB(denoPid) }));
+    const { hwm, sampled } = local.memory;
+    const { counts: countsA, oursMs, resyncMs } = local;
+    details.fullSync = local.details.fullSync;
+    details.resync = local.details.resync;
 
     // ------------------------------------------------ 8: the same syncs under the hosted limits
     log("8. the same import and no-change re-sync under the hosted limits (CPU 1000/2000 ms per worker, 150 s, 256 MB) ...");
@@ -319,88 +378,87 @@ async function main() {
       await limited.stop().catch(() => {});
     }
 
-    // ------------------------------------------------ floor + fetch-only pass (Node, same client)
+    // ------------------------------------------------ fetch-only pass (Node and Deno, same client)
     log("   fetch-only pass (same client, in Node, no writes) ...");
     const fetched = await fetchAll(big);
     log(`   fetched ${fetched.bookingPages.length} booking pages in ${s(fetched.ms.total).toFixed(2)} s (${fetched.requests} requests)`);
     const denoFetch = fetchInDeno(big);
     log(`   fetch-only pass under Deno (the functions' runtime): ${s(denoFetch.ms).toFixed(2)} s`);
     check(denoFetch.bookings + fetched.itemErrors === big.bookings || denoFetch.bookings === fetched.bookingPages.reduce((n, p) => n + p.items.length, 0), "the Deno fetch-only pass read a different number of bookings");
-    log("1. floor: the same rows written by one bulk upsert per table ...");
-    const tenantF = await insertTenant(sql, "bench-floor");
     const tMap = performance.now();
     const rows = toRows(fetched);
     const mapMs = ms(tMap);
-    const tInv = performance.now();
-    await writeInventory(sql, tenantF, rows);
-    const invMs = ms(tInv);
-    const tRes = performance.now();
-    await writeReservationsBulk(sql, tenantF, rows);
-    const resMs = ms(tRes);
-    const floorMs = fetched.ms.total + mapMs + invMs + resMs;
-    const countsF = await tableCounts(sql, tenantF);
-    check(countsF.reservations === rows.reservations.length && countsF.rooms === rows.rooms.length, `floor wrote ${countsF.reservations}/${countsF.rooms}, expected ${rows.reservations.length}/${rows.rooms.length}`);
-    check(countsA.reservations === countsF.reservations && countsA.rooms === countsF.rooms && countsA.units === countsF.units,
-      `ours wrote ${JSON.stringify(countsA)}, the floor ${JSON.stringify(countsF)}: not the same rows`);
-    details.floor = { fetchMs: fetched.ms, mapMs, inventoryWriteMs: invMs, reservationsWriteMs: resMs, rows: countsF, requests: fetched.requests };
-    log(`   floor ${s(floorMs).toFixed(2)} s = fetch ${s(fetched.ms.total).toFixed(2)} + map ${s(mapMs).toFixed(2)} + write ${s(invMs + resMs).toFixed(2)}`);
 
-    // ------------------------------------------------ 4 + write path: our page writer in-process
+    // ------------------------------------------------ 1 floor, 4, 2 writes: on localhost
+    const floor = await floorWrites(sql, "bench-floor", rows, fetched.ms.total + mapMs);
+    const floorMs = floor.ms;
+    check(countsA.reservations === floor.counts.reservations && countsA.rooms === floor.counts.rooms && countsA.units === floor.counts.units,
+      `ours wrote ${JSON.stringify(countsA)}, the floor ${JSON.stringify(floor.counts)}: not the same rows`);
+    details.floor = { fetchMs: fetched.ms, mapMs, inventoryWriteMs: floor.inventoryMs, reservationsWriteMs: floor.reservationsMs, rows: floor.counts, requests: fetched.requests };
+
     log("4. statements per page, and our page writer over every page in-process ...");
     const tenantW = await insertTenant(sql, "bench-writer");
     await writeInventory(sql, tenantW, rows); // what the accommodations sync leaves behind (untimed)
     const claim = await claimRun(sql, { tenantId: tenantW, source: "motopress-bookings", trigger: "manual", leaseSeconds: 3600 });
     if (claim.outcome !== "claimed") throw new Error("could not claim a run for the writer bench");
-    const lease = leaseOf(claim.run);
     const proxy = await startCountingProxy(dbUrl);
     const queries: string[] = [];
     const counting = postgres(proxy.url, { max: 1, prepare: false, onnotice: () => {}, debug: (_c, q) => queries.push(q.trim().split(/\s+/).slice(0, 4).join(" ")) }) as unknown as Sql;
     await counting`select 1`; // connect outside the count
     queries.length = 0;
     proxy.reset();
-    const page1 = fetched.bookingPages[0];
-    // As sync/paged.ts commits a page: the fence with the checkpoint, the writes, then the counters.
-    const writePage = (client: Sql, page: typeof page1) =>
-      withFencedTransaction(client, lease, async (tx: Tx) => {
-        const counters = await writeBookingsPage(tx, tenantW, claim.run.id, page);
-        await tx`update public.sync_runs set stats = ${tx.json({ counters, progress: { stage: "bookings", current: page.page, total: page.totalPages } } as never)}
-                 where id = ${lease.runId}`;
-      }, { checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false } });
+    const page1 = fetched.rawPages[0];
     const tW = performance.now();
-    await writePage(counting, page1);
+    await commitBookingsPage(counting, leaseOf(claim.run), tenantW, page1);
     const page1Ms = ms(tW);
     const statementsPerPage = queries.length;
     // postgres.js with prepare: false sends Parse/Describe/Flush and waits before Bind/Execute/Sync:
     // a wait on every Flush, Sync and simple Query.
-    const protocol0 = proxy.counts();
-    const roundTripsPerPage = proxy.roundTrips(); void protocol0;
+    const roundTripsPerPage = proxy.roundTrips();
     const protocol = proxy.counts();
     await counting.end();
     await proxy.close();
-    const tRest = performance.now();
-    for (const page of fetched.bookingPages.slice(1)) await writePage(sql, page);
-    const writerMs = page1Ms + ms(tRest);
-    const countsW = await tableCounts(sql, tenantW);
-    check(countsW.reservations === countsF.reservations && countsW.rooms === countsF.rooms, `in-process writer wrote ${countsW.reservations}/${countsW.rooms}, floor ${countsF.reservations}/${countsF.rooms}`);
+    const writer = await writerWrites(sql, tenantW, leaseOf(claim.run), fetched.rawPages.slice(1), page1Ms, floor.counts);
+    const writerMs = writer.ms;
     details.statementsPerPage = { bookingsOnPage: page1.items.length, statements: queries, roundTrips: roundTripsPerPage, protocolMessages: protocol };
     details.writerInProcess = { ms: writerMs, pages: fetched.bookingPages.length };
     log(`   ${statementsPerPage} statements (incl. BEGIN/COMMIT), ${roundTripsPerPage} round trips for a page of ${page1.items.length}; writer over all pages ${s(writerMs).toFixed(2)} s`);
 
-    // ------------------------------------------------ 2: the original pattern
-    log(`2. original pattern (lookup + insert + junction insert per booking) over ${ORIGINAL_SUBSET} bookings ...`);
-    const tenantO = await insertTenant(sql, "bench-original");
-    await writeInventory(sql, tenantO, rows); // untimed: the original pattern is about bookings
-    const tO = performance.now();
-    const orig = await writeOriginal(sql, tenantO, rows, ORIGINAL_SUBSET);
-    const origSubsetMs = ms(tO);
-    const scale = rows.reservations.length / orig.bookings;
-    const origWriteMs = origSubsetMs * scale;
-    const countsO = await tableCounts(sql, tenantO);
-    check(countsO.reservations === orig.bookings, `original pattern wrote ${countsO.reservations} of ${orig.bookings}`);
+    const orig = await originalWrites(sql, "bench-original", rows);
+    const scale = orig.scale;
+    const origWriteMs = orig.writeMs;
     // End to end the original also fetched the pages: the same fetch, plus its writes.
     const origEndToEndMs = fetched.ms.total + mapMs + origWriteMs;
-    details.original = { subset: orig.bookings, subsetMs: origSubsetMs, statements: orig.statements, scale, writeMsScaled: origWriteMs, endToEndMsScaled: origEndToEndMs };
-    log(`   ${orig.bookings} bookings in ${s(origSubsetMs).toFixed(2)} s (${orig.statements} statements) -> x${scale.toFixed(1)} = ${s(origWriteMs).toFixed(1)} s of writes`);
+    details.original = { subset: orig.bookings, subsetMs: orig.subsetMs, statements: orig.statements, scale, writeMsScaled: origWriteMs, endToEndMsScaled: origEndToEndMs };
+
+    // ------------------------------------------------ 1-3 again, every database connection through 1 ms RTT
+    log(`1-3 at ${RTT_MS} ms RTT: the functions, the floor, our writer and the original pattern through a latency proxy ...`);
+    const latency = await startLatencyProxy(dbUrl, { toServerMs: 0, toClientMs: RTT_MS });
+    const remote = { rttMs: 0, rttDirectMs: 0, oursMs: 0, resyncMs: 0, floorMs: 0, writerMs: 0, origWriteMs: 0, origSubset: 0, statsUpdated: 0, tableUpdated: 0 };
+    const slowSql = createSql(latency.url, { max: 8, applicationName: "motopress-sync-bench" });
+    const fnsRtt = await startFunctionsServer({ SUPABASE_DB_URL: latency.url, ...FUNCTION_ENV });
+    try {
+      remote.rttDirectMs = await measureRttMs(dbUrl);
+      remote.rttMs = await measureRttMs(latency.url);
+      log(`   round trip: ${remote.rttMs.toFixed(2)} ms through the proxy, ${remote.rttDirectMs.toFixed(2)} ms direct`);
+      const far = await fullThenResync(fnsRtt, "bench-full-rtt", big, () => null);
+      check(far.counts.reservations === countsA.reservations && far.counts.rooms === countsA.rooms, `at ${RTT_MS} ms RTT the sync wrote ${JSON.stringify(far.counts)}, on localhost ${JSON.stringify(countsA)}`);
+      Object.assign(remote, { oursMs: far.oursMs, resyncMs: far.resyncMs, statsUpdated: far.statsUpdated, tableUpdated: far.tableUpdated });
+      remote.floorMs = (await floorWrites(slowSql, "bench-floor-rtt", rows, fetched.ms.total + mapMs)).ms;
+      const tenantWr = await insertTenant(sql, "bench-writer-rtt");
+      await writeInventory(sql, tenantWr, rows);
+      const claimR = await claimRun(sql, { tenantId: tenantWr, source: "motopress-bookings", trigger: "manual", leaseSeconds: 3600 });
+      if (claimR.outcome !== "claimed") throw new Error("could not claim a run for the writer bench");
+      remote.writerMs = (await writerWrites(slowSql, tenantWr, leaseOf(claimR.run), fetched.rawPages, 0, floor.counts)).ms;
+      const origR = await originalWrites(slowSql, "bench-original-rtt", rows);
+      remote.origWriteMs = origR.writeMs;
+      remote.origSubset = origR.bookings;
+    } finally {
+      await fnsRtt.stop().catch(() => {});
+      await slowSql.end({ timeout: 5 }).catch(() => {});
+      await latency.close();
+    }
+    details.rtt = remote;
 
     // ------------------------------------------------ 6: concurrent starts for one tenant
     log(`6. ${STARTS} concurrent starts for one tenant ...`);
@@ -428,9 +486,9 @@ async function main() {
     log(`   ${ok.length} x 202, ${busy.length} x 409; 409 latency median ${median(busyMs).toFixed(1)} ms, p99 ${percentile(busyMs, 99).toFixed(1)} ms`);
 
     // ------------------------------------------------ 9: room status
-    const roomPages = fetched.bookingPages.slice(0, ROOM_PAGES);
+    const roomPages = fetched.rawPages.slice(0, ROOM_PAGES);
     log(`9. room status: ${roomPages.length} sync pages with and without the status maintenance ...`);
-    const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, roomPages), roomPages);
+    const cost = await pageCost(sql, (slug) => insertTenant(sql, slug), toRows(fetched, fetched.bookingPages.slice(0, ROOM_PAGES)), roomPages);
     check(cost.unexplained === 0, `room status: ${cost.unexplained} units whose status the stays do not explain after the sync pages`);
     log(`   page median ${cost.withMedianMs.toFixed(1)} ms with, ${cost.withoutMedianMs.toFixed(1)} ms without (total ${s(cost.withTotalMs).toFixed(2)} s vs ${s(cost.withoutTotalMs).toFixed(2)} s)`);
     log(`9. room status: reconciliation of ${ROOM_TENANTS} tenants x ${ROOM_UNITS} units ...`);
@@ -455,24 +513,38 @@ async function main() {
     log(`   no drift: ${s(clean.ms).toFixed(2)} s, ${clean.written} rows written; 1 % drift (${injected.length} units): ${s(drifted.ms).toFixed(2)} s, ${drifted.report.changed} repaired, ${driftRecorded} recorded as drift`);
 
     // ------------------------------------------------ the figures
-    const perBookingOurs = book1.wallMs;
+    const perBookingOurs = local.bookingsMs;
+    const R = remote;
+    const rttLabel = `at ${R.rttMs.toFixed(2)} ms RTT (proxy, ${RTT_MS} ms added)`;
     metrics.push(
       { id: "full.oursS", label: `1. full sync through the functions (${UNITS} units, ${BOOKINGS} bookings)`, value: s(oursMs), unit: "s" },
       { id: "full.floorS", label: "1. floor: same fetch + one bulk upsert per table", value: s(floorMs), unit: "s" },
-      { id: "full.ratio", label: "1. ours / floor", value: oursMs / floorMs, unit: "x", target: { dir: "max", value: 1.5 } },
+      { id: "full.ratio", label: "1. ours / floor", value: oursMs / floorMs, unit: "x", target: { dir: "max", value: 1.3 } },
       { id: "orig.endToEndS", label: `2. original pattern, fetch + per-booking writes (${orig.bookings} run, x${scale.toFixed(0)} scaled)`, value: s(origEndToEndMs), unit: "s" },
       { id: "orig.speedupEndToEnd", label: "2. original / ours, end to end", value: origEndToEndMs / oursMs, unit: "x", target: { dir: "min", value: 20 } },
       { id: "orig.writeS", label: "2. original pattern, writes only (scaled)", value: s(origWriteMs), unit: "s" },
       { id: "orig.writerS", label: "2. our page writer, writes only (in-process, every page)", value: s(writerMs), unit: "s" },
       { id: "orig.speedupWrites", label: "2. original / ours, writes only", value: origWriteMs / writerMs, unit: "x", target: { dir: "min", value: 20 } },
-      { id: "resync.rowsUpdatedStats", label: "3. re-sync: rows updated (run counters)", value: statsUpdated, unit: "rows", target: { dir: "max", value: 0 } },
-      { id: "resync.rowsUpdatedTables", label: "3. re-sync: rows updated (updated_at in the tables)", value: tableUpdated, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "resync.rowsUpdatedStats", label: "3. re-sync: rows updated (run counters)", value: local.statsUpdated, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "resync.rowsUpdatedTables", label: "3. re-sync: rows updated (updated_at in the tables)", value: local.tableUpdated, unit: "rows", target: { dir: "max", value: 0 } },
       { id: "resync.s", label: "3. re-sync time", value: s(resyncMs), unit: "s" },
       { id: "resync.fetchOnlyDenoS", label: "3. fetch-only pass under Deno (same pages, no writes)", value: s(denoFetch.ms), unit: "s" },
       { id: "resync.fetchOnlyS", label: "3. fetch-only pass under Node (same pages, no writes)", value: s(fetched.ms.total), unit: "s" },
       { id: "resync.ratio", label: "3. re-sync / fetch-only (Deno)", value: resyncMs / denoFetch.ms, unit: "x", target: { dir: "max", value: 1.2 } },
       { id: "resync.ratioNode", label: "3. re-sync / fetch-only (Node)", value: resyncMs / fetched.ms.total, unit: "x" },
-      { id: "page.statements", label: `4. statements per page of ${page1.items.length} bookings (incl. BEGIN/COMMIT)`, value: statementsPerPage, unit: "", target: { dir: "max", value: 6 } },
+      { id: "rtt.measuredMs", label: "1-3 at 1 ms RTT: round trip through the latency proxy (median select 1)", value: R.rttMs, unit: "ms" },
+      { id: "rtt.directMs", label: "1-3: round trip direct (median select 1)", value: R.rttDirectMs, unit: "ms" },
+      { id: "rtt.full.oursS", label: `1. full sync through the functions, ${rttLabel}`, value: s(R.oursMs), unit: "s" },
+      { id: "rtt.full.floorS", label: `1. floor, ${rttLabel}`, value: s(R.floorMs), unit: "s" },
+      { id: "rtt.full.ratio", label: `1. ours / floor, ${rttLabel}`, value: R.oursMs / R.floorMs, unit: "x", target: { dir: "max", value: 1.3 } },
+      { id: "rtt.orig.endToEndS", label: `2. original pattern, fetch + per-booking writes (${R.origSubset} run, scaled), ${rttLabel}`, value: s(fetched.ms.total + mapMs + R.origWriteMs), unit: "s" },
+      { id: "rtt.orig.speedupEndToEnd", label: `2. original / ours, end to end, ${rttLabel}`, value: (fetched.ms.total + mapMs + R.origWriteMs) / R.oursMs, unit: "x", target: { dir: "min", value: 20 } },
+      { id: "rtt.orig.writerS", label: `2. our page writer, writes only, ${rttLabel}`, value: s(R.writerMs), unit: "s" },
+      { id: "rtt.orig.speedupWrites", label: `2. original / ours, writes only, ${rttLabel}`, value: R.origWriteMs / R.writerMs, unit: "x", target: { dir: "min", value: 20 } },
+      { id: "rtt.resync.rowsUpdated", label: `3. re-sync: rows updated (counters + updated_at), ${rttLabel}`, value: R.statsUpdated + R.tableUpdated, unit: "rows", target: { dir: "max", value: 0 } },
+      { id: "rtt.resync.s", label: `3. re-sync time, ${rttLabel}`, value: s(R.resyncMs), unit: "s" },
+      { id: "rtt.resync.ratio", label: `3. re-sync / fetch-only (Deno), ${rttLabel}`, value: R.resyncMs / denoFetch.ms, unit: "x", target: { dir: "max", value: 1.2 } },
+      { id: "page.statements", label: `4. statements per page of ${page1.items.length} bookings (incl. BEGIN/COMMIT)`, value: statementsPerPage, unit: "", target: { dir: "max", value: 4 } },
       { id: "page.statementsExclTx", label: "4. statements per page, excluding BEGIN/COMMIT", value: statementsPerPage - 2, unit: "" },
       { id: "page.roundTrips", label: "4. round trips per page (wire: Sync + Flush + Query)", value: roundTripsPerPage, unit: "" },
       { id: "mem.hwmMiB", label: `5. Deno peak RSS (VmHWM${hwmReset ? ", reset before the sync" : ", since start"})`, value: hwm, unit: "MiB", target: { dir: "max", value: 150 } },
@@ -493,19 +565,19 @@ async function main() {
     );
     if (limitedFigures) {
       const L = limitedFigures;
-      const per1000 = (cpuMs: number) => cpuMs / (BOOKINGS / 1000);
+      const perBooking = (cpuMs: number) => (cpuMs * 1000) / BOOKINGS;
       metrics.push(
         { id: "limits.importS", label: `8. import under the hosted limits (${BOOKINGS} bookings)`, value: s(L.importMs), unit: "s" },
         { id: "limits.importRatio", label: "8. import: under the limits / limits off (figure 1)", value: L.importMs / oursMs, unit: "x" },
         { id: "limits.importInvocations", label: "8. import: invocations (accommodations + bookings)", value: L.importHops.invocations, unit: "" },
         { id: "limits.importMaxCpuMs", label: "8. import: max CPU per invocation", value: L.importHops.maxHopCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
         { id: "limits.importMaxIsolateCpuMs", label: "8. import: max CPU of a worker over its life", value: L.importHops.maxIsolateCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
-        { id: "limits.importCpuPer1000", label: "8. import: bookings CPU per 1,000 bookings", value: per1000(L.bookImportHops.totalCpuMs), unit: "ms" },
+        { id: "limits.importCpuPerBookingUs", label: "8. import: bookings function CPU per booking", value: perBooking(L.bookImportHops.totalCpuMs), unit: "µs", target: { dir: "max", value: 80 } },
         { id: "limits.resyncS", label: "8. no-change re-sync under the hosted limits", value: s(L.resyncMs), unit: "s" },
         { id: "limits.resyncRatio", label: "8. re-sync: under the limits / limits off (figure 3)", value: L.resyncMs / resyncMs, unit: "x" },
         { id: "limits.resyncInvocations", label: "8. re-sync: invocations", value: L.resyncHops.invocations, unit: "" },
         { id: "limits.resyncMaxCpuMs", label: "8. re-sync: max CPU per invocation", value: L.resyncHops.maxHopCpuMs, unit: "ms", target: { dir: "max", value: 1800 } },
-        { id: "limits.resyncCpuPer1000", label: "8. re-sync: bookings CPU per 1,000 bookings", value: per1000(L.bookResyncHops.totalCpuMs), unit: "ms" },
+        { id: "limits.resyncCpuPerBookingUs", label: "8. no-change re-sync: bookings function CPU per booking", value: perBooking(L.bookResyncHops.totalCpuMs), unit: "µs", target: { dir: "max", value: 30 } },
         { id: "limits.kills", label: "8. workers killed by a limit (import + re-sync)", value: L.importHops.kills + L.resyncHops.kills, unit: "", target: { dir: "max", value: 0 } },
       );
     }

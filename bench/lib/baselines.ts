@@ -5,7 +5,7 @@
 //     reservation and one junction insert per room, each its own autocommitted statement.
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { createMotoPressClient, type Page } from "../../supabase/functions/_shared/motopress/client.ts";
-import type { Accommodation, AccommodationType, Booking } from "../../supabase/functions/_shared/motopress/schemas.ts";
+import { type Accommodation, type AccommodationType, type Booking, bookingSchema, validatePage } from "../../supabase/functions/_shared/motopress/schemas.ts";
 import { mapBooking, type ReservationRow, type RoomRow } from "../../supabase/functions/_shared/sync/booking-mapper.ts";
 
 export interface Site {
@@ -18,6 +18,8 @@ export interface Fetched {
   types: AccommodationType[];
   units: Accommodation[];
   bookingPages: Page<Booking>[];
+  /** The same pages as received (what a sync's page writer takes). */
+  rawPages: Page<unknown>[];
   ms: { types: number; units: number; bookings: number; total: number };
   requests: number;
   itemErrors: number;
@@ -29,17 +31,22 @@ export async function fetchAll(site: Site, concurrency = 2): Promise<Fetched> {
   const types: AccommodationType[] = [];
   const units: Accommodation[] = [];
   const bookingPages: Page<Booking>[] = [];
+  const rawPages: Page<unknown>[] = [];
   let itemErrors = 0;
   for await (const p of client.accommodationTypes()) types.push(...p.items), (itemErrors += p.itemErrors.length);
   const t1 = performance.now();
   for await (const p of client.accommodations()) units.push(...p.items), (itemErrors += p.itemErrors.length);
   const t2 = performance.now();
-  for await (const p of client.bookings()) bookingPages.push(p), (itemErrors += p.itemErrors.length);
+  for await (const raw of client.rawBookings()) {
+    const p = { ...raw, ...validatePage(bookingSchema, raw.items) };
+    rawPages.push(raw), bookingPages.push(p), (itemErrors += p.itemErrors.length);
+  }
   const t3 = performance.now();
   return {
     types,
     units,
     bookingPages,
+    rawPages,
     ms: { types: t1 - t0, units: t2 - t1, bookings: t3 - t2, total: t3 - t0 },
     requests: client.describe().requests,
     itemErrors,

@@ -57,14 +57,41 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** A proxy for one PostgreSQL URL (no TLS) that parses the frontend protocol of every connection. */
-export async function startCountingProxy(targetUrl: string): Promise<CountingProxy> {
+/** A TCP proxy to one PostgreSQL URL (no TLS): `wire` connects each client socket to its upstream. */
+export async function tcpProxy(targetUrl: string, wire: (client: net.Socket, upstream: net.Socket) => void) {
   const target = new URL(targetUrl);
-  let counts: Record<string, number> = {};
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
+    wire(client, upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("close", close).on("error", close);
+    upstream.on("close", close).on("error", close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const url = new URL(targetUrl);
+  url.hostname = "127.0.0.1";
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A proxy for one PostgreSQL URL (no TLS) that parses the frontend protocol of every connection. */
+export async function startCountingProxy(targetUrl: string): Promise<CountingProxy> {
+  let counts: Record<string, number> = {};
+  const proxy = await tcpProxy(targetUrl, (client, upstream) => {
     let buf = Buffer.alloc(0);
     let startup = true;
     client.on("data", (chunk: Buffer) => {
@@ -88,29 +115,11 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
       upstream.write(chunk);
     });
     upstream.on("data", (chunk) => client.write(chunk));
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on("close", close).on("error", close);
-    upstream.on("close", close).on("error", close);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  const url = new URL(targetUrl);
-  url.hostname = "127.0.0.1";
-  url.port = String(port);
   return {
-    url: url.toString(),
+    ...proxy,
     counts: () => ({ ...counts }),
     roundTrips: () => (counts.S ?? 0) + (counts.Q ?? 0) + (counts.H ?? 0),
     reset: () => (counts = {}),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
   };
 }

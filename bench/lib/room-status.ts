@@ -1,12 +1,11 @@
 // Figure 8: what room status costs. (a) A sync page with and without the status maintenance (the
 // statement triggers), same pages, same run. (b) A full reconciliation of TENANTS x UNITS units with
 // no drift (rows written must be 0) and with 1 % injected drift (all repaired, each recorded).
-import type { Sql, Tx } from "../../supabase/functions/_shared/db.ts";
-import { claimRun, withFencedTransaction } from "../../supabase/functions/_shared/runs/coordinator.ts";
+import type { Sql } from "../../supabase/functions/_shared/db.ts";
+import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../../supabase/functions/_shared/runs/types.ts";
-import { writeBookingsPage } from "../../supabase/functions/_shared/sync/writers.ts";
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
-import type { Booking } from "../../supabase/functions/_shared/motopress/schemas.ts";
+import { commitBookingsPage } from "./page-writer.ts";
 import { type Rows, writeInventory } from "./baselines.ts";
 import { median } from "./report.ts";
 
@@ -22,7 +21,7 @@ async function setTriggers(sql: Sql, enabled: boolean) {
 }
 
 /** Writes `pages` for a fresh tenant with our page writer, page by page; returns each page's ms. */
-async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<Booking>[]): Promise<number[]> {
+async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<unknown>[]): Promise<number[]> {
   await writeInventory(sql, tenantId, rows);
   const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "manual", leaseSeconds: 3600 });
   if (claim.outcome !== "claimed") throw new Error("could not claim a run for the room-status bench");
@@ -30,15 +29,13 @@ async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<Book
   const times: number[] = [];
   for (const page of pages) {
     const t0 = performance.now();
-    await withFencedTransaction(sql, lease, (tx: Tx) => writeBookingsPage(tx, tenantId, claim.run.id, page), {
-      checkpoint: { phase: 0, page: page.page + 1, total: page.total, unstable: false },
-    });
+    await commitBookingsPage(sql, lease, tenantId, page);
     times.push(performance.now() - t0);
   }
   return times;
 }
 
-export async function pageCost(sql: Sql, insertTenant: (slug: string) => Promise<string>, rows: Rows, pages: Page<Booking>[]) {
+export async function pageCost(sql: Sql, insertTenant: (slug: string) => Promise<string>, rows: Rows, pages: Page<unknown>[]) {
   // Without first, so that "with" pays for the larger tables: the overhead is not understated.
   await setTriggers(sql, false);
   let without: number[];

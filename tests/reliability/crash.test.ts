@@ -310,12 +310,12 @@ describe("crash between the deletion marking and the finish", () => {
       await sql`insert into public.reliability_hold (run_id) values (${runId})`;
       await waitFor(async () => {
         const rows =
-          await sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ilike '%update public.sync_runs%'`;
+          await sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ilike '%sync.finish_run%'`;
         return rows.length > 0;
       });
       await stack.restart();
       // The dead worker's statement dies with it (Postgres only notices a lost client at the statement's end).
-      await sql`select pg_terminate_backend(pid) from pg_stat_activity where wait_event = 'PgSleep' and query ilike '%update public.sync_runs%'`;
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where wait_event = 'PgSleep' and query ilike '%sync.finish_run%'`;
       site.sim.resetFaults();
       await sql`delete from public.reliability_hold`;
       const [crashed] = await sql`select status, checkpoint from public.sync_runs where id = ${runId}`;

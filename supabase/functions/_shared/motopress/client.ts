@@ -86,6 +86,8 @@ export interface MotoPressClient {
   accommodationTypes(options?: ScanOptions): AsyncIterable<Page<AccommodationType>>;
   accommodations(options?: ScanOptions): AsyncIterable<Page<Accommodation>>;
   bookings(options?: ScanOptions): AsyncIterable<Page<Booking>>;
+  /** The same pages, items as received: validating them is the caller's (the sync validates only changed ones). */
+  rawBookings(options?: ScanOptions): AsyncIterable<Page<unknown>>;
   /** `null` when the item does not exist (hard-deleted) or is trash, draft or auto-draft (all three). */
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
@@ -173,9 +175,9 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     };
   }
 
-  async function* paginate<T extends { id: number }>(
+  async function* paginate<T>(
     resource: string,
-    schema: z.ZodType<T>,
+    settle: (raw: readonly unknown[]) => { items: T[]; itemErrors: ItemError[] },
     { startPage = 1, knownTotal = null }: ScanOptions = {},
   ): AsyncGenerator<Page<T>> {
     if (!Number.isInteger(startPage) || startPage < 1) {
@@ -231,7 +233,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
           if (typeof id === "number") lastId = id;
           fresh.push(item);
         }
-        const { items, itemErrors } = validatePage(schema, fresh);
+        const { items, itemErrors } = settle(fresh);
         counters.pages++;
         counters.items += items.length;
         counters.itemErrors += itemErrors.length;
@@ -272,9 +274,10 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   }
 
   return {
-    accommodationTypes: (o) => paginate("accommodation_types", accommodationTypeSchema, o),
-    accommodations: (o) => paginate("accommodations", accommodationSchema, o),
-    bookings: (o) => paginate("bookings", bookingSchema, o),
+    accommodationTypes: (o) => paginate("accommodation_types", (raw) => validatePage(accommodationTypeSchema, raw), o),
+    accommodations: (o) => paginate("accommodations", (raw) => validatePage(accommodationSchema, raw), o),
+    bookings: (o) => paginate("bookings", (raw) => validatePage(bookingSchema, raw), o),
+    rawBookings: (o) => paginate("bookings", (raw) => ({ items: [...raw], itemErrors: [] }), o),
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),
     accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),

@@ -28,10 +28,13 @@ const id = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const money = z.number().finite();
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** `value` has the Y-m-d shape (checked before); arithmetic, not a Date: every night of every room is checked. */
 function isCalendarDate(value: string): boolean {
-  const [y, m, d] = value.split("-").map(Number);
-  const t = new Date(Date.UTC(y, m - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  const y = Number(value.slice(0, 4)), m = Number(value.slice(5, 7)), d = Number(value.slice(8, 10));
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]);
 }
 
 const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(isCalendarDate, "not a calendar date");
@@ -190,14 +193,18 @@ export const accommodationSchema = rawAccommodationSchema.transform((a): Accommo
 
 // ---------- bookings ----------
 
-const labelled = z.looseObject({ label: text, value: money.optional(), price: money.optional() });
-const taxes = z.looseObject({
+// Plain (stripping) objects, unlike the loose ones above: the transform below reads only declared
+// keys, so an add-on's extra keys change nothing, and not copying them is a quarter of a booking's
+// validation (the sync validates every booking of a first import).
+
+const labelled = z.object({ label: text, value: money.optional(), price: money.optional() });
+const taxes = z.object({
   accommodation: z.array(labelled).optional(),
   services: z.array(labelled).optional(),
   fees: z.array(labelled).optional(),
 });
 
-const rawReservedAccommodation = z.looseObject({
+const rawReservedAccommodation = z.object({
   // 0 when the room's meta is missing: the booking then cannot be linked, which the mapper says.
   accommodation: nonNegativeInt,
   accommodation_type: nonNegativeInt.optional(),
@@ -205,24 +212,24 @@ const rawReservedAccommodation = z.looseObject({
   adults: nonNegativeInt.optional(),
   children: nonNegativeInt.optional(),
   guest_name: optionalText,
-  services: z.array(z.looseObject({
+  services: z.array(z.object({
     id: z.number().int().nullish(),
     quantity: nonNegativeInt.optional(),
     adults: nonNegativeInt.optional(),
     price: money.optional(),
   })).optional(),
-  accommodation_price_per_days: z.array(z.looseObject({ date: ymd, price: money })).optional(),
+  accommodation_price_per_days: z.array(z.object({ date: ymd, price: money })).optional(),
   fees: z.array(labelled).optional(),
   taxes: z.union([taxes, z.array(z.never())]).optional(),
   discount: money.optional(),
 });
 
 const customerKeys = ["first_name", "last_name", "email", "phone", "country", "state", "city", "zip", "address1"] as const;
-const rawCustomer = z.looseObject(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
+const rawCustomer = z.object(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
   [K in typeof customerKeys[number]]: typeof optionalText;
 });
 
-export const rawBookingSchema = z.looseObject({
+export const rawBookingSchema = z.object({
   id,
   status: z.enum(BOOKING_STATUSES),
   date_created: naiveDateTime,
@@ -238,7 +245,7 @@ export const rawBookingSchema = z.looseObject({
   currency: optionalText,
   total_price: money,
   checkout_id: optionalText,
-  payments: z.array(z.looseObject({
+  payments: z.array(z.object({
     id,
     status: z.string(),
     amount: money,
@@ -250,7 +257,7 @@ export const rawBookingSchema = z.looseObject({
   ical_description: icalText,
   note: optionalText,
   // date_utc is `false` when the stored date is not numeric.
-  internal_notes: z.array(z.looseObject({
+  internal_notes: z.array(z.object({
     note: text,
     user: z.number().int().nullish(),
     date_utc: z.union([z.string(), z.literal(false)]).nullish(),
@@ -427,7 +434,8 @@ export function describeIssues(error: z.ZodError): string {
     .join("; ");
 }
 
-function rawId(raw: unknown): number | null {
+/** The item's id when it is a usable MotoPress id (a positive integer). */
+export function rawId(raw: unknown): number | null {
   const value = raw !== null && typeof raw === "object" ? (raw as { id?: unknown }).id : undefined;
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
 }

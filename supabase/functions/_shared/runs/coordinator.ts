@@ -125,28 +125,65 @@ export async function withFencedTransaction<T>(
 }
 
 export async function fence(tx: Tx, lease: Lease, update: FenceUpdate = {}): Promise<void> {
+  const [row] = await tx`select ${fenceCall(tx, lease, update)} as owned`;
+  await held(tx, lease, row.owned);
+}
+
+/** `sync.fence_run(…)` for this lease: a boolean, false when the run is no longer ours. */
+function fenceCall(tx: Tx, lease: Lease, update: FenceUpdate) {
   const checkpoint = update.checkpoint === undefined ? null : tx.json(update.checkpoint as never);
   const stats = update.stats === undefined ? null : tx.json(redactDeep(update.stats) as never);
-  // A new checkpoint is progress: it resets the run's count of attempts that committed nothing, and
-  // its parent's (a chain progresses through its children). The parent's row is only written when
-  // its count is not already 0, so concurrent children do not queue on it.
-  const rows = await tx`
-    with me as (
-      update public.sync_runs
-      set heartbeat_at = now(),
-          checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
-          stats = coalesce(${stats}::jsonb, stats),
-          attempts_without_progress = case when ${checkpoint}::jsonb is null then attempts_without_progress else 0 end
-      where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
-      returning id, parent_run_id
-    ), parent as (
-      update public.sync_runs p set attempts_without_progress = 0
-      from me
-      where ${checkpoint}::jsonb is not null and p.id = me.parent_run_id and p.attempts_without_progress <> 0
-      returning p.id
-    )
-    select me.id, (select count(*) from parent) as parents from me`;
-  if (rows.length !== 1) throw new RunLostError(lease.runId, await statusOf(tx, lease.runId));
+  return tx`sync.fence_run(${lease.runId}, ${lease.fencingToken}, ${checkpoint}::jsonb, ${stats}::jsonb)`;
+}
+
+async function held(tx: Tx, lease: Lease, owned: boolean): Promise<void> {
+  if (owned !== true) throw new RunLostError(lease.runId, await statusOf(tx, lease.runId));
+}
+
+/**
+ * The fence of a transaction whose first statement carries it (one round trip fewer per page):
+ * that statement calls `sync.fence_run` (`lease`, `checkpoint`) or `fence()`, and passes what it
+ * answered to `held`, which throws `RunLostError` when the run is no longer ours.
+ */
+export interface FoldedFence {
+  lease: Lease;
+  /** The checkpoint to record, as JSON (or null). */
+  checkpoint: unknown;
+  held(owned: boolean): Promise<void>;
+  /** The fence as a statement of its own, for a first statement that cannot carry it. */
+  fence(): Promise<void>;
+}
+
+/**
+ * As `withFencedTransaction`, but `fn`'s first statement is the fence. Until `held` confirmed it
+ * nothing may be trusted: a transaction that ends without it is rolled back with an error, and a
+ * failed fence throws, so the whole transaction rolls back either way.
+ */
+export async function withFoldedFence<T>(
+  sql: Sql,
+  lease: Lease,
+  fn: (tx: Tx, fence: FoldedFence) => Promise<T>,
+  update: { checkpoint?: unknown } = {},
+): Promise<T> {
+  return await sql.begin(async (t) => {
+    const tx = t as Tx;
+    let fenced = false;
+    const folded: FoldedFence = {
+      lease,
+      checkpoint: update.checkpoint === undefined ? null : update.checkpoint,
+      held: async (owned) => {
+        await held(tx, lease, owned);
+        fenced = true;
+      },
+      fence: async () => {
+        await fence(tx, lease, update);
+        fenced = true;
+      },
+    };
+    const result = await fn(tx, folded);
+    if (!fenced) throw new Error("a fenced transaction ended without its fence");
+    return result;
+  }) as T;
 }
 
 async function statusOf(sql: Sql | Tx, runId: string): Promise<RunStatus | "missing"> {
@@ -165,14 +202,11 @@ export interface Finish {
 export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise<Run | null> {
   // Run records are read by the health report, SSE and dashboards: nothing secret goes in.
   const stats = finish.stats === undefined ? null : sql.json(redactDeep(finish.stats) as never);
+  const failed = finish.status === "failed";
   const [row] = await sql`
-    update public.sync_runs
-    set status = ${finish.status}, completed_at = now(), heartbeat_at = now(),
-        stats = coalesce(${stats}::jsonb, stats),
-        error_code = ${finish.status === "failed" ? finish.errorCode ?? "FAILED" : null},
-        error_message = ${finish.status === "failed" && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null}
-    where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
-    returning *`;
+    select * from sync.finish_run(${lease.runId}, ${lease.fencingToken}, ${finish.status}, ${stats}::jsonb,
+                                  ${failed ? finish.errorCode ?? null : null},
+                                  ${failed && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null})`;
   return row ? toRun(row) : null;
 }
 
@@ -185,13 +219,8 @@ export async function suspendRun(
   const checkpoint = update.checkpoint === undefined ? null : sql.json(update.checkpoint as never);
   const stats = update.stats === undefined ? null : sql.json(redactDeep(update.stats) as never);
   const [row] = await sql`
-    update public.sync_runs
-    set status = 'continuing', heartbeat_at = now(),
-        checkpoint = coalesce(${checkpoint}::jsonb, checkpoint),
-        stats = coalesce(${stats}::jsonb, stats),
-        last_interruption = coalesce(${update.interruption === undefined ? null : redact(update.interruption)}, last_interruption)
-    where id = ${lease.runId} and fencing_token = ${lease.fencingToken} and status = 'running'
-    returning *`;
+    select * from sync.suspend_run(${lease.runId}, ${lease.fencingToken}, ${checkpoint}::jsonb, ${stats}::jsonb,
+                                   ${update.interruption === undefined ? null : redact(update.interruption)})`;
   return row ? toRun(row) : null;
 }
 

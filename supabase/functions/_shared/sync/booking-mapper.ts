@@ -1,6 +1,14 @@
 // From a validated MotoPress booking to the rows the guest chat reads. Pure: no I/O.
 import type { Booking } from "../motopress/schemas.ts";
 
+/**
+ * The version of what a booking becomes here (the booking schema's transform in
+ * motopress/schemas.ts, mapBooking below, the SQL writers' columns). It is part of each
+ * reservation's content hash: bump it with any change to them, and the next sync rewrites every
+ * booking instead of taking the unchanged ones as written.
+ */
+export const BOOKING_MAPPING_VERSION = 1;
+
 export type ReservationKind = "direct" | "imported" | "block";
 
 export interface ReservationRow {

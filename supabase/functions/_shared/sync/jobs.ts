@@ -1,11 +1,12 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
-import { createMotoPressClient } from "../motopress/client.ts";
+import { createMotoPressClient, type Page } from "../motopress/client.ts";
 import { OutboundPolicy } from "../net/outbound.ts";
 import type { Job, JobContext } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
 import { reconcileRoomStatus } from "../rooms/reconcile.ts";
 import { requireCredentials } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
+import { entriesOf, validatedEntry } from "./booking-entries.ts";
 import { runPhases } from "./paged.ts";
 import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
@@ -78,8 +79,16 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   return await runPhases(ctx, [{
     stage: "bookings",
     entity: "booking",
-    pages: (startPage, knownTotal) => client.bookings({ startPage, knownTotal }),
-    fetchOne: (id) => client.booking(id),
-    write: (tx, page) => writeBookingsPage(tx, tenantId, run.id, page),
+    pages: (startPage, knownTotal) => entryPages(client.rawBookings({ startPage, knownTotal })),
+    fetchOne: async (id) => {
+      const booking = await client.booking(id);
+      return booking && validatedEntry(booking);
+    },
+    write: (tx, page, commit) => writeBookingsPage(tx, tenantId, run.id, page, commit),
+    folded: true,
   }]);
 };
+
+async function* entryPages(pages: AsyncIterable<Page<unknown>>) {
+  for await (const page of pages) yield entriesOf(page);
+}

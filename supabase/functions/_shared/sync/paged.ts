@@ -5,7 +5,7 @@
 // without its total changing), checked in steps that survive continuations and kills.
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import { type FenceUpdate, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
+import { type FenceUpdate, type FoldedFence, RunLostError, withFencedTransaction, withFoldedFence } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
 import { type Progress, progressFrom, STARTING } from "../runs/progress.ts";
@@ -22,7 +22,21 @@ export interface Phase<T> {
   pages(startPage: number, knownTotal: number | null): AsyncIterable<Page<T>>;
   /** One item by id; null when it is gone upstream (404, trash). */
   fetchOne(id: number): Promise<T | null>;
-  write(tx: Tx, page: Page<T>): Promise<Counters>;
+  /** With `commit` (a `folded` phase's page), see `PageCommit`; without, the caller fenced already. */
+  write(tx: Tx, page: Page<T>, commit?: PageCommit): Promise<Counters>;
+  /**
+   * The writer folds the page's bookkeeping into its own statements: given a commit, its first
+   * statement carries the fence and its last records the run's stats, and it counts the page's
+   * items itself. Otherwise the page is fence, write, stats: two statements more.
+   */
+  folded?: boolean;
+}
+
+/** What a folded writer records besides its rows. */
+export interface PageCommit {
+  fence: FoldedFence;
+  /** The run's stats once this page is counted, given the page's counts known so far (unprefixed). */
+  stats(counts: Counters): { counters: Counters; progress: Progress };
 }
 
 export interface Checkpoint {
@@ -72,14 +86,25 @@ function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) =>
   return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
     signal: ctx.signal,
     attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
-    onRetry: (attempt, err, delayMs) => {
-      counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
-      ctx.log("warn", "database fault: the page was rolled back; retrying", {
-        attempt,
-        delayMs,
-        error: String((err as Error)?.message ?? err),
-      });
-    },
+    onRetry: (attempt, err, delayMs) => onPageRetry(ctx, counters, attempt, err, delayMs),
+  });
+}
+
+function onPageRetry(ctx: JobContext, counters: Counters, attempt: number, err: unknown, delayMs: number) {
+  counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
+  ctx.log("warn", "database fault: the page was rolled back; retrying", {
+    attempt,
+    delayMs,
+    error: String((err as Error)?.message ?? err),
+  });
+}
+
+/** `fencedWithRetry` for a page whose writer may carry the fence in its first statement. */
+function foldedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx, fence: FoldedFence) => Promise<T>, checkpoint: Checkpoint): Promise<T> {
+  return withDbRetry(() => withFoldedFence(ctx.sql, ctx.lease, fn, { checkpoint }), {
+    signal: ctx.signal,
+    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
+    onRetry: (attempt, err, delayMs) => onPageRetry(ctx, counters, attempt, err, delayMs),
   });
 }
 
@@ -158,15 +183,17 @@ async function runPasses(
         total: page.totalPages,
       });
       // Counted once the page committed: a rolled-back page counts nothing.
-      // The counters commit with the page they count (a second statement: the write's counts are
-      // known only after it), so a run resumed after a kill has exactly what its pages wrote.
-      const pageCounters = await fencedWithRetry(ctx, counters, async (tx) => {
-        const written = addCounters({ pages: 1, items: page.items.length, itemErrors: page.itemErrors.length }, await phase.write(tx, page));
-        const after = addCounters({ ...counters }, prefix(phase.entity, written));
-        await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: after, progress }) as never)}
-                 where id = ${ctx.lease.runId}`;
-        return written;
-      }, { checkpoint: next });
+      // The counters commit with the page they count, after its writes (the write's counts are
+      // known only then), so a run resumed after a kill has exactly what its pages wrote.
+      const stats = (counts: Counters) =>
+        redactDeep({ counters: addCounters({ ...counters }, prefix(phase.entity, { pages: 1, ...counts })), progress });
+      const pageCounters = await foldedWithRetry(ctx, counters, async (tx, fence) => {
+        if (phase.folded) return addCounters({ pages: 1 }, await phase.write(tx, page, { fence, stats }));
+        await fence.fence();
+        const written = addCounters({ items: page.items.length, itemErrors: page.itemErrors.length }, await phase.write(tx, page));
+        await tx`update public.sync_runs set stats = ${tx.json(stats(written) as never)} where id = ${ctx.lease.runId}`;
+        return addCounters({ pages: 1 }, written);
+      }, next);
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));

@@ -2,9 +2,10 @@
 // page's fenced transaction.
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import type { Accommodation, AccommodationType, Booking, ItemError } from "../motopress/schemas.ts";
+import type { Accommodation, AccommodationType, ItemError } from "../motopress/schemas.ts";
+import { type BookingEntry, settle } from "./booking-entries.ts";
 import { mapBooking, type ReservationRow, type RoomRow } from "./booking-mapper.ts";
-import type { Counters, Entity } from "./paged.ts";
+import type { Counters, Entity, PageCommit } from "./paged.ts";
 import { quarantinePayload, quarantineReason } from "./quarantine-payload.ts";
 
 const INT4 = 23;
@@ -131,23 +132,67 @@ export async function writeReservations(
   return { ...c, ...roomCounters(j) };
 }
 
-export async function writeBookingsPage(tx: Tx, tenantId: string, runId: string, page: Page<Booking>): Promise<Counters> {
-  const reservations: ReservationRow[] = [];
+const NOTHING_WRITTEN: Counters = {
+  typesAutoCreated: 0, unitsAutoCreated: 0, inserted: 0, updated: 0, roomsWritten: 0, roomsRemoved: 0, quarantined: 0, quarantineResolved: 0,
+};
+
+/**
+ * A bookings page in at most two statements. The first (with the fence, given a commit) takes the
+ * bookings whose content hash equals their reservation's as written and records them as seen; an
+ * unchanged page ends there, its stats recorded by it. The others are validated, mapped and
+ * written by the second, which also records the seen ids, the quarantine and the run's stats.
+ */
+export async function writeBookingsPage(
+  tx: Tx,
+  tenantId: string,
+  runId: string,
+  page: Page<BookingEntry>,
+  commit?: PageCommit,
+): Promise<Counters> {
+  const entries = page.items;
+  const ids: number[] = [];
+  const hashes: (string | null)[] = [];
+  for (const e of entries) if (e.id !== null) ids.push(e.id), hashes.push(e.hash);
+  // Every counter a page can add, so that a run of unchanged pages reports its zeros too.
+  const allCounted = { items: entries.length, itemErrors: 0, ...NOTHING_WRITTEN };
+  const [check] = await tx`
+    select owned, changed from sync.bookings_page_unchanged(${tenantId}, ${runId},
+      ${commit ? commit.fence.lease.fencingToken : null}, ${commit ? tx.json(commit.fence.checkpoint as never) : null}::jsonb,
+      ${tx.array(ids, INT4)}, ${tx.array(hashes as string[], TEXT)},
+      ${commit && ids.length === entries.length ? tx.json(commit.stats(allCounted) as never) : null}::jsonb)`;
+  if (commit) await commit.fence.held(check.owned);
+  const changed = new Set<number>(check.changed);
+  const todo = entries.filter((e) => e.id === null || changed.has(e.id));
+  if (todo.length === 0) return allCounted;
+
+  const { valid, itemErrors } = settle(todo);
+  const reservations: (ReservationRow & { content_hash: string | null })[] = [];
   const rooms: RoomRow[] = [];
-  const quarantine = fromItemErrors(page.itemErrors);
-  for (const booking of page.items) {
+  const quarantine = fromItemErrors(itemErrors);
+  for (const { booking, hash } of valid) {
     const mapped = mapBooking(booking);
     if (mapped.ok) {
-      reservations.push(mapped.reservation);
+      reservations.push({ ...mapped.reservation, content_hash: hash });
       rooms.push(...mapped.rooms);
     } else {
       quarantine.push({ id: booking.id, reason: quarantineReason(mapped.reason), payload: quarantinePayload(booking) });
     }
   }
-  // Statements: units, reservations, then rooms together with the page's bookkeeping.
-  const c: Counters = reservations.length ? await upsertReservations(tx, tenantId, reservations, rooms) : {};
-  const valid = reservations.map((r) => Number(r.external_booking_id));
-  const row = await bookkeeping(tx, tenantId, runId, "booking", seenIds(page.items, page.itemErrors), valid, quarantine,
-    reservations.length ? roomsCall(tx, tenantId, rooms) : null);
-  return { ...c, ...(reservations.length ? roomCounters(row) : {}), ...quarantineCounters(row) };
+  const counted = { items: entries.length - itemErrors.length, itemErrors: itemErrors.length };
+  const seen = todo.flatMap((e) => (e.id === null ? [] : [e.id]));
+  const [w] = await tx`
+    select * from sync.write_bookings_page(${tenantId}, ${runId}, ${tx.json(reservations as never)}, ${tx.json(rooms as never)},
+      ${tx.array(seen, INT4)}, ${tx.array(reservations.map((r) => r.external_booking_id), TEXT)},
+      ${tx.json(quarantine as never)}, ${commit ? tx.json(commit.stats(counted) as never) : null}::jsonb)`;
+  return {
+    ...counted,
+    typesAutoCreated: w.types_created,
+    unitsAutoCreated: w.units_created,
+    inserted: w.inserted,
+    updated: w.updated,
+    roomsWritten: w.rooms_written,
+    roomsRemoved: w.rooms_removed,
+    quarantined: w.quarantined,
+    quarantineResolved: w.resolved,
+  };
 }
