@@ -96,9 +96,12 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
 /** The socket postgres.js would open, and a call to `wedged` if it never writes to it. */
 function watchedSocket(o: SocketOptions, wedged: () => void): net.Socket {
   const socket = new net.Socket();
-  const timer = setTimeout(wedged, FIRST_WRITE_MS);
+  // The verdict waits one more turn: after a long synchronous stretch the timer may come due
+  // before the write postgres.js already scheduled (setImmediate) has run.
+  const timer = setTimeout(() => setImmediate(() => wrote || wedged()), FIRST_WRITE_MS);
+  let wrote = false;
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  socket.write = ((...args: unknown[]) => (clearTimeout(timer), write(...args))) as typeof socket.write;
+  socket.write = ((...args: unknown[]) => (wrote = true, clearTimeout(timer), write(...args))) as typeof socket.write;
   socket.once("close", () => clearTimeout(timer));
   // postgres.js reads these for TLS's server name and its error messages.
   Object.assign(socket, { host: o.host[0], port: o.port[0] });
