@@ -68,6 +68,13 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
     pool.begin = ((options: string | ((tx: Tx) => unknown), fn?: (tx: Tx) => unknown) => {
       const body = (typeof options === "function" ? options : fn)!;
       return begin(typeof options === "string" ? options : "", (tx) => {
+        if (Object.keys(learnedOf(pool).shared.typeArrayMap).length === 0) {
+          // Its first connection started without the array types (see inheritArrayTypes): this
+          // transaction's array parameters would be sent wrong. A new pool fetches them; the
+          // caller's retry runs there.
+          replace(pool);
+          throw Object.assign(new Error("the database connection started without its array types"), { code: "POOL_WITHOUT_TYPES" });
+        }
         // Not awaited: sent in the same write as the body's first statement. A failure fails the
         // transaction (postgres.js rethrows any statement's error from begin).
         tx.unsafe(TRANSACTION_BOUNDS).execute();
@@ -77,11 +84,12 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
     return pool;
   }
 
-  function replace(wedged: Sql) {
-    if (wedged !== current) return;
+  function replace(spent: Sql) {
+    if (spent !== current) return;
     current = open();
+    inheritArrayTypes(current, spent);
     // Its queries fail (CONNECTION_DESTROYED, a transient fault) and are retried on the new pool.
-    wedged.end({ timeout: 1 }).catch(() => {});
+    spent.end({ timeout: 1 }).catch(() => {});
   }
 
   return new Proxy((() => {}) as unknown as Sql, {
@@ -91,6 +99,25 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
       return typeof value === "function" ? value.bind(current) : value;
     },
   });
+}
+
+/**
+ * The array types a pool learned (postgres.js fetches them on a connection's first start), given
+ * to its replacement. A new pool's map is empty until then, and 3.4.9 leaves it empty for good when
+ * that first fetch is dropped mid-way (it then runs the connection's queries without it): an
+ * int[]/text[] parameter would go out as a scalar ("function sync.quarantine(…, text) does not
+ * exist"), a data error no retry mends.
+ */
+type Learned = { shared: { typeArrayMap: Record<number, number> }; parsers: object; serializers: object };
+const learnedOf = (pool: Sql) => pool.options as unknown as Learned;
+
+function inheritArrayTypes(next: Sql, from: Sql) {
+  const [to, old] = [learnedOf(next), learnedOf(from)];
+  Object.assign(to.shared.typeArrayMap, old.shared.typeArrayMap);
+  for (const typarray of Object.values(old.shared.typeArrayMap)) {
+    Object.assign(to.parsers, { [typarray]: (old.parsers as Record<number, unknown>)[typarray] });
+    Object.assign(to.serializers, { [typarray]: (old.serializers as Record<number, unknown>)[typarray] });
+  }
 }
 
 /** The socket postgres.js would open, and a call to `wedged` if it never writes to it. */

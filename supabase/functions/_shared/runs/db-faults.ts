@@ -30,6 +30,7 @@ const TRANSIENT_SQLSTATES = new Set([
 // postgres.js and the runtime's socket errors.
 const TRANSIENT_CLIENT_CODES = new Set([
   "ATTEMPT_TIMEOUT", // ours: an attempt that never settled (see attemptTimeoutMs)
+  "POOL_WITHOUT_TYPES", // ours: the pool is replaced (db.ts)
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
