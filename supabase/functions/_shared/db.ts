@@ -123,12 +123,10 @@ function inheritArrayTypes(next: Sql, from: Sql) {
 /** The socket postgres.js would open, and a call to `wedged` if it never writes to it. */
 function watchedSocket(o: SocketOptions, wedged: () => void): net.Socket {
   const socket = new net.Socket();
-  // The verdict waits one more turn: after a long synchronous stretch the timer may come due
-  // before the write postgres.js already scheduled (setImmediate) has run.
-  const timer = setTimeout(() => setImmediate(() => wrote || wedged()), FIRST_WRITE_MS);
-  let wrote = false;
-  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  socket.write = ((...args: unknown[]) => (wrote = true, clearTimeout(timer), write(...args))) as typeof socket.write;
+  // bytesWritten counts what the socket was given, sent or still buffered. The verdict waits one
+  // more turn: after a long synchronous stretch the timer may come due before the write
+  // postgres.js already scheduled (setImmediate) has run.
+  const timer = setTimeout(() => setImmediate(() => socket.destroyed || socket.bytesWritten > 0 || wedged()), FIRST_WRITE_MS);
   socket.once("close", () => clearTimeout(timer));
   // postgres.js reads these for TLS's server name and its error messages.
   Object.assign(socket, { host: o.host[0], port: o.port[0] });
