@@ -147,13 +147,10 @@ describe("lock waits and collisions", () => {
       let stalled: unknown = null;
       let opened!: (bounds: unknown) => void;
       const open = new Promise((r) => (opened = r));
-      let unstall!: () => void;
-      const stall = new Promise<void>((r) => (unstall = r));
       const page = fnSql.begin(async (tx) => {
         await fence(tx, leaseOf(run)); // holds the run's row
         opened((await tx`select current_setting('lock_timeout') as lock, current_setting('idle_in_transaction_session_timeout') as idle`)[0]);
-        await stall; // a stalled isolate
-        await tx`select 1`;
+        await new Promise(() => {}); // a stalled isolate: never goes on
       }).catch((err) => (stalled = err));
       expect(await open).toEqual({ lock: `${LOCK_TIMEOUT_MS / 1000}s`, idle: `${IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s` });
       const other = postgres(db.url, { max: 1, onnotice: () => {} }) as unknown as typeof db.sql; // a caller without the bounds
@@ -166,12 +163,11 @@ describe("lock waits and collisions", () => {
         expect(ids.map((r) => r.run_id)).toEqual([run.id]);
       }
       const waited = Date.now() - started;
-      unstall();
-      await page;
+      await page; // ended with its connection
       expect(waited, waiter).toBeLessThan(LOCK_TIMEOUT_MS);
       expect(isTransientDbError(stalled)).toBe(true); // and the worker retries the page
       await (other as unknown as postgres.Sql).end();
-      await fnSql.end();
+      await fnSql.end({ timeout: 1 });
       await cancelRuns(db.sql, { tenantId: tenant });
     }
   });
