@@ -7,7 +7,7 @@ import { waitFor } from "../helpers/wait.ts";
 import {
   cancelRuns, claimRun, fence, finishRun, reapStaleRuns, withFencedTransaction,
 } from "../../supabase/functions/_shared/runs/coordinator.ts";
-import { createSql, IDLE_IN_TRANSACTION_TIMEOUT_MS } from "../../supabase/functions/_shared/db.ts";
+import { createSql, IDLE_IN_TRANSACTION_TIMEOUT_MS, LOCK_TIMEOUT_MS } from "../../supabase/functions/_shared/db.ts";
 import { isTransientDbError, withDbRetry } from "../../supabase/functions/_shared/runs/db-faults.ts";
 import { leaseOf, type Run } from "../../supabase/functions/_shared/runs/types.ts";
 
@@ -137,29 +137,40 @@ describe("children belong to their chain", () => {
 });
 
 describe("lock waits and collisions", () => {
-  it("a stalled page is ended by the server, so a cancel does not wait behind it", async () => {
-    const tenant = await insertTenant(db.sql);
-    const run = await claimed(tenant, "motopress-bookings");
-    const fnSql = createSql(db.url, { max: 1 }); // the functions' connection settings
-    let stalled: unknown = null;
-    let fenced = false;
-    const page = fnSql.begin(async (tx) => {
-      await fence(tx, leaseOf(run)); // holds the run's row
-      fenced = true;
-      await new Promise((r) => setTimeout(r, IDLE_IN_TRANSACTION_TIMEOUT_MS * 4)); // a stalled isolate
-      await tx`select 1`;
-    }).catch((err) => (stalled = err));
-    await waitFor(() => fenced, { what: "the page to hold the run's row" });
-    const other = postgres(db.url, { max: 1, onnotice: () => {} }); // a caller without the bounds
-    const started = Date.now();
-    const ids = await other`select run_id from sync.cancel_runs(null, ${tenant}, null)`;
-    const waited = Date.now() - started;
-    await page;
-    expect(ids.map((r) => r.run_id)).toEqual([run.id]);
-    expect(waited).toBeLessThan(IDLE_IN_TRANSACTION_TIMEOUT_MS * 3);
-    expect(isTransientDbError(stalled)).toBe(true); // and the worker retries the page, then finds the run cancelled
-    await other.end();
-    await fnSql.end();
+  it("a stalled page is ended by the server, so neither a claim nor a cancel waits behind it, with no startup parameter", async () => {
+    for (const waiter of ["claim", "cancel"] as const) {
+      const tenant = await insertTenant(db.sql);
+      const run = await claimed(tenant, "motopress-bookings");
+      const fnSql = createSql(db.url, { max: 1 }); // the functions' client
+      // Its session carries no bound, as behind a transaction pooler (which passes no startup
+      // parameter on): each transaction sets its own.
+      expect((await fnSql`show idle_in_transaction_session_timeout`)[0].idle_in_transaction_session_timeout).toBe("0");
+      let stalled: unknown = null;
+      let opened!: (bounds: unknown) => void;
+      const open = new Promise((r) => (opened = r));
+      const page = fnSql.begin(async (tx) => {
+        await fence(tx, leaseOf(run)); // holds the run's row
+        opened((await tx`select current_setting('lock_timeout') as lock, current_setting('idle_in_transaction_session_timeout') as idle`)[0]);
+        await new Promise(() => {}); // a stalled isolate: never goes on
+      }).catch((err) => (stalled = err));
+      expect(await open).toEqual({ lock: `${LOCK_TIMEOUT_MS / 1000}s`, idle: `${IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s` });
+      const other = postgres(db.url, { max: 1, onnotice: () => {} }) as unknown as typeof db.sql; // a caller without the bounds
+      const started = Date.now();
+      if (waiter === "claim") {
+        const r = await claimRun(other, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+        expect(r.outcome).toBe("busy");
+      } else {
+        const ids = await other`select run_id from sync.cancel_runs(null, ${tenant}, null)`;
+        expect(ids.map((r) => r.run_id)).toEqual([run.id]);
+      }
+      const waited = Date.now() - started;
+      await page; // ended with its connection
+      expect(waited, waiter).toBeLessThan(LOCK_TIMEOUT_MS);
+      expect(isTransientDbError(stalled)).toBe(true); // and the worker retries the page
+      await (other as unknown as postgres.Sql).end();
+      await fnSql.end({ timeout: 1 });
+      await cancelRuns(db.sql, { tenantId: tenant });
+    }
   });
 
   it("concurrent runs of one tenant creating the same new room type both succeed", async () => {
@@ -207,5 +218,28 @@ describe("lock waits and collisions", () => {
     const notNull = await db.sql`insert into public.tenant_registry (slug, name, timezone) values (null, 'x', 'UTC')`.catch((e) => e);
     await expect(withDbRetry(() => (calls++, Promise.reject(notNull)), { sleep: noSleep })).rejects.toBe(notNull);
     expect(calls).toBe(1);
+  });
+
+  it("retries for a time budget that outlasts a restart, and hands the fault back at the invocation's deadline", async () => {
+    let t = 0; // an injected clock: each attempt is a 5 s connect timeout, each wait moves it on
+    const now = () => t;
+    const sleep = (ms: number) => Promise.resolve(void (t += ms));
+    const timeout = Object.assign(new Error("write CONNECT_TIMEOUT 127.0.0.1:5432"), { code: "CONNECT_TIMEOUT" });
+    const downUntil = (until: number) => async () => {
+      t += 5_000;
+      if (t < until) throw timeout;
+      return "up";
+    };
+    // A restart of 40 s: more than 8 attempts, well inside the budget.
+    expect(await withDbRetry(downUntil(40_000), { now, sleep })).toBe("up");
+    t = 0;
+    await expect(withDbRetry(downUntil(Infinity), { now, sleep, budgetMs: 60_000 }))
+      .rejects.toMatchObject({ code: "DATABASE_UNAVAILABLE" });
+    expect(t).toBeGreaterThan(55_000);
+    expect(t).toBeLessThanOrEqual(5_000 + 60_000 + 5_000); // first fault + budget + the last attempt
+    t = 0;
+    // The deadline comes first: the fault itself, transient, so the executor hands the run over.
+    await expect(withDbRetry(downUntil(Infinity), { now, sleep, deadline: 20_000 })).rejects.toBe(timeout);
+    expect(t).toBeLessThan(20_000 + 5_000);
   });
 });

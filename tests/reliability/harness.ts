@@ -207,3 +207,30 @@ export function expectNoServerErrors(calls: CallRecord[]) {
     ),
   ).toEqual([]);
 }
+
+/**
+ * The simulator's latency sleep with a gate: once armed, the next response the site is about to
+ * send waits until released, and `reached` resolves when it does. A harness then knows, from an
+ * event and not a clock, that a run is between two pages and what it will do next.
+ */
+export function gatedSleep() {
+  let armed: { reached: () => void; released: Promise<void> } | null = null;
+  return {
+    sleep: async (ms: number) => {
+      const gate = armed;
+      armed = null;
+      if (gate) {
+        gate.reached();
+        await gate.released;
+      }
+      await sleep(ms);
+    },
+    arm(): { reached: Promise<void>; release: () => void } {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedP = new Promise<void>((r) => (reached = r));
+      armed = { reached, released: new Promise<void>((r) => (release = r)) };
+      return { reached: reachedP, release };
+    },
+  };
+}

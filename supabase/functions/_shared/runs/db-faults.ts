@@ -1,12 +1,15 @@
 // Database faults a run survives: a dropped connection, a restarting server, a lock or idle
 // timeout, a serialisation failure. The unit of retry is a whole transaction (a page), which
-// PostgreSQL rolled back; its first statement is the fence, so a retry re-checks ownership.
+// PostgreSQL rolled back; it opens with the fence, so a retry re-checks ownership.
 
 /** The database failed a run after the retries: the code the run records. */
 export class DatabaseUnavailableError extends Error {
   readonly code = "DATABASE_UNAVAILABLE";
-  constructor(readonly attempts: number, cause: unknown) {
-    super(`The database failed ${attempts} attempts in a row; last: ${describe(cause)}.`, { cause });
+  constructor(readonly attempts: number, readonly elapsedMs: number, cause: unknown) {
+    super(
+      `The database failed ${attempts} attempts in a row over ${Math.round(elapsedMs / 1000)} s; last: ${describe(cause)}.`,
+      { cause },
+    );
     this.name = "DatabaseUnavailableError";
   }
 }
@@ -27,6 +30,7 @@ const TRANSIENT_SQLSTATES = new Set([
 // postgres.js and the runtime's socket errors.
 const TRANSIENT_CLIENT_CODES = new Set([
   "ATTEMPT_TIMEOUT", // ours: an attempt that never settled (see attemptTimeoutMs)
+  "POOL_WITHOUT_TYPES", // ours: the pool is replaced (db.ts)
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
@@ -51,9 +55,23 @@ function describe(err: unknown): string {
 }
 
 export interface RetryOptions {
+  /**
+   * How long the retries may go on, counted from the first fault (default DB_RETRY_BUDGET_MS);
+   * then DatabaseUnavailableError. Time, not a count: a restart is ridden out however many quick
+   * refusals or slow connect timeouts it is made of.
+   */
+  budgetMs?: number;
+  /** A cap on the attempts as well (default none: the time budget bounds them). */
   attempts?: number;
+  /**
+   * The invocation's deadline (epoch ms): no wait runs past it. The last fault is then thrown as
+   * it is, a transient error, so the caller hands the run over to a fresh invocation (the executor
+   * suspends it to `continuing`) instead of failing it.
+   */
+  deadline?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Stops the retries, and the wait between two, at once (the run is no longer ours). */
   signal?: AbortSignal;
   /**
    * An attempt that has not settled after this long counts as a transient fault and is retried.
@@ -63,34 +81,59 @@ export interface RetryOptions {
    */
   attemptTimeoutMs?: number;
   onRetry?: (attempt: number, err: unknown, delayMs: number) => void;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
 }
 
-export const DB_RETRY_ATTEMPTS = 8;
+/**
+ * A PostgreSQL restart or a failover (tens of seconds on a hosted project) fits, and the retries
+ * still end well inside an isolate's wall clock (150 s on the free plan; runs/budget.ts).
+ */
+export const DB_RETRY_BUDGET_MS = 60_000;
 
 /**
  * Runs `fn` (a whole transaction) and retries it on a transient fault, with exponential backoff
- * and jitter (0.2 s, 0.4 s, … capped at 5 s: about 20 s in all, enough for a restart). Any other
- * error is thrown at once; after the last attempt, a DatabaseUnavailableError.
+ * and jitter (0.2 s, 0.4 s, … capped at 5 s) for up to `budgetMs` from the first fault. Any other
+ * error is thrown at once; past the budget, a DatabaseUnavailableError; at the deadline, the fault.
  */
 export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const attempts = opts.attempts ?? DB_RETRY_ATTEMPTS;
+  const budget = opts.budgetMs ?? DB_RETRY_BUDGET_MS;
+  const attempts = opts.attempts ?? Infinity;
   const base = opts.baseDelayMs ?? 200;
   const max = opts.maxDelayMs ?? 5_000;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? abortableSleep;
+  let firstFault: number | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await withAttemptTimeout(fn, opts.attemptTimeoutMs);
     } catch (err) {
       if (!isTransientDbError(err)) throw err;
-      if (attempt >= attempts || opts.signal?.aborted) throw new DatabaseUnavailableError(attempt, err);
+      const at = now();
+      firstFault ??= at;
       const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);
+      if (opts.deadline !== undefined && at + delay >= opts.deadline) throw err;
+      if (attempt >= attempts || at + delay - firstFault > budget || opts.signal?.aborted) {
+        throw new DatabaseUnavailableError(attempt, at - firstFault, err);
+      }
       opts.onRetry?.(attempt, err, Math.round(delay));
-      await sleep(delay);
+      await sleep(delay, opts.signal);
+      if (opts.signal?.aborted) throw new DatabaseUnavailableError(attempt, now() - firstFault, err);
     }
   }
 }
 
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 function withAttemptTimeout<T>(fn: () => Promise<T>, ms: number | undefined): Promise<T> {
   if (!ms) return fn();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -72,6 +72,8 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
     log("warn", "beforeunload: ending the hop at the next page boundary", { reason });
     noteInterruption(deps.sql, lease, `the runtime stopped the worker (beforeunload: ${reason})`).catch(() => {});
   });
+  // The executor's own writes (finish, suspend) retry no later than the isolate's wall clock allows.
+  const retry = { deadline: budget.hardDeadline };
   const stop = () => {
     keepAliveStop();
     unsubscribe();
@@ -100,13 +102,13 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       const done = await withDbRetry(() =>
         finishRun(deps.sql, lease, result.status === "completed"
           ? { status: "completed", stats: result.stats }
-          : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage })
+          : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage }), retry
       );
       if (!done) log("warn", "finish lost: the run was cancelled or reclaimed before it could finish");
       return { run: done, lost: !done };
     }
     const suspended = await withDbRetry(() =>
-      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats, interruption: result.interruption })
+      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats, interruption: result.interruption }), retry
     );
     if (!suspended) return { run: null, lost: true };
     stop();
@@ -129,7 +131,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       // against the run's attempts without progress, so one that keeps meeting it ends NO_PROGRESS.
       log("warn", "database fault outside a page: handing over from the last checkpoint", { error: String(err) });
       const suspended = await withDbRetry(() =>
-        suspendRun(deps.sql, lease, { interruption: `a database fault (${(err as Error)?.message ?? String(err)})` })
+        suspendRun(deps.sql, lease, { interruption: `a database fault (${(err as Error)?.message ?? String(err)})` }), retry
       ).catch(() => null);
       if (suspended) {
         stop();
@@ -143,7 +145,7 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
     };
     log("error", "run failed", { code, error: String((err as Error)?.stack ?? err) });
     const failed = await withDbRetry(() =>
-      finishRun(deps.sql, lease, { status: "failed", errorCode: code, errorMessage: message, stats: lastStats })
+      finishRun(deps.sql, lease, { status: "failed", errorCode: code, errorMessage: message, stats: lastStats }), retry
     );
     return { run: failed, lost: !failed };
   } finally {

@@ -111,7 +111,7 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
   while (t.step < CHAIN.length) {
     if (ctx.signal.aborted) return;
     const source = CHAIN[t.step];
-    const child = await withDbRetry(() => childRun(sql, ctx.run, t, source), { signal: ctx.signal });
+    const child = await withDbRetry(() => childRun(sql, ctx.run, t, source), { signal: ctx.signal, deadline: ctx.deadline });
     if ("error" in child) {
       t.state = "failed";
       t.error = { code: child.error.code, message: `${shortName(source)}: ${child.error.message}` };
@@ -204,13 +204,13 @@ export function fanoutJob(deps: FunctionDeps): (parent: Run) => Job {
   return (parent) => async (ctx: JobContext): Promise<JobResult> => {
     const prior = parent.checkpoint as FanoutCheckpoint | null;
     if (prior?.fanout) return { status: "continue", checkpoint: prior, stats: parent.stats };
-    const reaped = await withDbRetry(() => reapStaleRuns(deps.sql), { signal: ctx.signal });
+    const reaped = await withDbRetry(() => reapStaleRuns(deps.sql), { signal: ctx.signal, deadline: ctx.deadline });
     const cp: FanoutCheckpoint = { fanout: true, reaped: reaped.length, tenantCount: 0 };
     cp.tenantCount = await withDbRetry(() =>
       withFencedTransaction(deps.sql, ctx.lease, async (tx) => {
         const [row] = await tx`select sync.enqueue_fanout(${parent.id}) as n`;
         return row.n as number;
-      }, { checkpoint: { ...cp, tenantCount: null } }), { signal: ctx.signal });
+      }, { checkpoint: { ...cp, tenantCount: null } }), { signal: ctx.signal, deadline: ctx.deadline });
     const stats = { reaped: cp.reaped, tenantCount: cp.tenantCount, concurrency: deps.config.tenantConcurrency };
     return { status: "continue", checkpoint: cp, stats };
   };

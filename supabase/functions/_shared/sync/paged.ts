@@ -83,29 +83,32 @@ async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, a
  * re-checks that the run is still ours. So `fn` must keep its results in its return value.
  */
 function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) => Promise<T>, update: FenceUpdate): Promise<T> {
-  return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), {
-    signal: ctx.signal,
-    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
-    onRetry: (attempt, err, delayMs) => onPageRetry(ctx, counters, attempt, err, delayMs),
-  });
+  return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), pageRetry(ctx, counters));
 }
 
-function onPageRetry(ctx: JobContext, counters: Counters, attempt: number, err: unknown, delayMs: number) {
-  counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
-  ctx.log("warn", "database fault: the page was rolled back; retrying", {
-    attempt,
-    delayMs,
-    error: String((err as Error)?.message ?? err),
-  });
+/**
+ * A page's retries: bounded by the invocation's deadline too, where the fault is thrown as it is
+ * and the executor hands the run over from its last checkpoint instead of failing it.
+ */
+function pageRetry(ctx: JobContext, counters: Counters) {
+  return {
+    signal: ctx.signal,
+    deadline: ctx.deadline,
+    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
+    onRetry: (attempt: number, err: unknown, delayMs: number) => {
+      counters["db.retries"] = (counters["db.retries"] ?? 0) + 1;
+      ctx.log("warn", "database fault: the page was rolled back; retrying", {
+        attempt,
+        delayMs,
+        error: String((err as Error)?.message ?? err),
+      });
+    },
+  };
 }
 
 /** `fencedWithRetry` for a page whose writer may carry the fence in its first statement. */
 function foldedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx, fence: FoldedFence) => Promise<T>, checkpoint: Checkpoint): Promise<T> {
-  return withDbRetry(() => withFoldedFence(ctx.sql, ctx.lease, fn, { checkpoint }), {
-    signal: ctx.signal,
-    attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
-    onRetry: (attempt, err, delayMs) => onPageRetry(ctx, counters, attempt, err, delayMs),
-  });
+  return withDbRetry(() => withFoldedFence(ctx.sql, ctx.lease, fn, { checkpoint }), pageRetry(ctx, counters));
 }
 
 /** A page's transaction is a few statements: one that has not settled in this long is lost. */
@@ -263,7 +266,7 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
 
   for (;;) {
     const batch = await withDbRetry(() => ctx.sql`
-      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`, { signal: ctx.signal });
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`, { signal: ctx.signal, deadline: ctx.deadline });
     if (batch.length === 0) break;
     for (const { external_id: id } of batch) {
       if (ctx.signal.aborted) throw lost();
