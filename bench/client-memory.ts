@@ -22,12 +22,18 @@ const bookings = arg("bookings", 20_000);
 const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
 
 const t0 = performance.now();
-const simulator = new Simulator({ seed: 1, hotel: { bookings, units: Math.max(20, Math.ceil(bookings / 100)), types: 10 } });
+const simulator = new Simulator({
+  seed: 1,
+  hotel: { bookings, units: Math.max(20, Math.ceil(bookings / 100)), types: 10 },
+});
 simulator.setFaults({ latencyMsPerPage: arg("latency", 0) });
 const generatedMs = performance.now() - t0;
 
 let port = 0;
-const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: (addr) => (port = addr.port) }, simulator.handler);
+const server = Deno.serve(
+  { port: 0, hostname: "127.0.0.1", onListen: (addr) => (port = addr.port) },
+  simulator.handler,
+);
 while (port === 0) await new Promise((r) => setTimeout(r, 5));
 
 (globalThis as { gc?: () => void }).gc?.();
@@ -55,17 +61,21 @@ clearInterval(sampler);
 await server.shutdown();
 
 const stats = client.describe();
-console.log(JSON.stringify({
-  bookingsOnSite: bookings,
-  bookingsRead: count,
-  itemErrors,
-  pages,
-  requests: stats.requests,
-  retries: stats.retries,
-  generateMs: Math.round(generatedMs),
-  elapsedMs: Math.round(elapsed),
-  rssBaselineMiB: mb(baseline),
-  rssPeakMiB: mb(peak),
-  rssGrowthDuringScanMiB: mb(peak - baseline),
-}, null, 2));
+console.log(JSON.stringify(
+  {
+    bookingsOnSite: bookings,
+    bookingsRead: count,
+    itemErrors,
+    pages,
+    requests: stats.requests,
+    retries: stats.retries,
+    generateMs: Math.round(generatedMs),
+    elapsedMs: Math.round(elapsed),
+    rssBaselineMiB: mb(baseline),
+    rssPeakMiB: mb(peak),
+    rssGrowthDuringScanMiB: mb(peak - baseline),
+  },
+  null,
+  2,
+));
 if (count + itemErrors !== bookings) throw new Error(`read ${count + itemErrors} of ${bookings} bookings`);

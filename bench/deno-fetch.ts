@@ -5,7 +5,12 @@ import { createMotoPressClient } from "../supabase/functions/_shared/motopress/c
 
 declare const Deno: { args: string[] };
 const [siteUrl, consumerKey, consumerSecret, concurrency] = Deno.args;
-const client = createMotoPressClient({ siteUrl, consumerKey, consumerSecret, concurrency: Number(concurrency ?? 2) });
+const client = createMotoPressClient({
+  siteUrl,
+  consumerKey,
+  consumerSecret,
+  concurrency: Number(concurrency ?? 2),
+});
 const t0 = performance.now();
 let types = 0, units = 0, bookings = 0, pages = 0;
 for await (const p of client.accommodationTypes()) types += p.items.length;

@@ -3,7 +3,7 @@
 // process being measured (the Deno functions, or the bench's own Node client for the floor).
 // Prints one line `READY <json>` with each site's URL and credentials, then serves until SIGTERM.
 import { Simulator } from "../tools/motopress-simulator/simulator.ts";
-import { startSimulatorServer, type SimulatorServer } from "../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../tools/motopress-simulator/node-server.ts";
 
 export interface SiteSpec {
   name: string;
@@ -29,7 +29,10 @@ const servers: SimulatorServer[] = [];
 const sites: SiteInfo[] = [];
 const t0 = performance.now();
 for (const s of specs) {
-  const sim = new Simulator({ seed: s.seed, hotel: { seed: s.seed, types: s.types, units: s.units, bookings: s.bookings, today: s.today } });
+  const sim = new Simulator({
+    seed: s.seed,
+    hotel: { seed: s.seed, types: s.types, units: s.units, bookings: s.bookings, today: s.today },
+  });
   sim.setFaults({ latencyMsPerPage: 0 });
   const server = await startSimulatorServer({ simulator: sim });
   servers.push(server);

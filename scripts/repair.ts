@@ -16,10 +16,22 @@ runMain(async () => {
   const apply = args.flags.has("apply");
   const client = createSyncClient({ url: functionsBaseUrl(), key: await adminKey() });
   const report = await client.repair({ tenantId, apply });
-  console.log(`${c.bold(apply ? "Repair" : "Repair (dry run)")} of ${label}: ${report.found} reservation(s) without rooms`);
-  for (const r of report.relinked) console.log(`  booking ${r.bookingId}: ${apply ? "re-linked to" : "would link to"} unit(s) ${r.units.join(", ")}`);
-  for (const id of report.goneUpstream) console.log(`  booking ${id}: gone upstream${apply ? ", marked removed" : ", would be marked removed"}`);
-  for (const u of report.unrepairable) console.log(`  booking ${u.bookingId}: ${c.red("cannot repair")}: ${u.reason}`);
+  console.log(
+    `${
+      c.bold(apply ? "Repair" : "Repair (dry run)")
+    } of ${label}: ${report.found} reservation(s) without rooms`,
+  );
+  for (const r of report.relinked) {
+    console.log(
+      `  booking ${r.bookingId}: ${apply ? "re-linked to" : "would link to"} unit(s) ${r.units.join(", ")}`,
+    );
+  }
+  for (const id of report.goneUpstream) {
+    console.log(`  booking ${id}: gone upstream${apply ? ", marked removed" : ", would be marked removed"}`);
+  }
+  for (const u of report.unrepairable) {
+    console.log(`  booking ${u.bookingId}: ${c.red("cannot repair")}: ${u.reason}`);
+  }
   if (report.more) console.log(c.yellow("  more remain: run again"));
   if (!apply && report.found) console.log(c.dim("  nothing changed; run with --apply to write"));
   return report.unrepairable.length ? 1 : 0;

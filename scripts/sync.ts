@@ -6,15 +6,7 @@
 //   SUPABASE_DB_URL / DATABASE_URL: only needed to turn a slug into a tenant id
 import "./lib/quiet-node20.ts";
 import { createSyncClient, type SyncSource } from "../shared/index.ts";
-import {
-  adminKey,
-  c,
-  flag,
-  functionsBaseUrl,
-  parseArgs,
-  runMain,
-  UsageError,
-} from "./lib/cli.ts";
+import { adminKey, c, flag, functionsBaseUrl, parseArgs, runMain, UsageError } from "./lib/cli.ts";
 import { runFullSync } from "./lib/progress.ts";
 import { tenantFromArg } from "./lib/tenants.ts";
 

@@ -96,7 +96,9 @@ runMain(async () => {
 /** The flag's value; `-` for stdin; without the flag, MOTOPRESS_CONSUMER_SECRET. */
 async function secretFrom(value: string | undefined): Promise<string> {
   if (value === "-") {
-    if (process.stdin.isTTY) process.stderr.write("consumer secret (input is not hidden; end with Enter, then Ctrl-D): ");
+    if (process.stdin.isTTY) {
+      process.stderr.write("consumer secret (input is not hidden; end with Enter, then Ctrl-D): ");
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     const secret = Buffer.concat(chunks).toString("utf8").trim();
@@ -106,5 +108,7 @@ async function secretFrom(value: string | undefined): Promise<string> {
   if (value !== undefined) return value;
   const fromEnv = process.env.MOTOPRESS_CONSUMER_SECRET?.trim();
   if (fromEnv) return fromEnv;
-  throw new UsageError("Missing the consumer secret: pass --consumer-secret - (stdin) or set MOTOPRESS_CONSUMER_SECRET.");
+  throw new UsageError(
+    "Missing the consumer secret: pass --consumer-secret - (stdin) or set MOTOPRESS_CONSUMER_SECRET.",
+  );
 }

@@ -113,9 +113,21 @@ export type ConnectionTest = Awaited<ReturnType<typeof testConnection>>;
 
 /** room-status (contract §6): the board and the operator actions. */
 export type RoomAction =
-  | { action: "check_in" | "check_out" | "undo_check_in" | "undo_check_out"; reservationId: string; unitId?: string }
+  | {
+    action: "check_in" | "check_out" | "undo_check_in" | "undo_check_out";
+    reservationId: string;
+    unitId?: string;
+  }
   | { action: "set_housekeeping"; unitId: string; housekeeping: "clean" | "dirty" | "inspected" }
-  | { action: "block"; unitId: string; kind: "out_of_service" | "out_of_order"; startsOn: string; endsOn: string; reason: string; force?: boolean }
+  | {
+    action: "block";
+    unitId: string;
+    kind: "out_of_service" | "out_of_order";
+    startsOn: string;
+    endsOn: string;
+    reason: string;
+    force?: boolean;
+  }
   | { action: "unblock"; blockId: string }
   | { action: "reconcile" };
 export interface ReconcileResult {
@@ -216,7 +228,9 @@ export interface SyncClient {
   /** Command center forceCancel: every active run of every source, all tenants. */
   cancelAll(options?: CallOptions): Promise<CancelResult>;
   /** Re-links reservations without junction rows from MotoPress; a dry run unless `apply`. */
-  repair(options: { tenantId: string; apply?: boolean } & CallOptions): Promise<RepairReport & { runId: string | null }>;
+  repair(
+    options: { tenantId: string; apply?: boolean } & CallOptions,
+  ): Promise<RepairReport & { runId: string | null }>;
   /** GET sync-command-center: last syncs, active runs, failures, integrity counters. */
   health(options?: { tenantId?: string } & CallOptions): Promise<HealthReport>;
   /**
@@ -233,7 +247,11 @@ export interface SyncClient {
   /** One run by id, with its progress and children: what a page reload re-attaches to. */
   run(runId: string, options?: CallOptions): Promise<RunDetail>;
   /** The progress stream of a run already in flight (GET ?runId= with Accept: text/event-stream). */
-  watchRun(runId: string, onEvent?: (event: SyncEvent) => void | Promise<void>, options?: CallOptions): Promise<StreamOutcome>;
+  watchRun(
+    runId: string,
+    onEvent?: (event: SyncEvent) => void | Promise<void>,
+    options?: CallOptions,
+  ): Promise<StreamOutcome>;
   /** Active runs and the most recent finished ones. */
   listRuns(options?: { tenantId?: string; limit?: number } & CallOptions): Promise<RunList>;
   tenants(options?: CallOptions): Promise<TenantList>;
@@ -245,7 +263,10 @@ export interface SyncClient {
   /** GET room-status?tenantId=: the room board (contract §6). */
   roomBoard(options: { tenantId: string } & CallOptions): Promise<Record<string, unknown>>;
   /** POST room-status: an operator action; a refusal is a SyncClientError with `details.reasons`. */
-  roomAction(body: RoomAction & { tenantId?: string }, options?: CallOptions): Promise<Record<string, unknown>>;
+  roomAction(
+    body: RoomAction & { tenantId?: string },
+    options?: CallOptions,
+  ): Promise<Record<string, unknown>>;
 }
 
 export function createSyncClient(options: SyncClientOptions): SyncClient;
@@ -299,11 +320,15 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
 
     async repair({ tenantId, apply, signal }) {
       const body: CommandCenterRequest = { action: "repair", tenantId, ...(apply ? { apply: true } : {}) };
-      return (await invoke<RepairReport & { runId: string | null }>("sync-command-center", { body, signal })).data;
+      return (await invoke<RepairReport & { runId: string | null }>("sync-command-center", { body, signal }))
+        .data;
     },
 
     async cancelRun(runId, opts = {}) {
-      return (await invoke<CancelResult>("sync-command-center", { body: { action: "cancel_run", runId }, signal: opts.signal })).data;
+      return (await invoke<CancelResult>("sync-command-center", {
+        body: { action: "cancel_run", runId },
+        signal: opts.signal,
+      })).data;
     },
 
     cancelAll(opts = {}) {
@@ -334,10 +359,13 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
     },
 
     async run(runId, opts = {}) {
-      const { data } = await invoke<{ run: RunDetail }>(`sync-command-center?runId=${encodeURIComponent(runId)}`, {
-        method: "GET",
-        signal: opts.signal,
-      });
+      const { data } = await invoke<{ run: RunDetail }>(
+        `sync-command-center?runId=${encodeURIComponent(runId)}`,
+        {
+          method: "GET",
+          signal: opts.signal,
+        },
+      );
       return data.run;
     },
 
@@ -358,7 +386,10 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
     },
 
     async tenants(opts = {}) {
-      return (await invoke<TenantList>("sync-command-center?view=tenants", { method: "GET", signal: opts.signal })).data;
+      return (await invoke<TenantList>("sync-command-center?view=tenants", {
+        method: "GET",
+        signal: opts.signal,
+      })).data;
     },
 
     async healthDetails({ tenantId, signal }) {
@@ -368,7 +399,10 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
 
     async saveTenant(input, opts = {}) {
       const body = { action: "save_tenant", ...input };
-      return (await invoke<{ tenantId: string; created: boolean }>("sync-command-center", { body, signal: opts.signal })).data;
+      return (await invoke<{ tenantId: string; created: boolean }>("sync-command-center", {
+        body,
+        signal: opts.signal,
+      })).data;
     },
 
     async testConnection(input, opts = {}) {
@@ -387,7 +421,6 @@ export function createSyncClient(arg: SyncClientOptions | SupabaseClient): SyncC
   };
   return client;
 }
-
 
 /** Reads an SSE answer to its `done`/`error` event. */
 async function consumeStream(
@@ -534,7 +567,8 @@ export interface SseMessage {
 export async function* parseSse(chunks: AsyncIterable<string>): AsyncIterable<SseMessage> {
   const ready: SseMessage[] = [];
   const parser = createParser({
-    onEvent: ({ event, data, id }) => void ready.push({ event: event ?? "message", data, ...(id !== undefined ? { id } : {}) }),
+    onEvent: ({ event, data, id }) =>
+      void ready.push({ event: event ?? "message", data, ...(id !== undefined ? { id } : {}) }),
   });
   for await (const chunk of chunks) {
     parser.feed(chunk);

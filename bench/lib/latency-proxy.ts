@@ -32,7 +32,10 @@ function delayedPipe(from: net.Socket, to: net.Socket, delayMs: number) {
   });
 }
 
-export function startLatencyProxy(targetUrl: string, delays: { toServerMs: number; toClientMs: number }): Promise<LatencyProxy> {
+export function startLatencyProxy(
+  targetUrl: string,
+  delays: { toServerMs: number; toClientMs: number },
+): Promise<LatencyProxy> {
   return tcpProxy(targetUrl, (client, upstream) => {
     client.setNoDelay(true);
     upstream.setNoDelay(true);

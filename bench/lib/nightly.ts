@@ -26,13 +26,17 @@ export interface NightlyInput {
 
 /** The largest number of [start, end] intervals open at one instant (an end before a start at the same instant). */
 export function maxOverlap(intervals: { start: number; end: number }[]): number {
-  const events = intervals.flatMap((i) => [{ t: i.start, d: 1 }, { t: i.end, d: -1 }]).sort((a, b) => a.t - b.t || a.d - b.d);
+  const events = intervals.flatMap((i) => [{ t: i.start, d: 1 }, { t: i.end, d: -1 }]).sort((a, b) =>
+    a.t - b.t || a.d - b.d
+  );
   let open = 0, max = 0;
-  for (const e of events) max = Math.max(max, (open += e.d));
+  for (const e of events) max = Math.max(max, open += e.d);
   return max;
 }
 
-export async function nightly(input: NightlyInput): Promise<{ metrics: Metric[]; details: Record<string, unknown> }> {
+export async function nightly(
+  input: NightlyInput,
+): Promise<{ metrics: Metric[]; details: Record<string, unknown> }> {
   const { sql, fns, tenants, bound, log, check } = input;
   const logFrom = fns.output().length;
   const workerPids = () => {
@@ -69,7 +73,9 @@ export async function nightly(input: NightlyInput): Promise<{ metrics: Metric[];
 
   const t0 = performance.now();
   const res = await input.call("sync-command-center", { trigger: "cron" });
-  if (res.status !== 202) throw new Error(`command center answered ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== 202) {
+    throw new Error(`command center answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
   const parent = await input.waitForRun(res.body.runId);
   const totalMs = performance.now() - t0;
   sampling = false;
@@ -81,14 +87,26 @@ export async function nightly(input: NightlyInput): Promise<{ metrics: Metric[];
            (select count(*) filter (where s.status = 'completed') from public.sync_runs s where s.parent_run_id = c.id)::int as steps
     from public.sync_runs c where c.parent_run_id = ${parent.id}`;
   check(chains.length === tenants.length, `${chains.length} chains for ${tenants.length} tenants`);
-  check(chains.every((c) => c.status === "completed" && c.steps === 2), "not every tenant's chain completed both steps");
-  const overlap = maxOverlap(chains.map((c) => ({ start: new Date(c.started_at).getTime(), end: new Date(c.completed_at).getTime() })));
+  check(
+    chains.every((c) => c.status === "completed" && c.steps === 2),
+    "not every tenant's chain completed both steps",
+  );
+  const overlap = maxOverlap(
+    chains.map((c) => ({ start: new Date(c.started_at).getTime(), end: new Date(c.completed_at).getTime() })),
+  );
   check(overlap <= bound, `${overlap} chains ran at once, above the bound ${bound}`);
-  const [{ n: reservations }] = await sql`select count(*)::int as n from public.guest_reservations where tenant_id in ${sql(tenants)}`;
-  const [{ q }] = await sql`select count(*)::int as q from public.sync_quarantine where tenant_id in ${sql(tenants)} and entity = 'booking' and resolved_at is null`;
-  check(reservations + q === input.expectedBookings, `the nightly run wrote ${reservations} (+${q} quarantined) of ${input.expectedBookings} bookings`);
+  const [{ n: reservations }] =
+    await sql`select count(*)::int as n from public.guest_reservations where tenant_id in ${sql(tenants)}`;
+  const [{ q }] = await sql`select count(*)::int as q from public.sync_quarantine where tenant_id in ${
+    sql(tenants)
+  } and entity = 'booking' and resolved_at is null`;
+  check(
+    reservations + q === input.expectedBookings,
+    `the nightly run wrote ${reservations} (+${q} quarantined) of ${input.expectedBookings} bookings`,
+  );
 
-  const durations = chains.map((c) => new Date(c.completed_at).getTime() - new Date(c.started_at).getTime()).sort((a, b) => a - b);
+  const durations = chains.map((c) => new Date(c.completed_at).getTime() - new Date(c.started_at).getTime())
+    .sort((a, b) => a - b);
   const out = fns.output().slice(logFrom).split("\n");
   const hopCpu = out.flatMap((l) => {
     const m = l.match(/"message":"hop ended".*"hopCpuMs":(\d+(?:\.\d+)?)/);
@@ -99,32 +117,95 @@ export async function nightly(input: NightlyInput): Promise<{ metrics: Metric[];
   const invocations = chains.reduce((n, c) => n + Number(c.invocations), 0);
   const rss = [...peakRss.values()].sort((a, b) => a - b);
   const details = {
-    tenants: tenants.length, bookingsPerTenant: input.bookingsPerTenant, bound, totalMs, chainsAtOnceFromDb: overlap,
-    chainsAtOnceSampled: peakRunning, chainInvocations: invocations, hops: hopCpu.length,
+    tenants: tenants.length,
+    bookingsPerTenant: input.bookingsPerTenant,
+    bound,
+    totalMs,
+    chainsAtOnceFromDb: overlap,
+    chainsAtOnceSampled: peakRunning,
+    chainInvocations: invocations,
+    hops: hopCpu.length,
     hopCpuMs: { median: median(hopCpu), p99: percentile(hopCpu, 99), max: hopCpu.at(-1) ?? null },
-    workers: { started: workerPids().size, retired, killed: kills, peakRssMiB: { median: median(rss), max: rss.at(-1) ?? null } },
+    workers: {
+      started: workerPids().size,
+      retired,
+      killed: kills,
+      peakRssMiB: { median: median(rss), max: rss.at(-1) ?? null },
+    },
     peakConnections,
-    perTenantChainMs: { min: durations[0], median: median(durations), p90: percentile(durations, 90), max: durations.at(-1) },
+    perTenantChainMs: {
+      min: durations[0],
+      median: median(durations),
+      p90: percentile(durations, 90),
+      max: durations.at(-1),
+    },
     reservations,
   };
-  log(`   ${(totalMs / 1000).toFixed(1)} s total; chains at once ${overlap} (bound ${bound}); per invocation CPU max ${hopCpu.at(-1)?.toFixed(0)} ms; ` +
-    `worker peak RSS max ${rss.at(-1)?.toFixed(0)} MiB; ${peakConnections} connections at peak; per-tenant chain median ${median(durations)} ms, max ${durations.at(-1)} ms; ` +
-    `${workerPids().size} workers (${retired} retired, ${kills} killed)`);
+  log(
+    `   ${
+      (totalMs / 1000).toFixed(1)
+    } s total; chains at once ${overlap} (bound ${bound}); per invocation CPU max ${
+      hopCpu.at(-1)?.toFixed(0)
+    } ms; ` +
+      `worker peak RSS max ${
+        rss.at(-1)?.toFixed(0)
+      } MiB; ${peakConnections} connections at peak; per-tenant chain median ${median(durations)} ms, max ${
+        durations.at(-1)
+      } ms; ` +
+      `${workerPids().size} workers (${retired} retired, ${kills} killed)`,
+  );
   const s = (v: number) => v / 1000;
-  const label = `7. nightly: ${tenants.length} tenants x ${input.bookingsPerTenant} bookings, all-tenants run under the limits`;
+  const label =
+    `7. nightly: ${tenants.length} tenants x ${input.bookingsPerTenant} bookings, all-tenants run under the limits`;
   return {
     details,
     metrics: [
       { id: "nightly.totalS", label: `${label}, total`, value: s(totalMs), unit: "s" },
-      { id: "nightly.chainsAtOnce", label: `7. chains running at once (database timestamps; bound ${bound})`, value: overlap, unit: "", target: { dir: "max", value: bound } },
-      { id: "nightly.hopCpuMaxMs", label: "7. CPU per invocation, max (hop ended)", value: hopCpu.at(-1) ?? null, unit: "ms" },
-      { id: "nightly.hopCpuMedianMs", label: "7. CPU per invocation, median", value: median(hopCpu), unit: "ms" },
-      { id: "nightly.workerPeakRssMiB", label: "7. peak RSS of a worker process, max", value: rss.at(-1) ?? null, unit: "MiB" },
+      {
+        id: "nightly.chainsAtOnce",
+        label: `7. chains running at once (database timestamps; bound ${bound})`,
+        value: overlap,
+        unit: "",
+        target: { dir: "max", value: bound },
+      },
+      {
+        id: "nightly.hopCpuMaxMs",
+        label: "7. CPU per invocation, max (hop ended)",
+        value: hopCpu.at(-1) ?? null,
+        unit: "ms",
+      },
+      {
+        id: "nightly.hopCpuMedianMs",
+        label: "7. CPU per invocation, median",
+        value: median(hopCpu),
+        unit: "ms",
+      },
+      {
+        id: "nightly.workerPeakRssMiB",
+        label: "7. peak RSS of a worker process, max",
+        value: rss.at(-1) ?? null,
+        unit: "MiB",
+      },
       { id: "nightly.workersKilled", label: "7. workers killed at a limit", value: kills, unit: "" },
-      { id: "nightly.peakConnections", label: "7. functions' database connections at peak", value: peakConnections, unit: "" },
+      {
+        id: "nightly.peakConnections",
+        label: "7. functions' database connections at peak",
+        value: peakConnections,
+        unit: "",
+      },
       { id: "nightly.chainMinS", label: "7. per-tenant chain, min", value: s(durations[0]), unit: "s" },
-      { id: "nightly.chainMedianS", label: "7. per-tenant chain, median", value: s(median(durations)), unit: "s" },
-      { id: "nightly.chainP90S", label: "7. per-tenant chain, p90", value: s(percentile(durations, 90)), unit: "s" },
+      {
+        id: "nightly.chainMedianS",
+        label: "7. per-tenant chain, median",
+        value: s(median(durations)),
+        unit: "s",
+      },
+      {
+        id: "nightly.chainP90S",
+        label: "7. per-tenant chain, p90",
+        value: s(percentile(durations, 90)),
+        unit: "s",
+      },
       { id: "nightly.chainMaxS", label: "7. per-tenant chain, max", value: s(durations.at(-1)!), unit: "s" },
     ],
   };

@@ -9,9 +9,24 @@ import { entriesOf } from "../../supabase/functions/_shared/sync/booking-entries
 import { writeBookingsPage } from "../../supabase/functions/_shared/sync/writers.ts";
 
 export function commitBookingsPage(sql: Sql, lease: Lease, tenantId: string, raw: Page<unknown>) {
-  const progress = progressFrom({ stage: "bookings", activity: "pages", step: 2, steps: 2, current: raw.page, total: raw.totalPages });
-  return withFoldedFence(sql, lease, (tx: Tx, fence) =>
-    writeBookingsPage(tx, tenantId, lease.runId, entriesOf(raw), { fence, stats: (counters) => ({ counters, progress }) }), {
-    checkpoint: { phase: 0, page: raw.page + 1, total: raw.total, unstable: false, removalsDone: [] },
+  const progress = progressFrom({
+    stage: "bookings",
+    activity: "pages",
+    step: 2,
+    steps: 2,
+    current: raw.page,
+    total: raw.totalPages,
   });
+  return withFoldedFence(
+    sql,
+    lease,
+    (tx: Tx, fence) =>
+      writeBookingsPage(tx, tenantId, lease.runId, entriesOf(raw), {
+        fence,
+        stats: (counters) => ({ counters, progress }),
+      }),
+    {
+      checkpoint: { phase: 0, page: raw.page + 1, total: raw.total, unstable: false, removalsDone: [] },
+    },
+  );
 }

@@ -14,7 +14,13 @@ export interface Metric {
 }
 
 export const verdict = (m: Metric): "PASS" | "MISS" | "info" | "n/a" =>
-  m.value === null ? "n/a" : !m.target ? "info" : (m.target.dir === "max" ? m.value <= m.target.value : m.value >= m.target.value) ? "PASS" : "MISS";
+  m.value === null
+    ? "n/a"
+    : !m.target
+    ? "info"
+    : (m.target.dir === "max" ? m.value <= m.target.value : m.value >= m.target.value)
+    ? "PASS"
+    : "MISS";
 
 export function fmt(v: number | null, unit = ""): string {
   if (v === null || !Number.isFinite(v)) return "-";
@@ -23,7 +29,13 @@ export function fmt(v: number | null, unit = ""): string {
   return unit ? `${s} ${unit}` : s;
 }
 
-const targetText = (m: Metric) => (m.target ? `${m.target.dir === "max" ? "<=" : ">="} ${m.target.value}${m.unit && m.unit !== "x" ? " " + m.unit : m.unit === "x" ? "x" : ""}` : "");
+const targetText = (
+  m: Metric,
+) => (m.target
+  ? `${m.target.dir === "max" ? "<=" : ">="} ${m.target.value}${
+    m.unit && m.unit !== "x" ? " " + m.unit : m.unit === "x" ? "x" : ""
+  }`
+  : "");
 
 export function table(metrics: Metric[], previous?: Map<string, number | null>): string {
   const rows = metrics.map((m) => {
@@ -37,18 +49,29 @@ export function table(metrics: Metric[], previous?: Map<string, number | null>):
         delta = `${d >= 0 ? "+" : ""}${fmt(d)}${pct}`;
       }
     }
-    return [m.label, fmt(m.value, m.unit === "x" ? "" : m.unit) + (m.unit === "x" && m.value !== null ? "x" : ""), targetText(m), verdict(m), ...(previous ? [delta] : [])];
+    return [
+      m.label,
+      fmt(m.value, m.unit === "x" ? "" : m.unit) + (m.unit === "x" && m.value !== null ? "x" : ""),
+      targetText(m),
+      verdict(m),
+      ...(previous ? [delta] : []),
+    ];
   });
   const header = ["figure", "value", "target", "result", ...(previous ? ["delta vs last"] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
 export function markdownTable(metrics: Metric[]): string {
   const out = ["| figure | value | target | result |", "|---|---:|---:|:---:|"];
   for (const m of metrics) {
-    out.push(`| ${m.label} | ${fmt(m.value, m.unit === "x" ? "" : m.unit)}${m.unit === "x" && m.value !== null ? "x" : ""} | ${targetText(m) || "-"} | ${verdict(m)} |`);
+    out.push(
+      `| ${m.label} | ${fmt(m.value, m.unit === "x" ? "" : m.unit)}${
+        m.unit === "x" && m.value !== null ? "x" : ""
+      } | ${targetText(m) || "-"} | ${verdict(m)} |`,
+    );
   }
   return out.join("\n");
 }

@@ -17,13 +17,20 @@ const TRIGGERS: [string, string][] = [
 ];
 
 async function setTriggers(sql: Sql, enabled: boolean) {
-  for (const [table, name] of TRIGGERS) await sql.unsafe(`alter table ${table} ${enabled ? "enable" : "disable"} trigger ${name}`);
+  for (const [table, name] of TRIGGERS) {
+    await sql.unsafe(`alter table ${table} ${enabled ? "enable" : "disable"} trigger ${name}`);
+  }
 }
 
 /** Writes `pages` for a fresh tenant with our page writer, page by page; returns each page's ms. */
 async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<unknown>[]): Promise<number[]> {
   await writeInventory(sql, tenantId, rows);
-  const claim = await claimRun(sql, { tenantId, source: "motopress-bookings", trigger: "manual", leaseSeconds: 3600 });
+  const claim = await claimRun(sql, {
+    tenantId,
+    source: "motopress-bookings",
+    trigger: "manual",
+    leaseSeconds: 3600,
+  });
   if (claim.outcome !== "claimed") throw new Error("could not claim a run for the room-status bench");
   const lease = leaseOf(claim.run);
   const times: number[] = [];
@@ -35,7 +42,12 @@ async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<unkn
   return times;
 }
 
-export async function pageCost(sql: Sql, insertTenant: (slug: string) => Promise<string>, rows: Rows, pages: Page<unknown>[]) {
+export async function pageCost(
+  sql: Sql,
+  insertTenant: (slug: string) => Promise<string>,
+  rows: Rows,
+  pages: Page<unknown>[],
+) {
   // Without first, so that "with" pays for the larger tables: the overhead is not understated.
   await setTriggers(sql, false);
   let without: number[];
@@ -46,7 +58,8 @@ export async function pageCost(sql: Sql, insertTenant: (slug: string) => Promise
   }
   const withTenant = await insertTenant("bench-rooms-on");
   const withIt = await writeAll(sql, withTenant, rows, pages);
-  const [{ unexplained }] = await sql`select count(*)::int as unexplained from sync.room_status_unexplained(${withTenant})`;
+  const [{ unexplained }] =
+    await sql`select count(*)::int as unexplained from sync.room_status_unexplained(${withTenant})`;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   return {
     pages: pages.length,
@@ -96,6 +109,10 @@ export async function reconcileOnce(sql: Sql) {
       select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int as written from pg_stat_xact_user_tables
       where (schemaname, relname) in (('hotels', 'accommodation_units'), ('public', 'reservation_accommodations'),
                                       ('hotels', 'room_status_changes'), ('hotels', 'booking_conflicts'))`;
-    return { report: report as { checked: number; changed: number; changes: { cause: string }[] }, ms, written: w.written as number };
+    return {
+      report: report as { checked: number; changed: number; changes: { cause: string }[] },
+      ms,
+      written: w.written as number,
+    };
   });
 }

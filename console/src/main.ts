@@ -1,10 +1,20 @@
 // The console's shell: sign-in, navigation (hash routes, so any static host serves it), and the
 // pages. Each page returns a cleanup that stops its polling or stream when the operator leaves.
 import type { SyncClient } from "../../shared/index.ts";
-import { captureToken, type ConsoleConfig, currentSession, isExpired, loadConfig, sendMagicLink, type Session, signOut, syncClient } from "./session.ts";
+import {
+  captureToken,
+  type ConsoleConfig,
+  currentSession,
+  isExpired,
+  loadConfig,
+  sendMagicLink,
+  type Session,
+  signOut,
+  syncClient,
+} from "./session.ts";
 import { busy, errorBox, flash, h, notice, replace } from "./ui.ts";
 import { hotelsPage } from "./pages/hotels.ts";
-import { runsPage, runDetailPage } from "./pages/runs.ts";
+import { runDetailPage, runsPage } from "./pages/runs.ts";
 import { healthPage } from "./pages/health.ts";
 import { roomsPage } from "./pages/rooms.ts";
 import { repairPage } from "./pages/repair.ts";
@@ -48,24 +58,46 @@ function signInPage(main: HTMLElement, config: ConsoleConfig, reason: string | n
   const email = h("input", { id: "email", type: "email", autocomplete: "email", required: true });
   const status = h("div", {});
   const send = h("button", { class: "primary", type: "submit" }, "Email me a sign-in link");
-  const form = h("form", {
-    onsubmit: async (e: Event) => {
-      e.preventDefault();
-      if (!email.value.includes("@")) return replace(status, notice("error", "Enter your email address."));
-      try {
-        await busy(send, () => sendMagicLink(config, email.value.trim()));
-        replace(status, notice("ok", "Check your email for the sign-in link."));
-      } catch (err) {
-        replace(status, errorBox(err));
-      }
+  const form = h(
+    "form",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        if (!email.value.includes("@")) return replace(status, notice("error", "Enter your email address."));
+        try {
+          await busy(send, () => sendMagicLink(config, email.value.trim()));
+          replace(status, notice("ok", "Check your email for the sign-in link."));
+        } catch (err) {
+          replace(status, errorBox(err));
+        }
+      },
     },
-  }, h("label", { for: "email" }, "Email"), email, h("p", {}, send), status);
-  replace(main,
+    h("label", { for: "email" }, "Email"),
+    email,
+    h("p", {}, send),
+    status,
+  );
+  replace(
+    main,
     h("h1", {}, "Sign in"),
     reason ? notice("error", reason) : null,
-    h("div", { class: "card" },
-      h("p", {}, "Open the sign-in link that ", h("code", {}, "npm start"), " printed, or sign in with your project account."),
-      config.publishableKey ? form : h("p", { class: "hint" }, "Email sign-in is available when config.json names the project's publishable key.")));
+    h(
+      "div",
+      { class: "card" },
+      h(
+        "p",
+        {},
+        "Open the sign-in link that ",
+        h("code", {}, "npm start"),
+        " printed, or sign in with your project account.",
+      ),
+      config.publishableKey ? form : h(
+        "p",
+        { class: "hint" },
+        "Email sign-in is available when config.json names the project's publishable key.",
+      ),
+    ),
+  );
 }
 
 async function start() {
@@ -90,21 +122,42 @@ async function start() {
     }
     const { name, params, query } = parseHash();
     const route = ROUTES.find((r) => r.path === name) ?? ROUTES[0];
-    replace(nav, ROUTES.filter((r) => r.nav).map((r) =>
-      h("a", { href: `#/${r.path}`, "aria-current": r.path === route.path ? "page" : null }, r.label)
-    ));
-    replace(who,
+    replace(
+      nav,
+      ROUTES.filter((r) => r.nav).map((r) =>
+        h("a", { href: `#/${r.path}`, "aria-current": r.path === route.path ? "page" : null }, r.label)
+      ),
+    );
+    replace(
+      who,
       `${session.email ?? "signed in"} · ${session.role ?? "no sync role"}`,
-      h("button", { onclick: () => { signOut(); void render(); } }, "Sign out"));
+      h("button", {
+        onclick: () => {
+          signOut();
+          void render();
+        },
+      }, "Sign out"),
+    );
     // Viewers see no action buttons (the functions refuse their POSTs anyway: 403).
     document.body.classList.toggle("viewer", session.role !== "operator");
     if (session.role === "viewer") flash(notice("info", "Signed in as a viewer: you can look, not act."));
-    if (!session.role) flash(notice("error", "Your account has no sync role: ask an administrator to set app_metadata.sync_role."));
+    if (!session.role) {
+      flash(
+        notice("error", "Your account has no sync role: ask an administrator to set app_metadata.sync_role."),
+      );
+    }
     const view = h("div", { class: "view" }, h("p", {}, "Loading…"));
     replace(main, view);
     const ctx: PageContext = {
-      client, session, config, params, query, main: view,
-      go: (path) => { location.hash = `#/${path}`; },
+      client,
+      session,
+      config,
+      params,
+      query,
+      main: view,
+      go: (path) => {
+        location.hash = `#/${path}`;
+      },
       onLeave: (fn) => (mine === generation ? leave.push(fn) : fn()),
     };
     try {

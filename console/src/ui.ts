@@ -5,7 +5,11 @@ import { isSyncClientError } from "../../shared/index.ts";
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === null || v === undefined || v === false) continue;
@@ -36,7 +40,7 @@ export function describeError(err: unknown): { title: string; lines: string[] } 
   if (isSyncClientError(err)) {
     const lines: string[] = [];
     const fields = err.details.fields as { field: string; message: string }[] | undefined;
-    if (Array.isArray(fields)) for (const f of fields) lines.push(`${f.field}: ${f.message}`);
+    if (Array.isArray(fields)) { for (const f of fields) lines.push(`${f.field}: ${f.message}`); }
     const reasons = err.details.reasons as string[] | undefined;
     // Reasons the message does not already spell out (room-status puts them in both).
     if (Array.isArray(reasons)) lines.push(...reasons.map(String).filter((r) => !err.message.includes(r)));
@@ -51,7 +55,12 @@ export function describeError(err: unknown): { title: string; lines: string[] } 
 
 export function errorBox(err: unknown): HTMLElement {
   const { title, lines } = describeError(err);
-  return h("div", { class: "notice error", role: "alert" }, h("strong", {}, title), lines.length ? h("ul", {}, lines.map((l) => h("li", {}, l))) : null);
+  return h(
+    "div",
+    { class: "notice error", role: "alert" },
+    h("strong", {}, title),
+    lines.length ? h("ul", {}, lines.map((l) => h("li", {}, l))) : null,
+  );
 }
 
 export function notice(kind: "ok" | "info" | "error", text: string): HTMLElement {
@@ -66,11 +75,17 @@ export function flash(el: HTMLElement | null) {
 /** A modal confirmation (keyboard: Enter confirms, Escape cancels). */
 export function confirmDialog(message: string, confirmLabel: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const dialog = h("dialog", { "aria-labelledby": "confirm-title" },
+    const dialog = h(
+      "dialog",
+      { "aria-labelledby": "confirm-title" },
       h("p", { id: "confirm-title" }, message),
-      h("div", { class: "row" },
+      h(
+        "div",
+        { class: "row" },
         h("button", { class: "danger", value: "yes", onclick: () => dialog.close("yes") }, confirmLabel),
-        h("button", { value: "no", onclick: () => dialog.close("no") }, "Keep running")));
+        h("button", { value: "no", onclick: () => dialog.close("no") }, "Keep running"),
+      ),
+    );
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "yes");
       dialog.remove();
@@ -86,15 +101,25 @@ export function badge(status: string | null | undefined): HTMLElement {
 
 export function progressBar(current: number, total: number | null): HTMLElement {
   const pct = total && total > 0 ? Math.max(0, Math.min(100, Math.round((current / total) * 100))) : 0;
-  return h("div", { class: "bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": pct, title: `${pct}%` },
-    h("span", { style: `width:${pct}%` }));
+  return h("div", {
+    class: "bar",
+    role: "progressbar",
+    "aria-valuemin": 0,
+    "aria-valuemax": 100,
+    "aria-valuenow": pct,
+    title: `${pct}%`,
+  }, h("span", { style: `width:${pct}%` }));
 }
 
 export function duration(fromIso: string, toIso: string | null, now = Date.now()): string {
   const ms = (toIso ? Date.parse(toIso) : now) - Date.parse(fromIso);
   if (!Number.isFinite(ms) || ms < 0) return "—";
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return s < 60
+    ? `${s} s`
+    : s < 3600
+    ? `${Math.floor(s / 60)} min ${s % 60} s`
+    : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 export function when(iso: string | null | undefined): string {

@@ -48,10 +48,14 @@ function usageErrorOf(err: unknown, known: string[]): Error {
   const name = /'(-[^ ']+)/.exec(message ?? "")?.[1] ?? "";
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     const all = known.map((f) => `--${f}`).join(", ");
-    return new UsageError(`Unknown option ${name}${all ? ` (known: ${all})` : " (this command takes none)"}.`);
+    return new UsageError(
+      `Unknown option ${name}${all ? ` (known: ${all})` : " (this command takes none)"}.`,
+    );
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    return new UsageError(/does not take an argument/.test(message ?? "") ? `${name} takes no value.` : `${name} needs a value.`);
+    return new UsageError(
+      /does not take an argument/.test(message ?? "") ? `${name} takes no value.` : `${name} needs a value.`,
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

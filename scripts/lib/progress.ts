@@ -53,7 +53,11 @@ export class ProgressPrinter {
       const p = event.progress;
       const count = p.total ? `${p.current}/${p.total}` : `${p.current}`;
       // Where the run is, from the progress data: tenant, step n/m, and the phase within it.
-      const stage = [p.tenant && `[${p.tenant}]`, p.step !== null && `${p.step}/${p.steps}`, p.part ?? p.stage].filter(Boolean).join(" ");
+      const stage = [
+        p.tenant && `[${p.tenant}]`,
+        p.step !== null && `${p.step}/${p.steps}`,
+        p.part ?? p.stage,
+      ].filter(Boolean).join(" ");
       // On a terminal each place keeps its last line; the current one is rewritten in place.
       if (this.out.isTTY && this.open && stage !== this.lastPlace) this.close();
       this.lastPlace = stage;
@@ -63,7 +67,9 @@ export class ProgressPrinter {
       if (columns && head.length + message.length >= columns) {
         message = `${message.slice(0, Math.max(0, columns - head.length - 2))}…`;
       }
-      this.write(`  ${c.cyan(stage.padEnd(19))}${head.slice(2 + Math.max(19, stage.length))}${c.dim(message)}`);
+      this.write(
+        `  ${c.cyan(stage.padEnd(19))}${head.slice(2 + Math.max(19, stage.length))}${c.dim(message)}`,
+      );
     } else if (event.type === "done") {
       this.close();
       this.write(
@@ -117,6 +123,8 @@ export async function runFullSync(
   const label = opts.only ?? "sync-command-center (accommodations, then bookings)";
   const printer = new ProgressPrinter(label, out);
   out.write(`${c.bold(label)}\n`);
-  const outcome = await client.streamProgress(fn, { tenantId }, (e) => printer.event(e), { signal: opts.signal });
+  const outcome = await client.streamProgress(fn, { tenantId }, (e) => printer.event(e), {
+    signal: opts.signal,
+  });
   return { ok: outcome.ok, outcomes: [{ label, outcome }] };
 }

@@ -17,7 +17,9 @@ const limits = limitsFromEnv(Deno.env.toObject());
 const supervisor = createSupervisor({
   limits,
   functions: Object.fromEntries(
-    FUNCTIONS.map((name) => [name, new URL(`../../supabase/functions/${name}/index.ts`, import.meta.url).href]),
+    FUNCTIONS.map((
+      name,
+    ) => [name, new URL(`../../supabase/functions/${name}/index.ts`, import.meta.url).href]),
   ),
   workerCommand: {
     cmd: Deno.execPath(),
@@ -36,13 +38,19 @@ const server = Deno.serve({
   port,
   hostname: Deno.env.get("HOST") ?? "127.0.0.1",
   onListen: ({ hostname, port }) =>
-    console.log(`functions listening on http://${hostname}:${port}/functions/v1/ (limits ${limits.enforced
-      ? `on: CPU ${limits.cpuSoftMs}/${limits.cpuHardMs} ms, wall clock ${limits.wallClockMs} ms, ${limits.memoryMb} MB`
-      : "off"})`),
+    console.log(
+      `functions listening on http://${hostname}:${port}/functions/v1/ (limits ${
+        limits.enforced
+          ? `on: CPU ${limits.cpuSoftMs}/${limits.cpuHardMs} ms, wall clock ${limits.wallClockMs} ms, ${limits.memoryMb} MB`
+          : "off"
+      })`,
+    ),
 }, (req) => {
   const match = new URL(req.url).pathname.match(/^\/functions\/v1\/([a-z0-9-]+)\/?$/);
   if (!match) return notFound("Use /functions/v1/<name>.");
-  if (!FUNCTIONS.includes(match[1])) return notFound(`No function named ${match[1]}; have ${FUNCTIONS.join(", ")}.`);
+  if (!FUNCTIONS.includes(match[1])) {
+    return notFound(`No function named ${match[1]}; have ${FUNCTIONS.join(", ")}.`);
+  }
   return supervisor.handle(req, match[1]);
 });
 

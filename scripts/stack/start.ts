@@ -228,7 +228,11 @@ async function main(): Promise<void> {
       await buildConsole();
     }
     consoleServer = await startConsoleServer({ port: CONSOLE_PORT, config: { supabaseUrl: functionsUrl } });
-    const token = operatorToken(signingKey, { supabaseUrl: functionsUrl, ttlSeconds: SIGN_IN_TTL_SECONDS, email: "operator@localhost" });
+    const token = operatorToken(signingKey, {
+      supabaseUrl: functionsUrl,
+      ttlSeconds: SIGN_IN_TTL_SECONDS,
+      email: "operator@localhost",
+    });
     signIn = `${consoleServer.url}/#access_token=${token}`;
     info("url", `${consoleServer.url}/`);
   } catch (err) {
@@ -244,7 +248,13 @@ async function main(): Promise<void> {
   if (signIn) {
     console.log(`    console        ${consoleServer!.url}/`);
     console.log(`    sign in        ${signIn}`);
-    console.log(c.dim(`                   (an operator for ${SIGN_IN_TTL_SECONDS / 60} min; a new link: npm run console:link)`));
+    console.log(
+      c.dim(
+        `                   (an operator for ${
+          SIGN_IN_TTL_SECONDS / 60
+        } min; a new link: npm run console:link)`,
+      ),
+    );
   }
   console.log(`    functions      ${functionsUrl}/functions/v1/<name>`);
   console.log(`    database       ${redact(db.url)}`);
@@ -273,7 +283,13 @@ async function main(): Promise<void> {
   setInterval(() => {}, 1 << 30);
 }
 
-function printRoomReconciliation(report: { checked: number; changed: number; changes: { cause: string; from: string; to: string; unitId: string }[] }) {
+function printRoomReconciliation(
+  report: {
+    checked: number;
+    changed: number;
+    changes: { cause: string; from: string; to: string; unitId: string }[];
+  },
+) {
   const byCause = new Map<string, number>();
   for (const ch of report.changes) byCause.set(ch.cause, (byCause.get(ch.cause) ?? 0) + 1);
   const causes = [...byCause].map(([k, n]) => `${n} ${k}`).join(", ");
@@ -283,8 +299,12 @@ function printRoomReconciliation(report: { checked: number; changed: number; cha
     report.changed === 0 ? c.green("0") : `${report.changed}  ${c.dim(`(${causes})`)}`,
   );
   const drift = byCause.get("drift") ?? 0;
-  if (drift) info("", c.red(`${drift} unit(s) had a status no stay explained: repaired and recorded as drift`));
-  for (const ch of report.changes.slice(0, 5)) info("", c.dim(`${ch.unitId}: ${ch.from} -> ${ch.to} (${ch.cause})`));
+  if (drift) {
+    info("", c.red(`${drift} unit(s) had a status no stay explained: repaired and recorded as drift`));
+  }
+  for (const ch of report.changes.slice(0, 5)) {
+    info("", c.dim(`${ch.unitId}: ${ch.from} -> ${ch.to} (${ch.cause})`));
+  }
 }
 
 function portFree(port: number): Promise<boolean> {

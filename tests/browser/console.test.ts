@@ -7,10 +7,20 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole, type ConsoleServer, startConsoleServer } from "../../scripts/stack/lib/console-server.ts";
+import {
+  buildConsole,
+  type ConsoleServer,
+  startConsoleServer,
+} from "../../scripts/stack/lib/console-server.ts";
 import { generateSigningKey, jwksOf, operatorToken } from "../../scripts/stack/lib/local-auth.ts";
 import { projectRoot } from "../../scripts/stack/lib/migrate.ts";
-import { type Browser, browserUnavailable, launchBrowser, REQUIRE_BROWSER, warnSkipped } from "../helpers/browser.ts";
+import {
+  type Browser,
+  browserUnavailable,
+  launchBrowser,
+  REQUIRE_BROWSER,
+  warnSkipped,
+} from "../helpers/browser.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, waitFor } from "../helpers/sim.ts";
 
@@ -33,7 +43,8 @@ let hotelId: string;
 
 const sql = () => stack.db.sql;
 const activeRuns = async () =>
-  (await sql()`select count(*)::int as n from public.sync_runs where status in ('running', 'continuing')`)[0].n as number;
+  (await sql()`select count(*)::int as n from public.sync_runs where status in ('running', 'continuing')`)[0]
+    .n as number;
 
 describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_000 }, () => {
   beforeAll(async () => {
@@ -43,7 +54,9 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     stack = s;
     web = await startConsoleServer({ port: 0, dist, config: { supabaseUrl: stack.server.url } });
     // The functions' default issuer is <SUPABASE_URL>/auth/v1, here the server's own URL.
-    link = `${web.url}/#access_token=${operatorToken(key, { supabaseUrl: stack.server.url, ttlSeconds: 900 })}`;
+    link = `${web.url}/#access_token=${
+      operatorToken(key, { supabaseUrl: stack.server.url, ttlSeconds: 900 })
+    }`;
     browser = await launchBrowser();
     // Generous: on a shared 2-core machine Chromium can be slow to paint; every wait is on an event.
     browser.context.setDefaultTimeout(60_000);
@@ -118,7 +131,8 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
         resolve();
         await held;
         await route.continue();
-      }));
+      })
+    );
     try {
       await page.goto(`${web.url}/#/runs`);
       await seen;
@@ -154,7 +168,9 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
       // Same run, same page, still running and its progress still moving: re-attached by id.
       expect(page.url()).toContain(runId);
       await page.locator("#run-summary .badge", { hasText: "running" }).waitFor();
-      await page.locator("#run-message").getByText(/bookings page [2-7] of 7|Sync complete/).waitFor({ timeout: 90_000 });
+      await page.locator("#run-message").getByText(/bookings page [2-7] of 7|Sync complete/).waitFor({
+        timeout: 90_000,
+      });
       await page.locator("#run-summary .badge", { hasText: "completed" }).waitFor({ timeout: 90_000 });
       await page.locator("#run-children").getByText("bookings").first().waitFor();
       await browser.shot("run-detail-completed");
@@ -209,7 +225,11 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
   it("a viewer sees the runs but no action buttons; an expired link asks to sign in again", async () => {
     const viewerPage = await browser.context.newPage();
     try {
-      const token = operatorToken(key, { supabaseUrl: stack.server.url, role: "viewer", email: "viewer@localhost" });
+      const token = operatorToken(key, {
+        supabaseUrl: stack.server.url,
+        role: "viewer",
+        email: "viewer@localhost",
+      });
       await viewerPage.goto(`${web.url}/#access_token=${token}`);
       await viewerPage.getByText("Signed in as a viewer: you can look, not act.").waitFor();
       await viewerPage.locator("#recent-runs .badge").first().waitFor();
@@ -226,7 +246,10 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
 
   it("shows the room board and a refused room action's reasons", async (ctx) => {
     const { page } = browser;
-    const probe = await stack.call(`room-status?tenantId=${hotelId}`, undefined, { method: "GET", headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const probe = await stack.call(`room-status?tenantId=${hotelId}`, undefined, {
+      method: "GET",
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     if (probe.status === 404 && probe.body?.error?.code === "FUNCTION_NOT_FOUND") {
       console.warn("!!! SKIPPING the Rooms browser test: the room-status function is not on this branch.");
       ctx.skip();

@@ -11,17 +11,21 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyPgNetStandin,
+  type CronPostgres,
   ensurePgCron,
   setSyncSettings,
   startCronPostgres,
-  type CronPostgres,
 } from "../../scripts/stack/lib/cron-postgres.ts";
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import {
+  type FunctionsServer,
+  LOCAL_SIMULATOR_HOSTS,
+  startFunctionsServer,
+} from "../../scripts/stack/lib/functions-server.ts";
 import { migrate, projectRoot } from "../../scripts/stack/lib/migrate.ts";
-import { startPgNetWorker, type PgNetWorker } from "../../scripts/stack/lib/pg-net-worker.ts";
+import { type PgNetWorker, startPgNetWorker } from "../../scripts/stack/lib/pg-net-worker.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db.ts";
 import { ADMIN_KEY } from "../helpers/stack.ts";
-import { startSite, tenantForSite, type SimSite } from "../helpers/sim.ts";
+import { type SimSite, startSite, tenantForSite } from "../helpers/sim.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const REQUIRE_CRON = process.env.CI_REQUIRE_CRON === "1";
@@ -61,7 +65,9 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
 
   beforeAll(async () => {
     const started = await startCronPostgres({ dataDir: `.data/cron-test-${process.pid}` });
-    if (!started.available) throw new Error(`pg_cron was installed but the server did not start: ${started.reason}`);
+    if (!started.available) {
+      throw new Error(`pg_cron was installed but the server did not start: ${started.reason}`);
+    }
     pg = started;
     await applyPgNetStandin(pg.url);
     await migrate(pg.url);
@@ -81,17 +87,26 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     });
     await setSyncSettings(pg.url, { projectUrl: server.url, adminKey: ADMIN_KEY });
     const [{ said }] = await sql`select sync.schedule_jobs() as said`;
-    expect(said).toMatch(/^scheduled motopress-prune-history .*motopress-nightly-sync .*motopress-reap-stale-runs/);
-    const ALL = [[NIGHTLY, "0 3 * * *"], [PRUNE, "30 4 * * *"], [REAPER, "*/5 * * * *"], [ROOMS, "*/5 * * * *"]];
+    expect(said).toMatch(
+      /^scheduled motopress-prune-history .*motopress-nightly-sync .*motopress-reap-stale-runs/,
+    );
+    const ALL = [[NIGHTLY, "0 3 * * *"], [PRUNE, "30 4 * * *"], [REAPER, "*/5 * * * *"], [
+      ROOMS,
+      "*/5 * * * *",
+    ]];
     const jobs = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(jobs.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
     // Idempotent: applying the migration again replaces the jobs, it does not add more.
-    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202001000_hosted_grants.sql"), "utf8"));
+    await sql.unsafe(
+      await readFile(path.join(projectRoot, "supabase/migrations/20261202001000_hosted_grants.sql"), "utf8"),
+    );
     const again = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(again.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
     // And the room-status job's own block, applied again, replaces it.
-    await sql.unsafe(await readFile(path.join(projectRoot, "supabase/migrations/20261202004100_room_status.sql"), "utf8")
-      .then((text) => text.slice(text.indexOf("do $schedule$"))));
+    await sql.unsafe(
+      await readFile(path.join(projectRoot, "supabase/migrations/20261202004100_room_status.sql"), "utf8")
+        .then((text) => text.slice(text.indexOf("do $schedule$"))),
+    );
     const rooms = await sql`select jobname, schedule from cron.job order by jobname`;
     expect(rooms.map((j) => [j.jobname, j.schedule])).toEqual(ALL);
 
@@ -131,7 +146,9 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
         where j.jobname = ${job} and d.status in ('succeeded', 'failed') order by d.start_time`;
   const responseFor = (fn: string, body: Record<string, unknown>) =>
     sql`select status_code, content, error_msg, url, request_body from net._http_response
-        where url like ${"%/functions/v1/" + fn} and request_body @> ${sql.json(body as never)}::jsonb order by id`;
+        where url like ${"%/functions/v1/" + fn} and request_body @> ${
+      sql.json(body as never)
+    }::jsonb order by id`;
 
   it("both jobs fire on their schedule and reach the functions over HTTP", async () => {
     // A change made in the last seconds of a minute might only be seen after the boundary.
@@ -146,7 +163,9 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
       const responses = await responseFor("sync-command-center", { trigger: "cron" });
       return runs.length > 0 && responses.length > 0 && { runs, responses };
     }, { timeoutMs: WAIT_MS, intervalMs: 500, what: `${NIGHTLY} run and the command center's answer` });
-    console.log(`[cron test] nightly job fired and answered after ${Math.round((Date.now() - startedAt) / 1000)} s`);
+    console.log(
+      `[cron test] nightly job fired and answered after ${Math.round((Date.now() - startedAt) / 1000)} s`,
+    );
     expect(nightly.runs[0].status, nightly.runs[0].return_message).toBe("succeeded");
     const answer = nightly.responses[0];
     expect(answer.error_msg).toBeNull();
@@ -159,27 +178,39 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
     expect(body.runId).toBe(run.id);
     // ... and the nightly sync really synced the active tenant: accommodations, then bookings.
     const done = await waitFor(async () => {
-      const [r] = await sql`select status, error_code, error_message from public.sync_runs where id = ${run.id}`;
+      const [r] =
+        await sql`select status, error_code, error_message from public.sync_runs where id = ${run.id}`;
       return ["completed", "failed", "cancelled"].includes(r.status) && r;
     }, { timeoutMs: 60_000, intervalMs: 500, what: "the cron-triggered command-center run finished" });
     expect(done.status, done.error_message ?? "").toBe("completed");
     const synced = await sql`
       select source from public.sync_runs where tenant_id = ${cronTenant} and status = 'completed' order by source`;
-    expect(synced.map((r) => r.source)).toEqual(expect.arrayContaining(["motopress-accommodations", "motopress-bookings"]));
+    expect(synced.map((r) => r.source)).toEqual(
+      expect.arrayContaining(["motopress-accommodations", "motopress-bookings"]),
+    );
   }, WAIT_MS + 70_000);
 
-  it("the reaper resumes an expired running run (its worker died) from its checkpoint, and it finishes", async () => {
-    const run = await waitFor(async () => {
-      const [r] = await sql`select status, invocations, error_code, last_interruption from public.sync_runs where id = ${staleRun}`;
-      return ["completed", "failed", "cancelled"].includes(r.status) && r;
-    }, { timeoutMs: WAIT_MS + 30_000, intervalMs: 500, what: "the dead worker's run resumed and finished" });
-    expect(run.error_code).toBeNull();
-    expect(run.status).toBe("completed");
-    expect(run.invocations).toBeGreaterThanOrEqual(2);
-    expect(run.last_interruption).toMatch(/no heartbeat since .*the worker died/);
-    const runs = await finishedRuns(REAPER);
-    expect(runs[0].status, runs[0].return_message).toBe("succeeded");
-  }, WAIT_MS + 60_000);
+  it(
+    "the reaper resumes an expired running run (its worker died) from its checkpoint, and it finishes",
+    async () => {
+      const run = await waitFor(async () => {
+        const [r] =
+          await sql`select status, invocations, error_code, last_interruption from public.sync_runs where id = ${staleRun}`;
+        return ["completed", "failed", "cancelled"].includes(r.status) && r;
+      }, {
+        timeoutMs: WAIT_MS + 30_000,
+        intervalMs: 500,
+        what: "the dead worker's run resumed and finished",
+      });
+      expect(run.error_code).toBeNull();
+      expect(run.status).toBe("completed");
+      expect(run.invocations).toBeGreaterThanOrEqual(2);
+      expect(run.last_interruption).toMatch(/no heartbeat since .*the worker died/);
+      const runs = await finishedRuns(REAPER);
+      expect(runs[0].status, runs[0].return_message).toBe("succeeded");
+    },
+    WAIT_MS + 60_000,
+  );
 
   it("the reaper re-invokes an expired continuing run, which resumes and finishes", async () => {
     const [answer] = await waitFor(
@@ -187,9 +218,14 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
       { timeoutMs: WAIT_MS, intervalMs: 500, what: "the re-invoked continuation's answer" },
     );
     expect(answer.status_code, answer.content).toBe(202);
-    expect(JSON.parse(answer.content)).toMatchObject({ runId: continuingRun, status: "running", resumed: true });
+    expect(JSON.parse(answer.content)).toMatchObject({
+      runId: continuingRun,
+      status: "running",
+      resumed: true,
+    });
     const run = await waitFor(async () => {
-      const [r] = await sql`select status, invocations, error_code, stats from public.sync_runs where id = ${continuingRun}`;
+      const [r] =
+        await sql`select status, invocations, error_code, stats from public.sync_runs where id = ${continuingRun}`;
       return ["completed", "failed", "cancelled"].includes(r.status) && r;
     }, { timeoutMs: 60_000, intervalMs: 500, what: "the resumed run finished" });
     expect(run.error_code).toBeNull();
@@ -199,23 +235,32 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
       select count(*)::int as n from hotels.accommodation_units u join public.sync_runs r on r.tenant_id = u.tenant_id
       where r.id = ${continuingRun}`;
     expect(n).toBeGreaterThan(0); // the resumed run really synced the site's rooms
-    console.log(`[cron test] reaper scenario done ${Math.round((Date.now() - startedAt) / 1000)} s after the schedule change`);
+    console.log(
+      `[cron test] reaper scenario done ${
+        Math.round((Date.now() - startedAt) / 1000)
+      } s after the schedule change`,
+    );
   }, WAIT_MS + 70_000);
 
-  it("the room-status job reconciles every minute here: a status set by hand is repaired and recorded as drift", async () => {
-    const [unit] = await sql`select id from hotels.accommodation_units where tenant_id = ${cronTenant} order by id limit 1`;
-    const [{ since }] = await sql`
+  it(
+    "the room-status job reconciles every minute here: a status set by hand is repaired and recorded as drift",
+    async () => {
+      const [unit] =
+        await sql`select id from hotels.accommodation_units where tenant_id = ${cronTenant} order by id limit 1`;
+      const [{ since }] = await sql`
       update hotels.accommodation_units set room_status = 'out_of_service' where id = ${unit.id} returning now() as since`;
-    const repaired = await waitFor(async () => {
-      const [c] = await sql`
+      const repaired = await waitFor(async () => {
+        const [c] = await sql`
         select from_status, to_status, cause from hotels.room_status_changes
         where accommodation_unit_id = ${unit.id} and created_at >= ${since} order by id desc limit 1`;
-      return c;
-    }, { timeoutMs: WAIT_MS, intervalMs: 500, what: "the reconciliation job repaired the unit" });
-    expect(repaired).toMatchObject({ from_status: "out_of_service", cause: "drift" });
-    const runs = await finishedRuns(ROOMS);
-    expect(runs.at(-1)!.status, runs.at(-1)!.return_message).toBe("succeeded");
-  }, WAIT_MS + 30_000);
+        return c;
+      }, { timeoutMs: WAIT_MS, intervalMs: 500, what: "the reconciliation job repaired the unit" });
+      expect(repaired).toMatchObject({ from_status: "out_of_service", cause: "drift" });
+      const runs = await finishedRuns(ROOMS);
+      expect(runs.at(-1)!.status, runs.at(-1)!.return_message).toBe("succeeded");
+    },
+    WAIT_MS + 30_000,
+  );
 
   it("sync.invoke_function prefers Vault's secrets and fails clearly without configuration", async () => {
     await sql.begin(async (tx) => {
@@ -223,18 +268,27 @@ describe.skipIf(!!unavailable)("pg_cron schedule → pg_net → functions", () =
       await tx`create schema vault`;
       await tx`create view vault.decrypted_secrets as
                select * from (values ('project_url', 'https://ref.supabase.co'), ('sync_admin_key', 'vault-key')) v(name, decrypted_secret)`;
-      const [{ url, key }] = await tx`select sync.setting('project_url') as url, sync.setting('sync_admin_key') as key`;
+      const [{ url, key }] =
+        await tx`select sync.setting('project_url') as url, sync.setting('sync_admin_key') as key`;
       expect([url, key]).toEqual(["https://ref.supabase.co", "vault-key"]);
-      const [{ id }] = await tx`select sync.invoke_function('motopress-bookings', '{"forceCancel":true}') as id`;
+      const [{ id }] =
+        await tx`select sync.invoke_function('motopress-bookings', '{"forceCancel":true}') as id`;
       const [queued] = await tx`select url, headers, body from net.http_request_queue where id = ${id}`;
       expect(queued.url).toBe("https://ref.supabase.co/functions/v1/motopress-bookings");
       // The key in `apikey`, and the same value as Bearer (reference A3).
-      expect(queued.headers).toMatchObject({ apikey: "vault-key", Authorization: "Bearer vault-key", "Content-Type": "application/json" });
+      expect(queued.headers).toMatchObject({
+        apikey: "vault-key",
+        Authorization: "Bearer vault-key",
+        "Content-Type": "application/json",
+      });
       expect(queued.body).toEqual({ forceCancel: true });
 
       await tx`drop view vault.decrypted_secrets`;
       await tx`delete from private.sync_settings`;
-      const err = await tx`select sync.invoke_function('sync-command-center', '{}')`.then(() => null, (e) => e);
+      const err = await tx`select sync.invoke_function('sync-command-center', '{}')`.then(
+        () => null,
+        (e) => e,
+      );
       expect(err?.message).toMatch(/not configured: the project URL \(secret project_url\), the admin key/);
       throw new Rollback();
     }).catch((e) => {

@@ -266,5 +266,4 @@ describe("syncing", () => {
     expect(err.status).toBe(404);
     expect(err.code).toBe("TENANT_NOT_FOUND");
   });
-
 });

@@ -17,12 +17,20 @@ let wall: FunctionsServer;
 beforeAll(async () => {
   [hosted, low, off, idle, wall] = await Promise.all([
     startFunctionsServer({}, undefined, SERVE),
-    startFunctionsServer({
-      EDGE_RUNTIME_CPU_SOFT_MS: "300",
-      EDGE_RUNTIME_CPU_HARD_MS: "600",
-      EDGE_RUNTIME_MEMORY_MB: "200",
-    }, undefined, SERVE),
-    startFunctionsServer({ EDGE_RUNTIME_LIMITS: "off", EDGE_RUNTIME_CPU_SOFT_MS: "100", EDGE_RUNTIME_CPU_HARD_MS: "200" }, undefined, SERVE),
+    startFunctionsServer(
+      {
+        EDGE_RUNTIME_CPU_SOFT_MS: "300",
+        EDGE_RUNTIME_CPU_HARD_MS: "600",
+        EDGE_RUNTIME_MEMORY_MB: "200",
+      },
+      undefined,
+      SERVE,
+    ),
+    startFunctionsServer(
+      { EDGE_RUNTIME_LIMITS: "off", EDGE_RUNTIME_CPU_SOFT_MS: "100", EDGE_RUNTIME_CPU_HARD_MS: "200" },
+      undefined,
+      SERVE,
+    ),
     startFunctionsServer({ EDGE_RUNTIME_REQUEST_IDLE_TIMEOUT_MS: "1000" }, undefined, SERVE),
     // Its own server: a short wall clock would also retire and kill the CPU tests' workers under load.
     startFunctionsServer({ EDGE_RUNTIME_WALL_CLOCK_MS: "4000" }, undefined, SERVE),
@@ -46,7 +54,12 @@ async function call(server: FunctionsServer, fn: string, query: string) {
 
 /** Waits for a log line of the server (an event, not a sleep). */
 // deno-lint-ignore no-explicit-any -- a JSON log line; each test reads the fields it asserts
-async function logLine(server: FunctionsServer, pattern: RegExp, timeoutMs = 15_000): Promise<Record<string, any>> {
+type LogLine = Record<string, any>;
+async function logLine(
+  server: FunctionsServer,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<LogLine> {
   return JSON.parse(await waitForLog(() => server.output(), pattern, { timeoutMs }));
 }
 
@@ -90,16 +103,22 @@ describe("hosted limits (the defaults)", () => {
 });
 
 describe("lower test limits, same semantics", () => {
-  it.concurrent("wall clock: beforeunload (wall_clock) first, then killed at the limit with 546", async () => {
-    const res = await call(wall, "probe-a", "op=sleep&ms=20000");
-    expect(res.status).toBe(546);
-    expect(res.code).toBe("WORKER_LIMIT");
-    expect(res.ms).toBeGreaterThanOrEqual(3900);
-    expect(res.ms).toBeLessThan(10_000);
-    const before = await logLine(wall, /probe beforeunload.*"reason":"wall_clock"/);
-    expect(before.reason).toBe("wall_clock");
-    expect((await logLine(wall, /worker killed: wall clock duration reached.*"fn":"probe-a"/)).reason).toBe("wall_clock");
-  }, 30_000);
+  it.concurrent(
+    "wall clock: beforeunload (wall_clock) first, then killed at the limit with 546",
+    async () => {
+      const res = await call(wall, "probe-a", "op=sleep&ms=20000");
+      expect(res.status).toBe(546);
+      expect(res.code).toBe("WORKER_LIMIT");
+      expect(res.ms).toBeGreaterThanOrEqual(3900);
+      expect(res.ms).toBeLessThan(10_000);
+      const before = await logLine(wall, /probe beforeunload.*"reason":"wall_clock"/);
+      expect(before.reason).toBe("wall_clock");
+      expect((await logLine(wall, /worker killed: wall clock duration reached.*"fn":"probe-a"/)).reason).toBe(
+        "wall_clock",
+      );
+    },
+    30_000,
+  );
 
   it.concurrent("memory: a worker holding more than the limit is killed with 546", async () => {
     const res = await call(low, "probe-b", "op=alloc&mb=400");
@@ -108,21 +127,29 @@ describe("lower test limits, same semantics", () => {
     expect(kill.rssMb).toBeGreaterThanOrEqual(200);
   }, 30_000);
 
-  it.concurrent("CPU soft limit retires the worker: the next request gets a new one, the old is dropped", async () => {
-    const first = await call(low, "probe-c", "op=busy&ms=400"); // past soft (300), under hard (600)
-    expect(first.status).toBe(200);
-    await logLine(low, /worker retired: CPU time soft limit reached.*"fn":"probe-c"/);
-    const next = await call(low, "probe-c", "op=pid");
-    expect(next.body.pid).not.toBe(first.body.pid);
-    const dropped = await logLine(low, new RegExp(`probe beforeunload.*"reason":"early_drop".*"pid":${first.body.pid}`));
-    expect(dropped.pid).toBe(first.body.pid);
-  }, 30_000);
+  it.concurrent(
+    "CPU soft limit retires the worker: the next request gets a new one, the old is dropped",
+    async () => {
+      const first = await call(low, "probe-c", "op=busy&ms=400"); // past soft (300), under hard (600)
+      expect(first.status).toBe(200);
+      await logLine(low, /worker retired: CPU time soft limit reached.*"fn":"probe-c"/);
+      const next = await call(low, "probe-c", "op=pid");
+      expect(next.body.pid).not.toBe(first.body.pid);
+      const dropped = await logLine(
+        low,
+        new RegExp(`probe beforeunload.*"reason":"early_drop".*"pid":${first.body.pid}`),
+      );
+      expect(dropped.pid).toBe(first.body.pid);
+    },
+    30_000,
+  );
 
   it.concurrent("beforeunload (cpu) reaches a worker that yields, before the CPU kill", async () => {
     const res = await call(low, "probe-d", "op=busy-yielding&ms=5000");
     expect(res.status).toBe(546);
     expect((await logLine(low, /probe beforeunload.*"reason":"cpu"/)).reason).toBe("cpu");
-    expect((await logLine(low, /worker killed: CPU time hard limit reached.*"fn":"probe-d"/)).cpuMs).toBeGreaterThanOrEqual(600);
+    expect((await logLine(low, /worker killed: CPU time hard limit reached.*"fn":"probe-d"/)).cpuMs)
+      .toBeGreaterThanOrEqual(600);
   }, 30_000);
 
   it.concurrent("a retired worker with a pending waitUntil is kept until it settles", async () => {

@@ -1,9 +1,9 @@
 // The all-tenants run over HTTP: one tenant's chain per invocation, at most the bound at once,
 // the global cancel during the fan-out, and a chain's child refused to direct callers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../helpers/stack.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
 import { ageRun, insertTenant } from "../helpers/db.ts";
-import { startSite, tenantForSite, waitFor, waitForRun, type SimSite } from "../helpers/sim.ts";
+import { type SimSite, startSite, tenantForSite, waitFor, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 import { diffAgainstSource } from "../reliability/harness.ts";
 
@@ -12,7 +12,9 @@ let stack: Stack;
 const sites: SimSite[] = [];
 beforeAll(async () => {
   stack = await startStack({ SYNC_TENANT_CONCURRENCY: String(BOUND) });
-  for (let i = 0; i < 5; i++) sites.push(await startSite({ seed: 100 + i, hotel: { bookings: 25, types: 2, unitsPerType: 2 } }));
+  for (let i = 0; i < 5; i++) {
+    sites.push(await startSite({ seed: 100 + i, hotel: { bookings: 25, types: 2, unitsPerType: 2 } }));
+  }
 });
 afterAll(async () => {
   for (const s of sites) await s.close();
@@ -21,9 +23,11 @@ afterAll(async () => {
 
 /** The largest number of intervals open at one instant (a start at the same instant as an end counts after it). */
 function maxOverlap(intervals: { start: number; end: number }[]): number {
-  const events = intervals.flatMap((i) => [{ t: i.start, d: 1 }, { t: i.end, d: -1 }]).sort((a, b) => a.t - b.t || a.d - b.d);
+  const events = intervals.flatMap((i) => [{ t: i.start, d: 1 }, { t: i.end, d: -1 }]).sort((a, b) =>
+    a.t - b.t || a.d - b.d
+  );
   let open = 0, max = 0;
-  for (const e of events) max = Math.max(max, (open += e.d));
+  for (const e of events) max = Math.max(max, open += e.d);
   return max;
 }
 
@@ -45,7 +49,9 @@ describe("the all-tenants run", () => {
     // One failure, classified by its type: a tenant without credentials is TENANT_NOT_CONFIGURED.
     expect(parent.status).toBe("failed");
     expect(parent.error_code).toBe("TENANTS_FAILED");
-    expect(parent.error_message).toMatch(/^1 of 51 tenants failed: zz-no-credentials \(accommodations failed: /);
+    expect(parent.error_message).toMatch(
+      /^1 of 51 tenants failed: zz-no-credentials \(accommodations failed: /,
+    );
     expect(parent.stats.tenants).toHaveLength(51);
     const bad = parent.stats.tenants.find((t: { tenantId: string }) => t.tenantId === unconfigured);
     expect(bad).toMatchObject({ state: "failed", error: { code: "TENANT_NOT_CONFIGURED" } });
@@ -56,14 +62,18 @@ describe("the all-tenants run", () => {
     expect(chains).toHaveLength(51);
     expect(new Set(chains.map((c) => c.tenant_id)).size).toBe(51);
     expect(chains.every((c) => c.source === "sync-command-center")).toBe(true);
-    for (const c of chains) expect(c.stats.tenants.map((t: { tenantId: string }) => t.tenantId)).toEqual([c.tenant_id]);
+    for (const c of chains) {
+      expect(c.stats.tenants.map((t: { tenantId: string }) => t.tenantId)).toEqual([c.tenant_id]);
+    }
     const [{ strays }] = await stack.db.sql`
       select count(*)::int as strays from public.sync_runs s join public.sync_runs c on c.id = s.parent_run_id
       where c.parent_run_id = ${parent.id} and (s.tenant_id is distinct from c.tenant_id or s.source = 'sync-command-center')`;
     expect(strays).toBe(0);
     // The bound, from the database's own timestamps: a slot is taken at a chain's insert and given
     // back at its end, and the next insert happens after that end committed.
-    const overlap = maxOverlap(chains.map((c) => ({ start: c.started_at.getTime(), end: c.completed_at.getTime() })));
+    const overlap = maxOverlap(
+      chains.map((c) => ({ start: c.started_at.getTime(), end: c.completed_at.getTime() })),
+    );
     expect(overlap).toBeLessThanOrEqual(BOUND);
     expect(overlap).toBe(BOUND); // and the fan-out did run tenants side by side
     // The parent's own invocations did no tenant's work: it only queued and advanced.
@@ -96,13 +106,17 @@ describe("the all-tenants run", () => {
       expect(chains).toHaveLength(BOUND);
       // Each cancelled chain's invocation ends by advancing the fan-out: wait for those events.
       await waitFor(() => {
-        const lines = stack.server.output().split("\n").filter((l) => l.includes(parentId) && l.includes("fan-out advanced"));
+        const lines = stack.server.output().split("\n").filter((l) =>
+          l.includes(parentId) && l.includes("fan-out advanced")
+        );
         return lines.length >= 1 + BOUND; // the parent's own, then one per chain
       }, 30_000);
-      const after = await stack.db.sql`select id, status from public.sync_runs where parent_run_id = ${parentId}`;
+      const after = await stack.db
+        .sql`select id, status from public.sync_runs where parent_run_id = ${parentId}`;
       expect(after).toHaveLength(BOUND);
       expect(after.every((c) => c.status === "cancelled")).toBe(true);
-      const [{ active }] = await stack.db.sql`select count(*)::int as active from public.sync_runs where status in ('running','continuing')`;
+      const [{ active }] = await stack.db
+        .sql`select count(*)::int as active from public.sync_runs where status in ('running','continuing')`;
       expect(active).toBe(0);
       const [{ queued }] = await stack.db.sql`
         select count(*)::int as queued from sync.fanout_tenants where parent_run_id = ${parentId} and chain_run_id is null`;
@@ -123,12 +137,17 @@ describe("a chain's child belongs to its chain", () => {
       const tenant = await tenantForSite(stack.db.sql, slow);
       const res = await stack.call("sync-command-center", { tenantId: tenant });
       const child = await waitFor(async () => {
-        const [b] = await stack.db.sql`select * from public.sync_runs where parent_run_id = ${res.body.runId} and source = 'motopress-bookings' and status = 'running'`;
+        const [b] = await stack.db
+          .sql`select * from public.sync_runs where parent_run_id = ${res.body.runId} and source = 'motopress-bookings' and status = 'running'`;
         return b;
       });
       const direct = await stack.call("motopress-bookings", { tenantId: tenant });
       expect(direct.status).toBe(409);
-      expect(direct.body.error).toMatchObject({ code: "RUN_IN_PROGRESS", runId: child.id, chainRunId: res.body.runId });
+      expect(direct.body.error).toMatchObject({
+        code: "RUN_IN_PROGRESS",
+        runId: child.id,
+        chainRunId: res.body.runId,
+      });
       expect(direct.body.error.message).toContain(`chain run ${res.body.runId}`);
       await ageRun(stack.db.sql, child.id, 600); // as if the child's worker had died
       expect((await stack.call("motopress-bookings", { tenantId: tenant })).status).toBe(409);
@@ -144,5 +163,3 @@ describe("a chain's child belongs to its chain", () => {
     }
   });
 });
-
-

@@ -6,7 +6,7 @@ import http from "node:http";
 import type net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertTenant } from "../helpers/db.ts";
-import { startStack, type Stack } from "../helpers/stack.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
 import { startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { waitForRun } from "../helpers/sim.ts";
 
@@ -78,27 +78,41 @@ beforeAll(async () => {
       case "reset-query":
         // Ignores Basic auth (the query-string fallback kicks in), then drops the connection: the
         // runtime's network error names the request URL, keys included.
-        if (auth) return json(401, { code: "mphb_rest_cannot_view", message: "Sorry, you cannot view this resource." });
+        if (auth) {
+          return json(401, {
+            code: "mphb_rest_cannot_view",
+            message: "Sorry, you cannot view this resource.",
+          });
+        }
         req.socket.destroy();
         return;
       case "echo-401":
         // A site (or a WAF) that echoes what it received.
         return json(401, {
           code: "rest_bad_auth",
-          message: `Rejected ${auth} (${basic}) key=${url.searchParams.get("consumer_key")} secret=${url.searchParams.get("consumer_secret")}`,
+          message: `Rejected ${auth} (${basic}) key=${url.searchParams.get("consumer_key")} secret=${
+            url.searchParams.get("consumer_secret")
+          }`,
         });
       case "redirect":
         res.writeHead(302, { location: `${elsewhere.url}/steal${url.pathname}${url.search}` }).end();
         return;
       case "same-origin-redirect":
         if (url.pathname.startsWith("/same-origin-redirect/old/")) {
-          res.writeHead(301, { location: url.pathname.replace("/same-origin-redirect/old/", "/echo-401/moved/") + url.search }).end();
+          res.writeHead(301, {
+            location: url.pathname.replace("/same-origin-redirect/old/", "/echo-401/moved/") + url.search,
+          }).end();
           return;
         }
         return json(500, { code: "unexpected", message: "not here" });
       case "redirect-query":
         // In query-string mode the keys are in the URL: a followed redirect would hand them over.
-        if (auth) return json(401, { code: "mphb_rest_cannot_view", message: "Sorry, you cannot view this resource." });
+        if (auth) {
+          return json(401, {
+            code: "mphb_rest_cannot_view",
+            message: "Sorry, you cannot view this resource.",
+          });
+        }
         res.writeHead(302, { location: `${elsewhere.url}/steal${url.pathname}${url.search}` }).end();
         return;
       case "hang":
@@ -117,16 +131,23 @@ afterAll(async () => {
 
 async function tenantAt(siteUrl: string): Promise<string> {
   const tenantId = await insertTenant(stack.db.sql);
-  await stack.db.sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+  await stack.db
+    .sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
                      values (${tenantId}, ${siteUrl}, ${KEY}, ${SECRET})`;
   return tenantId;
 }
 
 /** Everything that left the functions or was stored for this run, as one text. */
-async function everythingAbout(runId: string, tenantId: string, sse: string, logFrom: number): Promise<string> {
+async function everythingAbout(
+  runId: string,
+  tenantId: string,
+  sse: string,
+  logFrom: number,
+): Promise<string> {
   const rows = await stack.db.sql`
     select to_jsonb(r)::text as run from public.sync_runs r where r.id = ${runId} or r.parent_run_id = ${runId}`;
-  const quarantine = await stack.db.sql`select to_jsonb(q)::text as q from public.sync_quarantine q where tenant_id = ${tenantId}`;
+  const quarantine = await stack.db
+    .sql`select to_jsonb(q)::text as q from public.sync_quarantine q where tenant_id = ${tenantId}`;
   const run = await stack.call(`motopress-accommodations?runId=${runId}`, undefined, { method: "GET" });
   const health = await stack.call(`sync-command-center?tenantId=${tenantId}`, undefined, { method: "GET" });
   return [
@@ -152,7 +173,11 @@ async function syncOverSse(tenantId: string) {
   const logFrom = stack.server.output().length;
   const res = await fetch(`${stack.server.url}/functions/v1/motopress-accommodations`, {
     method: "POST",
-    headers: { "content-type": "application/json", apikey: stack.env.SYNC_ADMIN_KEY, accept: "text/event-stream" },
+    headers: {
+      "content-type": "application/json",
+      apikey: stack.env.SYNC_ADMIN_KEY,
+      accept: "text/event-stream",
+    },
     body: JSON.stringify({ tenantId }),
   });
   expect(res.status).toBe(200);
@@ -165,21 +190,33 @@ async function syncOverSse(tenantId: string) {
 
 describe("a planted secret never leaves, in every failure path", () => {
   const cases = [
-    { mode: "reset-query", code: "UPSTREAM_ERROR", message: /Network error talking to the site \(fetch failed: error sending request .*consumer_secret=\[REDACTED\]/ },
+    {
+      mode: "reset-query",
+      code: "UPSTREAM_ERROR",
+      message:
+        /Network error talking to the site \(fetch failed: error sending request .*consumer_secret=\[REDACTED\]/,
+    },
     { mode: "echo-401", code: "UPSTREAM_ERROR", message: /refused the credentials/ },
-    { mode: "redirect", code: "UPSTREAM_ERROR", message: /redirected \(302\) from http:\/\/127\.0\.0\.1:\d+ to http:\/\/127\.0\.0\.1:\d+/ },
+    {
+      mode: "redirect",
+      code: "UPSTREAM_ERROR",
+      message: /redirected \(302\) from http:\/\/127\.0\.0\.1:\d+ to http:\/\/127\.0\.0\.1:\d+/,
+    },
     { mode: "hang", code: "UPSTREAM_ERROR", message: /did not answer within 300 ms/ },
     { mode: "redirect-query", code: "UPSTREAM_ERROR", message: /redirected \(302\)/ },
     { mode: "huge", code: "UPSTREAM_ERROR", message: /larger than 64 KB/ },
   ];
-  it.each(cases)("$mode: the run fails clearly, and the secret is nowhere", async ({ mode, code, message }) => {
-    const tenantId = await tenantAt(`${site.url}/${mode}`);
-    const { sse, run, logFrom } = await syncOverSse(tenantId);
-    expect(run.status).toBe("failed");
-    expect(run.error_code).toBe(code);
-    expect(run.error_message).toMatch(message);
-    expectNoSecret(await everythingAbout(run.id, tenantId, sse, logFrom));
-  });
+  it.each(cases)(
+    "$mode: the run fails clearly, and the secret is nowhere",
+    async ({ mode, code, message }) => {
+      const tenantId = await tenantAt(`${site.url}/${mode}`);
+      const { sse, run, logFrom } = await syncOverSse(tenantId);
+      expect(run.status).toBe("failed");
+      expect(run.error_code).toBe(code);
+      expect(run.error_message).toMatch(message);
+      expectNoSecret(await everythingAbout(run.id, tenantId, sse, logFrom));
+    },
+  );
 
   it("a redirect to another origin is never followed: the other server saw no request", () => {
     expect(elsewhere.requests).toEqual([]);
@@ -202,12 +239,36 @@ describe("a planted secret never leaves, in every failure path", () => {
 
 describe("outbound requests are contained (SYNC_ALLOW_PRIVATE_HOSTS = the simulator's loopback only)", () => {
   it.each([
-    { what: "a plain-http site on an unlisted host", url: () => internal.url, pattern: /uses plain http:\/\/.*Use the site's https:\/\/ URL/ },
-    { what: "an https site on an unlisted loopback address", url: () => internal.url.replace("http:", "https:"), pattern: /resolves to a private, loopback or reserved address \(127\.0\.0\.2\)/ },
-    { what: "a private network address", url: () => "https://10.20.30.40", pattern: /private, loopback or reserved address \(10\.20\.30\.40\)/ },
-    { what: "the cloud metadata address", url: () => "https://169.254.169.254/latest", pattern: /169\.254\.169\.254/ },
-    { what: "an IPv4-mapped IPv6 loopback", url: () => "https://[::ffff:127.0.0.2]", pattern: /private, loopback or reserved/ },
-    { what: "a public http:// site", url: () => "http://hotel.example", pattern: /hotel\.example uses plain http:\/\// },
+    {
+      what: "a plain-http site on an unlisted host",
+      url: () => internal.url,
+      pattern: /uses plain http:\/\/.*Use the site's https:\/\/ URL/,
+    },
+    {
+      what: "an https site on an unlisted loopback address",
+      url: () => internal.url.replace("http:", "https:"),
+      pattern: /resolves to a private, loopback or reserved address \(127\.0\.0\.2\)/,
+    },
+    {
+      what: "a private network address",
+      url: () => "https://10.20.30.40",
+      pattern: /private, loopback or reserved address \(10\.20\.30\.40\)/,
+    },
+    {
+      what: "the cloud metadata address",
+      url: () => "https://169.254.169.254/latest",
+      pattern: /169\.254\.169\.254/,
+    },
+    {
+      what: "an IPv4-mapped IPv6 loopback",
+      url: () => "https://[::ffff:127.0.0.2]",
+      pattern: /private, loopback or reserved/,
+    },
+    {
+      what: "a public http:// site",
+      url: () => "http://hotel.example",
+      pattern: /hotel\.example uses plain http:\/\//,
+    },
   ])("refuses $what before sending anything", async ({ url, pattern }) => {
     const tenantId = await tenantAt(url());
     const { sse, run, logFrom } = await syncOverSse(tenantId);

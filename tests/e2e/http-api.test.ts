@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY, startStack, type Stack } from "../helpers/stack.ts";
+import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { insertTenant } from "../helpers/db.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
 
@@ -22,7 +22,9 @@ describe("auth", () => {
     expect(none.status).toBe(401);
     expect(none.body.error.code).toBe("UNAUTHORIZED");
     expect(none.body.error.message).toMatch(/Missing admin key/);
-    const wrong = await stack.call(fn, { forceCancel: true }, { headers: { authorization: "Bearer nope-nope-nope-nope" } });
+    const wrong = await stack.call(fn, { forceCancel: true }, {
+      headers: { authorization: "Bearer nope-nope-nope-nope" },
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.message).toMatch(/not valid/);
   });
@@ -80,7 +82,9 @@ describe("bad input: 4xx naming the problem, nothing written", () => {
   });
 
   it("413 for a huge body", async () => {
-    const res = await stack.call("motopress-bookings", undefined, { rawBody: JSON.stringify({ x: "a".repeat(200_000) }) });
+    const res = await stack.call("motopress-bookings", undefined, {
+      rawBody: JSON.stringify({ x: "a".repeat(200_000) }),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe("PAYLOAD_TOO_LARGE");
   });
@@ -119,7 +123,12 @@ describe("forceCancel", () => {
     expect(res.status).toBe(200);
     expect(res.body.cancelled).toBe(2);
     expect(res.body.runIds.sort()).toEqual(ids.sort());
-    const again = await claimRun(stack.db.sql, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+    const again = await claimRun(stack.db.sql, {
+      tenantId: tenant,
+      source: "motopress-bookings",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     expect(again.outcome).toBe("claimed");
     await stack.call("sync-command-center", { forceCancel: true });
   });

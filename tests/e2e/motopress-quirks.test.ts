@@ -2,7 +2,7 @@
 // database ends equal to the source (the shared oracle), and the health report names what could
 // not be stored and why. Then removal by status: trash, restore (draft) and publish again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../helpers/stack.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 
@@ -13,7 +13,11 @@ beforeAll(async () => {
   stack = await startStack();
   // Spanish site: "Privado: " / "Protegido: " prefixes; "Caba&ntilde;a" and "Bed &amp; Breakfast" titles;
   // a type listing a deleted service; a pending type; imports quoted and plain.
-  site = await startSite({ seed: 41, language: "es", hotel: { types: 4, unitsPerType: 3, bookings: 150, hiddenUnits: 1 } });
+  site = await startSite({
+    seed: 41,
+    language: "es",
+    hotel: { types: 4, unitsPerType: 3, bookings: 150, hiddenUnits: 1 },
+  });
   tenant = await tenantForSite(stack.db.sql, site);
 });
 afterAll(async () => {
@@ -34,10 +38,15 @@ async function syncAll() {
 }
 const removedAt = async (table: "units" | "types" | "reservations", id: number) => {
   const [row] = table === "units"
-    ? await stack.db.sql`select removed_upstream_at from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${id}`
+    ? await stack.db
+      .sql`select removed_upstream_at from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${id}`
     : table === "types"
-    ? await stack.db.sql`select removed_upstream_at from hotels.accommodation_types where tenant_id = ${tenant} and motopress_type_id = ${id}`
-    : await stack.db.sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`;
+    ? await stack.db
+      .sql`select removed_upstream_at from hotels.accommodation_types where tenant_id = ${tenant} and motopress_type_id = ${id}`
+    : await stack.db
+      .sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${
+      String(id)
+    }`;
   return row?.removed_upstream_at ?? null;
 };
 
@@ -50,10 +59,30 @@ describe("a site with every quirk", () => {
     const sim = site.sim;
     const units = sim.listUnits().filter((u) => !u.hidden && u.status === "publish");
     sim.modifyUnit(units[0].id, { title: "Suite: Sea view &#038; terrace &#8211; 1" }); // a real colon stays
-    imported = sim.addBooking({ checkIn: "2027-02-01", checkOut: "2027-02-01", rooms: [units[1].id], ical: "airbnb-reservation" }); // zero nights
-    sim.addBooking({ checkIn: "2027-02-03", checkOut: "2027-02-06", rooms: [{ unitId: units[2].id, rateId: 0 }], customer: { first_name: "Rate", last_name: "Zero", phone: "(555) 01-23" } });
-    noRooms = sim.addBooking({ checkIn: "2027-02-07", checkOut: "2027-02-08", rooms: [], customer: { first_name: "No", last_name: "Rooms" } });
-    unnamedRoom = sim.addBooking({ checkIn: "2027-02-09", checkOut: "2027-02-10", rooms: [units[3].id], customer: { first_name: "Lost", last_name: "Room" } });
+    imported = sim.addBooking({
+      checkIn: "2027-02-01",
+      checkOut: "2027-02-01",
+      rooms: [units[1].id],
+      ical: "airbnb-reservation",
+    }); // zero nights
+    sim.addBooking({
+      checkIn: "2027-02-03",
+      checkOut: "2027-02-06",
+      rooms: [{ unitId: units[2].id, rateId: 0 }],
+      customer: { first_name: "Rate", last_name: "Zero", phone: "(555) 01-23" },
+    });
+    noRooms = sim.addBooking({
+      checkIn: "2027-02-07",
+      checkOut: "2027-02-08",
+      rooms: [],
+      customer: { first_name: "No", last_name: "Rooms" },
+    });
+    unnamedRoom = sim.addBooking({
+      checkIn: "2027-02-09",
+      checkOut: "2027-02-10",
+      rooms: [units[3].id],
+      customer: { first_name: "Lost", last_name: "Room" },
+    });
     sim.getBooking(unnamedRoom)!.rooms[0].unitId = 0; // the room's accommodation meta is gone
     sim.addAutoDraftBooking(); // by id only; never listed
     sim.setSite({ checkInTime: "16:00:00", checkOutTime: "10:00:00" });
@@ -62,7 +91,8 @@ describe("a site with every quirk", () => {
     expect(run.stats.counters["booking.quarantined"]).toBe(2);
     await expectDatabaseMatches(stack.db.sql, tenant, sim);
 
-    const names = await stack.db.sql`select motopress_unit_id as id, name from hotels.accommodation_units where tenant_id = ${tenant}`;
+    const names = await stack.db
+      .sql`select motopress_unit_id as id, name from hotels.accommodation_units where tenant_id = ${tenant}`;
     const byId = new Map(names.map((n) => [n.id, n.name]));
     const priv = sim.listUnits().find((u) => u.status === "private")!;
     const prot = sim.listUnits().find((u) => u.password)!;
@@ -75,10 +105,12 @@ describe("a site with every quirk", () => {
 
     // The type that lists a deleted service is a real type, not the "Accommodation type #N" placeholder.
     const stale = sim.listTypes().find((t) => t.services.some((x) => x.id === null))!;
-    const [type] = await stack.db.sql`select name, auto_created, details->'serviceIds' as services from hotels.accommodation_types
+    const [type] = await stack.db
+      .sql`select name, auto_created, details->'serviceIds' as services from hotels.accommodation_types
       where tenant_id = ${tenant} and motopress_type_id = ${stale.id}`;
     expect(type).toEqual({ name: "Standard Twin Room", auto_created: false, services: [90] });
-    const [q] = await stack.db.sql`select count(*)::int as n from public.sync_quarantine where tenant_id = ${tenant} and entity = 'accommodation_type'`;
+    const [q] = await stack.db
+      .sql`select count(*)::int as n from public.sync_quarantine where tenant_id = ${tenant} and entity = 'accommodation_type'`;
     expect(q.n).toBe(0);
   });
 
@@ -88,16 +120,27 @@ describe("a site with every quirk", () => {
     const t = health.body.tenants.find((x: { tenantId: string }) => x.tenantId === tenant);
     expect(t.integrity.quarantinedItems).toBe(2);
     expect(t.quarantine).toEqual(expect.arrayContaining([
-      expect.objectContaining({ entity: "booking", externalId: String(noRooms), reason: expect.stringMatching(/no reserved accommodation, so it has no room to link/) }),
-      expect.objectContaining({ entity: "booking", externalId: String(unnamedRoom), reason: expect.stringMatching(/Room 1 of the booking names no accommodation/) }),
+      expect.objectContaining({
+        entity: "booking",
+        externalId: String(noRooms),
+        reason: expect.stringMatching(/no reserved accommodation, so it has no room to link/),
+      }),
+      expect.objectContaining({
+        entity: "booking",
+        externalId: String(unnamedRoom),
+        reason: expect.stringMatching(/Room 1 of the booking names no accommodation/),
+      }),
     ]));
   });
 
   it("an iCal import that moves in place is updated under the same id", async () => {
     site.sim.modifyBooking(imported, { checkIn: "2027-02-02", checkOut: "2027-02-04" });
     await sync("motopress-bookings");
-    const rows = await stack.db.sql`select check_in_date::text as "in", check_out_date::text as "out", adults, children
-      from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(imported)}`;
+    const rows = await stack.db
+      .sql`select check_in_date::text as "in", check_out_date::text as "out", adults, children
+      from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${
+      String(imported)
+    }`;
     expect(rows).toEqual([{ in: "2027-02-02", out: "2027-02-04", adults: null, children: null }]);
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });
@@ -107,8 +150,11 @@ describe("removal by status", () => {
   it("trash by id marks a type, a unit and a booking removed; a restore (draft) keeps them removed; publishing brings them back", async () => {
     const sim = site.sim;
     const unit = sim.listUnits().find((u) => !u.hidden && u.status === "publish")!.id;
-    const type = sim.listTypes().find((t) => t.status === "publish" && t.id !== sim.getUnit(unit)!.typeId)!.id;
-    const booking = sim.listedBookingIds().find((id) => sim.getBooking(id)!.status === "confirmed" && !sim.getBooking(id)!.ical)!;
+    const type =
+      sim.listTypes().find((t) => t.status === "publish" && t.id !== sim.getUnit(unit)!.typeId)!.id;
+    const booking = sim.listedBookingIds().find((id) =>
+      sim.getBooking(id)!.status === "confirmed" && !sim.getBooking(id)!.ical
+    )!;
 
     sim.trashUnit(unit);
     sim.modifyType(type, { status: "trash" });
@@ -117,7 +163,8 @@ describe("removal by status", () => {
     expect(await removedAt("units", unit)).not.toBeNull();
     expect(await removedAt("types", type)).not.toBeNull();
     expect(await removedAt("reservations", booking)).not.toBeNull();
-    const [u] = await stack.db.sql`select status from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${unit}`;
+    const [u] = await stack.db
+      .sql`select status from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${unit}`;
     expect(u.status).not.toBe("trash"); // gone, not rewritten as a live unit with status trash
     await expectDatabaseMatches(stack.db.sql, tenant, sim);
 

@@ -11,7 +11,7 @@
 // Sizes: LIMITS_TEST_BOOKINGS (default 50000) for the first two.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches, expectIntegrity } from "../helpers/compare.ts";
@@ -29,21 +29,37 @@ async function post(server: FunctionsServer, fn: string, body: unknown) {
 }
 
 const kills = (server: FunctionsServer, reason?: string) =>
-  server.output().split("\n").filter((l) => l.includes("worker killed") && (!reason || l.includes(`"reason":"${reason}"`)))
+  server.output().split("\n").filter((l) =>
+    l.includes("worker killed") && (!reason || l.includes(`"reason":"${reason}"`))
+  )
     .length;
 
 /** Ordinary claims (an operator's clicks) every half second until the run `first` started ends. */
-async function claimUntilDone(server: FunctionsServer, sql: Stack["db"]["sql"], tenantId: string, first: string, timeoutMs: number) {
+async function claimUntilDone(
+  server: FunctionsServer,
+  sql: Stack["db"]["sql"],
+  tenantId: string,
+  first: string,
+  timeoutMs: number,
+) {
   const until = Date.now() + timeoutMs;
   let claims = 0;
   for (;;) {
     const [run] = await sql`select * from public.sync_runs where id = ${first}`;
     if (["completed", "failed", "cancelled"].includes(run.status)) return { run, claims };
-    if (Date.now() > until) throw new Error(`run still ${run.status} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
+    if (Date.now() > until) {
+      throw new Error(`run still ${run.status} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
+    }
     const res = await post(server, "motopress-bookings", { tenantId });
     if (res.status === 202) {
       claims++;
-      if (res.body.runId !== first) return { run: (await sql`select * from public.sync_runs where id = ${first}`)[0], claims, next: res.body.runId as string };
+      if (res.body.runId !== first) {
+        return {
+          run: (await sql`select * from public.sync_runs where id = ${first}`)[0],
+          claims,
+          next: res.body.runId as string,
+        };
+      }
     } else expect(res.status, JSON.stringify(res.body)).toBe(409);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -90,36 +106,52 @@ describe("a large hotel under the hosted limits", () => {
     await expectIntegrity(stack.db.sql, tenant);
   }, 300_000);
 
-  it("a hotel whose invocations are killed at the CPU limit completes by resuming, started again only by claims", async () => {
-    // The hotel of the test above, edited upstream; its next sync runs where every worker dies at 2 s of CPU.
-    const [{ tenant_id: tenant }] = await stack.db.sql`
+  it(
+    "a hotel whose invocations are killed at the CPU limit completes by resuming, started again only by claims",
+    async () => {
+      // The hotel of the test above, edited upstream; its next sync runs where every worker dies at 2 s of CPU.
+      const [{ tenant_id: tenant }] = await stack.db.sql`
       select tenant_id from public.sync_runs where source = 'motopress-bookings' and status = 'completed' limit 1`;
-    const direct = site.sim.bookingIds().filter((id) => site.sim.getBooking(id)!.ical === null);
-    const changed = direct.filter((_, i) => i % 500 === 7).slice(0, 40);
-    for (const id of changed) site.sim.modifyBooking(id, { customer: { first_name: "Killed", last_name: `Twice ${id}` } });
-    const gone = direct.slice(-5);
-    for (const id of gone) site.sim.deleteBooking(id);
-    const start = await post(killedEveryHop, "motopress-bookings", { tenantId: tenant });
-    expect(start.status, JSON.stringify(start.body)).toBe(202);
-    const { run, claims } = await claimUntilDone(killedEveryHop, stack.db.sql, tenant, start.body.runId, 400_000);
-    expect(run.status, run.error_message).toBe("completed");
-    const cpuKills = kills(killedEveryHop, "cpu");
-    console.log(`[limits] killed at the CPU limit ${cpuKills} times, ${claims} claims resumed it, ${run.invocations} invocations`);
-    if (process.env.LIMITS_TEST_VERBOSE) {
-      console.log(killedEveryHop.output().split("\n").filter((l) => /edge-runtime|hop ended/.test(l)).join("\n"));
-    }
-    expect(cpuKills).toBeGreaterThanOrEqual(BOOKINGS >= 40_000 ? 2 : 1);
-    expect(claims).toBeGreaterThanOrEqual(cpuKills);
-    // Exact across kills: every page counted once, every change once.
-    const listed = BOOKINGS - gone.length;
-    expect(run.stats.counters["booking.items"]).toBe(listed);
-    expect(run.stats.counters["booking.pages"]).toBe(Math.ceil(listed / 100));
-    expect(run.stats.counters["booking.updated"]).toBe(changed.length);
-    expect(run.stats.counters["booking.inserted"] ?? 0).toBe(0);
-    expect(run.stats.counters["booking.removedUpstream"]).toBe(gone.length);
-    await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
-    await expectIntegrity(stack.db.sql, tenant);
-  }, 420_000);
+      const direct = site.sim.bookingIds().filter((id) => site.sim.getBooking(id)!.ical === null);
+      const changed = direct.filter((_, i) => i % 500 === 7).slice(0, 40);
+      for (const id of changed) {
+        site.sim.modifyBooking(id, { customer: { first_name: "Killed", last_name: `Twice ${id}` } });
+      }
+      const gone = direct.slice(-5);
+      for (const id of gone) site.sim.deleteBooking(id);
+      const start = await post(killedEveryHop, "motopress-bookings", { tenantId: tenant });
+      expect(start.status, JSON.stringify(start.body)).toBe(202);
+      const { run, claims } = await claimUntilDone(
+        killedEveryHop,
+        stack.db.sql,
+        tenant,
+        start.body.runId,
+        400_000,
+      );
+      expect(run.status, run.error_message).toBe("completed");
+      const cpuKills = kills(killedEveryHop, "cpu");
+      console.log(
+        `[limits] killed at the CPU limit ${cpuKills} times, ${claims} claims resumed it, ${run.invocations} invocations`,
+      );
+      if (process.env.LIMITS_TEST_VERBOSE) {
+        console.log(
+          killedEveryHop.output().split("\n").filter((l) => /edge-runtime|hop ended/.test(l)).join("\n"),
+        );
+      }
+      expect(cpuKills).toBeGreaterThanOrEqual(BOOKINGS >= 40_000 ? 2 : 1);
+      expect(claims).toBeGreaterThanOrEqual(cpuKills);
+      // Exact across kills: every page counted once, every change once.
+      const listed = BOOKINGS - gone.length;
+      expect(run.stats.counters["booking.items"]).toBe(listed);
+      expect(run.stats.counters["booking.pages"]).toBe(Math.ceil(listed / 100));
+      expect(run.stats.counters["booking.updated"]).toBe(changed.length);
+      expect(run.stats.counters["booking.inserted"] ?? 0).toBe(0);
+      expect(run.stats.counters["booking.removedUpstream"]).toBe(gone.length);
+      await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
+      await expectIntegrity(stack.db.sql, tenant);
+    },
+    420_000,
+  );
 });
 
 describe("removals and poison pages", () => {
@@ -152,7 +184,8 @@ describe("removals and poison pages", () => {
       select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant} and removed_upstream_at is not null`;
     expect(n).toBe(1_000);
     const removalHops = stack.server.output().split("\n")
-      .filter((l) => l.includes(run.id) && l.includes("hop ended") && l.includes('"status":"continue"')).length;
+      .filter((l) => l.includes(run.id) && l.includes("hop ended") && l.includes('"status":"continue"'))
+      .length;
     console.log(`[limits] removal check: ${run.invocations} invocations, ${removalHops} continuations`);
     expect(run.invocations).toBeGreaterThan(3);
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
@@ -166,11 +199,16 @@ describe("removals and poison pages", () => {
     const hanging = new Set<http.ServerResponse>();
     const proxy = http.createServer((req, res) => {
       const url = new URL(req.url!, "http://x");
-      if (url.pathname.endsWith("/mphb/v1/bookings") && url.searchParams.get("page") === String(POISON_PAGE)) {
+      if (
+        url.pathname.endsWith("/mphb/v1/bookings") && url.searchParams.get("page") === String(POISON_PAGE)
+      ) {
         hanging.add(res);
         return;
       }
-      const upstream = http.request(new URL(req.url!, site.server.url), { method: req.method, headers: req.headers }, (u) => {
+      const upstream = http.request(new URL(req.url!, site.server.url), {
+        method: req.method,
+        headers: req.headers,
+      }, (u) => {
         res.writeHead(u.statusCode!, u.headers);
         u.pipe(res);
       });
@@ -189,7 +227,8 @@ describe("removals and poison pages", () => {
     try {
       const tenant = await tenantForSite(stack.db.sql, site);
       const port = (proxy.address() as { port: number }).port;
-      await stack.db.sql`update private.motopress_credentials set site_url = ${`http://127.0.0.1:${port}`} where tenant_id = ${tenant}`;
+      await stack.db
+        .sql`update private.motopress_credentials set site_url = ${`http://127.0.0.1:${port}`} where tenant_id = ${tenant}`;
       const start = await post(poisoned, "motopress-bookings", { tenantId: tenant });
       expect(start.status, JSON.stringify(start.body)).toBe(202);
       const { run, next } = await claimUntilDone(poisoned, stack.db.sql, tenant, start.body.runId, 200_000);

@@ -4,8 +4,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../helpers/stack.ts";
-import { startSite, waitForRun, type SimSite } from "../helpers/sim.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
+import { type SimSite, startSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { insertTenant } from "../helpers/db.ts";
@@ -24,9 +24,15 @@ beforeAll(async () => {
   // A slow site: the simulator behind a proxy that delays single-booking reads when asked to.
   proxy = http.createServer(async (req, res) => {
     if (slow && /\/bookings\/\d+/.test(req.url ?? "")) await new Promise((r) => setTimeout(r, SLOW_MS));
-    const upstream = await fetch(`${site.server.url}${req.url}`, { method: req.method, headers: { accept: "application/json" } });
+    const upstream = await fetch(`${site.server.url}${req.url}`, {
+      method: req.method,
+      headers: { accept: "application/json" },
+    });
     const headers: Record<string, string> = {};
-    upstream.headers.forEach((v, k) => (k === "content-encoding" || k === "content-length" ? null : (headers[k] = v)));
+    upstream.headers.forEach((
+      v,
+      k,
+    ) => (k === "content-encoding" || k === "content-length" ? null : (headers[k] = v)));
     res.writeHead(upstream.status, headers);
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
@@ -43,7 +49,8 @@ describe("repair as a job", () => {
   it("survives a slow site without losing its slot; a claim meanwhile gets 409", async () => {
     const tenant = await insertTenant(stack.db.sql);
     const { consumerKey, consumerSecret } = site.sim.credentials;
-    await stack.db.sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+    await stack.db
+      .sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
                        values (${tenant}, ${proxyUrl}, ${consumerKey}, ${consumerSecret})`;
     const first = await stack.call("sync-command-center", { tenantId: tenant });
     expect((await waitForRun(stack.db.sql, first.body.runId)).status).toBe("completed");
@@ -55,7 +62,8 @@ describe("repair as a job", () => {
     const repair = stack.call("sync-command-center", { action: "repair", tenantId: tenant, apply: true });
     // Wait for the repair's run, then keep trying to take its slot for longer than a lease.
     const repairRun = await waitFor(async () => {
-      const [run] = await stack.db.sql`select id from public.sync_runs where tenant_id = ${tenant} and trigger = 'repair' and status = 'running'`;
+      const [run] = await stack.db
+        .sql`select id from public.sync_runs where tenant_id = ${tenant} and trigger = 'repair' and status = 'running'`;
       return run as { id: string } | undefined;
     }, { what: "the repair's run" });
     const answers: number[] = [];
@@ -73,7 +81,12 @@ describe("repair as a job", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ dryRun: false, found: 3, runId: repairRun.id });
     const [run] = await stack.db.sql`select * from public.sync_runs where id = ${repairRun.id}`;
-    expect(run).toMatchObject({ status: "completed", source: "motopress-bookings", trigger: "repair", fencing_token: "1" });
+    expect(run).toMatchObject({
+      status: "completed",
+      source: "motopress-bookings",
+      trigger: "repair",
+      fencing_token: "1",
+    });
     expect(run.stats.repair).toMatchObject({ found: 3, relinked: 3 });
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });

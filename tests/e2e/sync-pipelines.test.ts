@@ -1,8 +1,8 @@
 // The product, end to end: real Deno functions, real PostgreSQL, the MotoPress simulator.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack, WORKER_DONE } from "../helpers/stack.ts";
+import { type Stack, startStack, WORKER_DONE } from "../helpers/stack.ts";
 import { waitFor, waitForLog } from "../helpers/wait.ts";
-import { startSite, tenantForSite, TODAY, waitForRun, type SimSite } from "../helpers/sim.ts";
+import { type SimSite, startSite, tenantForSite, TODAY, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 
 let stack: Stack;
@@ -46,11 +46,13 @@ describe("a full sync", () => {
   it("links a booking whose unit was created after the last accommodations sync, then completes the unit", async () => {
     const hidden = site.sim.summary().hiddenUnitIds[0];
     expect(hidden).toBeDefined();
-    const [unit] = await stack.db.sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
+    const [unit] = await stack.db
+      .sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
     expect(unit).toEqual({ auto_created: true, name: `Accommodation #${hidden}` });
     site.sim.revealUnit(hidden);
     await syncAll(tenant);
-    const [after] = await stack.db.sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
+    const [after] = await stack.db
+      .sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
     expect(after.auto_created).toBe(false);
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });
@@ -67,7 +69,12 @@ describe("a full sync", () => {
 
   it("records every room of a multi-room booking on the booked unit", async () => {
     const units = site.sim.listUnits().filter((u) => !u.hidden).slice(0, 3).map((u) => u.id);
-    const id = site.sim.addBooking({ checkIn: "2027-01-10", checkOut: "2027-01-13", rooms: units, customer: { first_name: "Ada", last_name: "Lovelace" } });
+    const id = site.sim.addBooking({
+      checkIn: "2027-01-10",
+      checkOut: "2027-01-13",
+      rooms: units,
+      customer: { first_name: "Ada", last_name: "Lovelace" },
+    });
     await sync(tenant, "motopress-bookings");
     const rows = await stack.db.sql`
       select u.motopress_unit_id from public.reservation_accommodations ra
@@ -79,10 +86,15 @@ describe("a full sync", () => {
   });
 
   it("propagates a cancellation after a first sync", async () => {
-    const id = site.sim.bookingIds().find((b) => site.sim.getBooking(b)!.status === "confirmed" && !site.sim.getBooking(b)!.ical)!;
+    const id = site.sim.bookingIds().find((b) =>
+      site.sim.getBooking(b)!.status === "confirmed" && !site.sim.getBooking(b)!.ical
+    )!;
     site.sim.cancelBooking(id);
     await sync(tenant, "motopress-bookings");
-    const [row] = await stack.db.sql`select status from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`;
+    const [row] = await stack.db
+      .sql`select status from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${
+      String(id)
+    }`;
     expect(row.status).toBe("cancelled");
   });
 
@@ -94,7 +106,9 @@ describe("a full sync", () => {
     expect(inHouse.length).toBeGreaterThan(0);
     const rows = await stack.db.sql`
       select count(*)::int as n from public.guest_reservations
-      where tenant_id = ${tenant} and external_booking_id = any(${inHouse.map(String)}) and removed_upstream_at is null`;
+      where tenant_id = ${tenant} and external_booking_id = any(${
+      inHouse.map(String)
+    }) and removed_upstream_at is null`;
     expect(rows[0].n).toBe(inHouse.length);
   });
 
@@ -113,7 +127,9 @@ describe("a full sync", () => {
   it("a re-sync with no upstream change writes no data row", async () => {
     const run = await sync(tenant, "motopress-bookings");
     const c = run.stats.counters;
-    expect(c["booking.inserted"] + c["booking.updated"] + c["booking.roomsWritten"] + c["booking.roomsRemoved"]).toBe(0);
+    expect(
+      c["booking.inserted"] + c["booking.updated"] + c["booking.roomsWritten"] + c["booking.roomsRemoved"],
+    ).toBe(0);
     expect(c["booking.unitsAutoCreated"]).toBe(0);
     expect(c["booking.removedUpstream"]).toBe(0);
   });
@@ -130,13 +146,15 @@ describe("content and invalid items", () => {
   afterAll(() => site.close());
 
   it("flags a type for re-embedding only when its descriptive text changed", async () => {
-    const types = () => stack.db.sql`
+    const types = () =>
+      stack.db.sql`
       select motopress_type_id as id, content_hash, needs_embedding from hotels.accommodation_types
       where tenant_id = ${tenant} and not auto_created order by 1`;
     const first = await types();
     expect(first.every((t) => t.needs_embedding && t.content_hash)).toBe(true);
     // The chat's embedding job records what it embedded.
-    await stack.db.sql`update hotels.accommodation_types set embedded_content_hash = content_hash where tenant_id = ${tenant}`;
+    await stack.db
+      .sql`update hotels.accommodation_types set embedded_content_hash = content_hash where tenant_id = ${tenant}`;
     await sync(tenant, "motopress-accommodations");
     expect((await types()).every((t) => !t.needs_embedding)).toBe(true);
     const changed = site.sim.listTypes()[0];
@@ -154,19 +172,24 @@ describe("content and invalid items", () => {
     expect(run.status).toBe("completed");
     expect(run.stats.counters["booking.itemErrors"]).toBe(1);
     expect(run.stats.counters["booking.quarantined"]).toBe(1);
-    const [q] = await stack.db.sql`select external_id, reason, resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
+    const [q] = await stack.db
+      .sql`select external_id, reason, resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
     expect(q.external_id).toBe(String(id));
     expect(q.reason).toMatch(/check_in_date/);
     expect(q.resolved_at).toBeNull();
     // Not seen as valid is not the same as gone: the earlier reservation is kept, not marked removed.
-    const [r] = await stack.db.sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`;
+    const [r] = await stack.db
+      .sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${
+      String(id)
+    }`;
     expect(r.removed_upstream_at).toBeNull();
     const health = await stack.call(`sync-command-center?tenantId=${tenant}`, undefined, { method: "GET" });
     expect(health.body.tenants[0].integrity.quarantinedItems).toBe(1);
     // Fixed upstream: the next sync resolves the quarantine.
     site.sim.getBooking(id)!.checkIn = original;
     await sync(tenant, "motopress-bookings");
-    const [resolved] = await stack.db.sql`select resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
+    const [resolved] = await stack.db
+      .sql`select resolved_at from public.sync_quarantine where tenant_id = ${tenant}`;
     expect(resolved.resolved_at).not.toBeNull();
   });
 });
@@ -182,13 +205,17 @@ describe("deletions and failures", () => {
   afterAll(() => site.close());
 
   const removed = async (id: number) =>
-    (await stack.db.sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${String(id)}`)[0]
+    (await stack.db
+      .sql`select removed_upstream_at from public.guest_reservations where tenant_id = ${tenant} and external_booking_id = ${
+      String(id)
+    }`)[0]
       ?.removed_upstream_at;
 
   it("a 5xx burst mid-sync fails the run with UPSTREAM_ERROR, keeps earlier data, and marks no deletion", async () => {
     const gone = site.sim.bookingIds()[5];
     site.sim.deleteBooking(gone);
-    const before = (await stack.db.sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
+    const before = (await stack.db
+      .sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
     site.sim.setFaults({ failPages: [{ resource: "bookings", page: 3, times: 50, status: 503 }] });
     const run = await sync(tenant, "motopress-bookings");
     site.sim.resetFaults();
@@ -196,7 +223,8 @@ describe("deletions and failures", () => {
     expect(run.error_code).toBe("UPSTREAM_ERROR");
     expect(run.error_message).toMatch(/MotoPress/);
     expect(run.stats.counters["booking.pages"]).toBe(2);
-    const after = (await stack.db.sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
+    const after = (await stack.db
+      .sql`select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant}`)[0].n;
     expect(after).toBe(before);
     expect(await removed(gone)).toBeNull();
     // The next complete pass marks it, and a booking that reappears is unmarked.
@@ -206,9 +234,12 @@ describe("deletions and failures", () => {
   });
 
   it("when the list shifts under the scan, marks only what is really gone and writes what the scan missed", async () => {
-    const live = async () => (await stack.db.sql`
+    const live = async () =>
+      (await stack.db.sql`
       select count(*)::int as n from public.guest_reservations
-      where tenant_id = ${tenant} and removed_upstream_at is not null and external_booking_id = any(${site.sim.bookingIds().map(String)})`)[0].n;
+      where tenant_id = ${tenant} and removed_upstream_at is not null and external_booking_id = any(${
+        site.sim.bookingIds().map(String)
+      })`)[0].n;
     // After each of the first two pages, the two oldest bookings are deleted and two added: the
     // total stays the same while later bookings slide towards page 1, past the scan.
     site.sim.setFaults({ shiftBetweenPages: { deleteLowest: 2, add: 2, times: 2 } });
@@ -225,7 +256,13 @@ describe("deletions and failures", () => {
 
   it("a cancel mid-sync stops the run and nothing is written after the cancel", async () => {
     site.sim.setFaults({ latencyMsPerPage: 150 });
-    for (let i = 0; i < 30; i++) site.sim.addBooking({ checkIn: "2027-03-01", checkOut: "2027-03-04", rooms: [site.sim.listUnits()[i % 5].id] });
+    for (let i = 0; i < 30; i++) {
+      site.sim.addBooking({
+        checkIn: "2027-03-01",
+        checkOut: "2027-03-04",
+        rooms: [site.sim.listUnits()[i % 5].id],
+      });
+    }
     const res = await stack.call("motopress-bookings", { tenantId: tenant });
     expect(res.status).toBe(202);
     const runId = res.body.runId;
@@ -236,7 +273,8 @@ describe("deletions and failures", () => {
     const logMark = stack.server.output().length;
     const cancel = await stack.call("motopress-bookings", { tenantId: tenant, forceCancel: true });
     expect(cancel.body.runIds).toEqual([runId]);
-    const [{ cancelled_at }] = await stack.db.sql`select completed_at as cancelled_at from public.sync_runs where id = ${runId}`;
+    const [{ cancelled_at }] = await stack.db
+      .sql`select completed_at as cancelled_at from public.sync_runs where id = ${runId}`;
     // The worker stops within one page and writes nothing: judged once it has said it stopped.
     await waitForLog(() => stack.server.output().slice(logMark), WORKER_DONE, { runId });
     site.sim.resetFaults();

@@ -1,8 +1,8 @@
 // Continuations, crashes and streaming: the run survives its invocation.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_KEY, startStack, type Stack } from "../helpers/stack.ts";
+import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { ageRun } from "../helpers/db.ts";
-import { startSite, tenantForSite, waitFor, waitForRun, type SimSite } from "../helpers/sim.ts";
+import { type SimSite, startSite, tenantForSite, waitFor, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 
 describe("continuations", () => {
@@ -40,7 +40,8 @@ describe("continuations", () => {
     const parent = await waitForRun(stack.db.sql, res.body.runId);
     expect(parent.status, parent.error_message).toBe("completed");
     expect(parent.invocations).toBeGreaterThan(2);
-    const kids = await stack.db.sql`select source, status, invocations from public.sync_runs where parent_run_id = ${parent.id} order by started_at`;
+    const kids = await stack.db
+      .sql`select source, status, invocations from public.sync_runs where parent_run_id = ${parent.id} order by started_at`;
     expect(kids.map((k) => [k.source, k.status])).toEqual([
       ["motopress-accommodations", "completed"],
       ["motopress-bookings", "completed"],
@@ -102,18 +103,22 @@ describe("crash and resume", () => {
       returning id, fencing_token`;
     const wrong = await stack.call("motopress-bookings", { runId: acc.id });
     expect(wrong.status).toBe(404);
-    const [untouched] = await stack.db.sql`select status, fencing_token from public.sync_runs where id = ${acc.id}`;
+    const [untouched] = await stack.db
+      .sql`select status, fencing_token from public.sync_runs where id = ${acc.id}`;
     expect(untouched).toEqual({ status: "continuing", fencing_token: acc.fencing_token });
     await stack.call("motopress-accommodations", { tenantId: tenant, forceCancel: true });
-    const [done] = await stack.db.sql`select id from public.sync_runs where status = 'completed' and source = 'motopress-bookings' limit 1`;
+    const [done] = await stack.db
+      .sql`select id from public.sync_runs where status = 'completed' and source = 'motopress-bookings' limit 1`;
     const finished = await stack.call("motopress-bookings", { runId: done.id });
     expect(finished.status).toBe(409);
     expect(finished.body.error.code).toBe("RUN_NOT_RESUMABLE");
   });
 
   it("a tenant whose site URL is unusable gets a failed run that says why, not a stale one", async () => {
-    const [bad] = await stack.db.sql`insert into public.tenant_registry (slug, name) values ('bad-url', 'Bad URL') returning tenant_id`;
-    await stack.db.sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+    const [bad] = await stack.db
+      .sql`insert into public.tenant_registry (slug, name) values ('bad-url', 'Bad URL') returning tenant_id`;
+    await stack.db
+      .sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
                        values (${bad.tenant_id}, 'http://', 'ck', 'cs')`;
     const res = await stack.call("motopress-bookings", { tenantId: bad.tenant_id });
     expect(res.status).toBe(202);
@@ -127,18 +132,27 @@ describe("crash and resume", () => {
     site.sim.setFaults({ latencyMsPerPage: 300 });
     const res = await fetch(`${stack.server.url}/functions/v1/motopress-bookings`, {
       method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: "text/event-stream", "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        accept: "text/event-stream",
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ tenantId: tenant }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const text = await res.text();
     site.sim.resetFaults();
-    const events = [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({ event: m[1], data: JSON.parse(m[2]) }));
+    const events = [...text.matchAll(/event: (\w+)\ndata: (.*)\n\n/g)].map((m) => ({
+      event: m[1],
+      data: JSON.parse(m[2]),
+    }));
     const progress = events.filter((e) => e.event === "progress");
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0].data).toMatchObject({ stage: "starting", current: 0 });
-    expect(progress.some((p) => p.data.stage === "bookings" && /page \d+ of 6/.test(p.data.message))).toBe(true);
+    expect(progress.some((p) => p.data.stage === "bookings" && /page \d+ of 6/.test(p.data.message))).toBe(
+      true,
+    );
     expect(progress.at(-1)!.data).toHaveProperty("total");
     const last = events.at(-1)!;
     expect(last.event).toBe("done");

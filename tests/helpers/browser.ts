@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { projectRoot } from "../../scripts/stack/lib/migrate.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -13,7 +13,9 @@ export const ARTIFACTS = path.join(projectRoot, "test-artifacts/browser");
 
 /** Why the browser tests cannot run here, or null. */
 export function browserUnavailable(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`;
+  return existsSync(CHROMIUM)
+    ? null
+    : `${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`;
 }
 
 export function warnSkipped(file: string, why: string) {

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import type { Simulator } from "../../tools/motopress-simulator/simulator.ts";
 // The library itself, not the product's wrapper around it.
-import { DecodingMode, decodeHTML } from "entities";
+import { decodeHTML, DecodingMode } from "entities";
 
 const LISTED_STATUSES = new Set(["publish", "private", "pending"]);
 /** Returned by id but never listed: gone for the sync until published again. */
@@ -60,7 +60,9 @@ export function expectedState(sim: Simulator) {
   }).sort((a, b) => Number(a.id) - Number(b.id));
   const referenced = new Set(reservations.flatMap((r) => r.rooms));
   const units = sim.listUnits()
-    .filter((u) => !NON_LIVE.has(u.status) && ((!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id)))
+    .filter((u) =>
+      !NON_LIVE.has(u.status) && ((!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id))
+    )
     .map((u) => {
       const listed = !u.hidden && LISTED_STATUSES.has(u.status);
       return {
@@ -74,7 +76,11 @@ export function expectedState(sim: Simulator) {
     .sort((a, b) => a.id - b.id);
   const types = sim.listTypes()
     .filter((t) => LISTED_STATUSES.has(t.status))
-    .map((t) => ({ id: t.id, name: decode(t.title), services: t.services.filter((x) => x.id !== null).map((x) => x.id) }))
+    .map((t) => ({
+      id: t.id,
+      name: decode(t.title),
+      services: t.services.filter((x) => x.id !== null).map((x) => x.id),
+    }))
     .sort((a, b) => a.id - b.id);
   return { reservations, units, types };
 }
@@ -117,7 +123,12 @@ export async function actualState(sql: Sql, tenantId: string) {
 }
 
 /** Asserts the database holds exactly the site's data: every booking, every room, nothing else. */
-export async function expectDatabaseMatches(sql: Sql, tenantId: string, sim: Simulator, opts: { units?: boolean } = {}) {
+export async function expectDatabaseMatches(
+  sql: Sql,
+  tenantId: string,
+  sim: Simulator,
+  opts: { units?: boolean } = {},
+) {
   const expected = expectedState(sim);
   const actual = await actualState(sql, tenantId);
   expect(actual.reservations.length).toBe(expected.reservations.length);

@@ -13,7 +13,7 @@ export interface TestDatabase {
 export async function createTestDatabase(max = 10): Promise<TestDatabase> {
   const admin = inject("dbAdminUrl");
   const name = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       await createDatabaseFrom(admin, name, inject("dbTemplate"));
       break;
@@ -39,9 +39,14 @@ export async function createTestDatabase(max = 10): Promise<TestDatabase> {
   };
 }
 
-export async function insertTenant(sql: Sql, slug = `hotel-${crypto.randomUUID().slice(0, 8)}`): Promise<string> {
+export async function insertTenant(
+  sql: Sql,
+  slug = `hotel-${crypto.randomUUID().slice(0, 8)}`,
+): Promise<string> {
   const [row] = await sql`
-    insert into public.tenant_registry (slug, name, timezone) values (${slug}, ${"Hotel " + slug}, 'Europe/Madrid')
+    insert into public.tenant_registry (slug, name, timezone) values (${slug}, ${
+    "Hotel " + slug
+  }, 'Europe/Madrid')
     returning tenant_id`;
   return row.tenant_id;
 }

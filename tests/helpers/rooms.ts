@@ -4,11 +4,18 @@ import type { Sql, Tx } from "../../supabase/functions/_shared/db.ts";
 import type { ReservationRow, RoomRow } from "../../supabase/functions/_shared/sync/booking-mapper.ts";
 import { writeReservations } from "../../supabase/functions/_shared/sync/writers.ts";
 
-export async function addUnits(sql: Sql, tenantId: string, motopressIds: number[]): Promise<Record<number, string>> {
+export async function addUnits(
+  sql: Sql,
+  tenantId: string,
+  motopressIds: number[],
+): Promise<Record<number, string>> {
   await sql`select sync.ensure_accommodation_types(${tenantId}, ${[1]})`;
   await sql`select * from sync.upsert_accommodation_units(${tenantId},
-    ${sql.json(motopressIds.map((id) => ({ id, type_id: 1, name: `Room ${id}`, status: "publish" })) as never)})`;
-  const rows = await sql`select id, motopress_unit_id from hotels.accommodation_units where tenant_id = ${tenantId}`;
+    ${
+    sql.json(motopressIds.map((id) => ({ id, type_id: 1, name: `Room ${id}`, status: "publish" })) as never)
+  })`;
+  const rows =
+    await sql`select id, motopress_unit_id from hotels.accommodation_units where tenant_id = ${tenantId}`;
   return Object.fromEntries(rows.map((r) => [r.motopress_unit_id, r.id]));
 }
 
@@ -63,11 +70,21 @@ export function bookingRows(b: BookingSpec): { reservation: ReservationRow; room
 }
 
 /** Writes bookings as a sync page does (units, reservations, rooms), at `now` when given. */
-export async function writeBookings(sql: Sql, tenantId: string, bookings: BookingSpec[], now: Date | null = null) {
+export async function writeBookings(
+  sql: Sql,
+  tenantId: string,
+  bookings: BookingSpec[],
+  now: Date | null = null,
+) {
   const rows = bookings.map(bookingRows);
   return await sql.begin(async (tx: Tx) => {
     if (now) await tx`select set_config('sync.room_status_now', ${now.toISOString()}, true)`;
-    return await writeReservations(tx, tenantId, rows.map((r) => r.reservation), rows.flatMap((r) => r.rooms));
+    return await writeReservations(
+      tx,
+      tenantId,
+      rows.map((r) => r.reservation),
+      rows.flatMap((r) => r.rooms),
+    );
   });
 }
 
@@ -78,7 +95,10 @@ export async function unitStatus(sql: Sql, unitId: string) {
 }
 
 export async function reservationId(sql: Sql, tenantId: string, bookingId: number): Promise<string> {
-  const [r] = await sql`select id from public.guest_reservations where tenant_id = ${tenantId} and external_booking_id = ${String(bookingId)}`;
+  const [r] =
+    await sql`select id from public.guest_reservations where tenant_id = ${tenantId} and external_booking_id = ${
+      String(bookingId)
+    }`;
   return r.id;
 }
 

@@ -1,5 +1,5 @@
 import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/simulator.ts";
-import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import type { Row } from "postgres";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { insertTenant } from "./db.ts";
@@ -16,7 +16,11 @@ export interface SimSite {
 export const TODAY = "2026-11-22";
 
 export async function startSite(options: SimulatorOptions = {}): Promise<SimSite> {
-  const sim = new Simulator({ seed: 7, ...options, hotel: { today: TODAY, types: 4, unitsPerType: 3, bookings: 120, ...(options.hotel ?? {}) } });
+  const sim = new Simulator({
+    seed: 7,
+    ...options,
+    hotel: { today: TODAY, types: 4, unitsPerType: 3, bookings: 120, ...(options.hotel ?? {}) },
+  });
   const server = await startSimulatorServer({ simulator: sim });
   return { sim, server, close: () => server.close() };
 }

@@ -1,5 +1,9 @@
 // An e2e stack for one test file: a fresh migrated database and the functions served by Deno.
-import { LOCAL_SIMULATOR_HOSTS, startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import {
+  type FunctionsServer,
+  LOCAL_SIMULATOR_HOSTS,
+  startFunctionsServer,
+} from "../../scripts/stack/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
@@ -14,7 +18,11 @@ export interface Stack {
   db: TestDatabase;
   server: FunctionsServer;
   env: Record<string, string>;
-  call(fn: string, body?: unknown, init?: { method?: string; headers?: Record<string, string>; rawBody?: string }): Promise<{
+  call(
+    fn: string,
+    body?: unknown,
+    init?: { method?: string; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<{
     status: number;
     // deno-lint-ignore no-explicit-any -- a JSON answer; each test reads the fields it asserts
     body: any;
@@ -43,7 +51,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     async call(fn, body, init = {}) {
       const res = await fetch(`${server.url}/functions/v1/${fn}`, {
         method: init.method ?? "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}`, ...init.headers },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...init.headers,
+        },
         body: init.rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
       const text = await res.text();

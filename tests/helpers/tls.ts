@@ -26,19 +26,78 @@ export function testCerts(): TestCerts {
     writeFileSync(f(name), text);
     return f(name);
   };
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "30",
-    "-subj", "/CN=motopress-sync test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-days",
+    "30",
+    "-subj",
+    "/CN=motopress-sync test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
   const leaf = (name: string, san: string) => {
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${name}`);
-    ssl("x509", "-req", "-in", f(`${name}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial",
-      "-out", f(`${name}.pem`), "-days", "30",
-      "-extfile", ext(`${name}.ext`, `basicConstraints=CA:FALSE\nsubjectAltName=${san}\nextendedKeyUsage=serverAuth\n`));
+    ssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      f(`${name}.key`),
+      "-out",
+      f(`${name}.csr`),
+      "-subj",
+      `/CN=${name}`,
+    );
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      f(`${name}.csr`),
+      "-CA",
+      f("ca.pem"),
+      "-CAkey",
+      f("ca.key"),
+      "-CAcreateserial",
+      "-out",
+      f(`${name}.pem`),
+      "-days",
+      "30",
+      "-extfile",
+      ext(`${name}.ext`, `basicConstraints=CA:FALSE\nsubjectAltName=${san}\nextendedKeyUsage=serverAuth\n`),
+    );
     return { key: readFileSync(f(`${name}.key`), "utf8"), cert: readFileSync(f(`${name}.pem`), "utf8") };
   };
   const trusted = leaf("trusted", "IP:127.0.0.1");
   const wrongName = leaf("wrong-name", "DNS:hotel.example");
-  ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("self.key"), "-out", f("self.pem"), "-days", "30",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=CA:FALSE");
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("self.key"),
+    "-out",
+    f("self.pem"),
+    "-days",
+    "30",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+    "-addext",
+    "basicConstraints=CA:FALSE",
+  );
   cached = {
     dir,
     caFile: f("ca.pem"),

@@ -5,9 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ageRun, createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
-  cancelRuns, claimRun, fence, finishRun, reapStaleRuns, withFencedTransaction,
+  cancelRuns,
+  claimRun,
+  fence,
+  finishRun,
+  reapStaleRuns,
+  withFencedTransaction,
 } from "../../supabase/functions/_shared/runs/coordinator.ts";
-import { createSql, IDLE_IN_TRANSACTION_TIMEOUT_MS, LOCK_TIMEOUT_MS } from "../../supabase/functions/_shared/db.ts";
+import {
+  createSql,
+  IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  LOCK_TIMEOUT_MS,
+} from "../../supabase/functions/_shared/db.ts";
 import { isTransientDbError, withDbRetry } from "../../supabase/functions/_shared/runs/db-faults.ts";
 import { leaseOf, type Run } from "../../supabase/functions/_shared/runs/types.ts";
 
@@ -19,9 +28,21 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function claimed(tenantId: string | null, source: "motopress-bookings" | "sync-command-center", parentRunId?: string): Promise<Run> {
-  const r = await claimRun(db.sql, { tenantId, source, trigger: parentRunId ? "parent" : "manual", leaseSeconds: 60, ...(parentRunId ? { parentRunId } : {}) });
-  if (r.outcome !== "claimed" && r.outcome !== "resumed") throw new Error(`expected a claim, got ${r.outcome}`);
+async function claimed(
+  tenantId: string | null,
+  source: "motopress-bookings" | "sync-command-center",
+  parentRunId?: string,
+): Promise<Run> {
+  const r = await claimRun(db.sql, {
+    tenantId,
+    source,
+    trigger: parentRunId ? "parent" : "manual",
+    leaseSeconds: 60,
+    ...(parentRunId ? { parentRunId } : {}),
+  });
+  if (r.outcome !== "claimed" && r.outcome !== "resumed") {
+    throw new Error(`expected a claim, got ${r.outcome}`);
+  }
   return r.run;
 }
 
@@ -39,7 +60,11 @@ const advance = (parentId: string, concurrency: number) =>
 /** Plays a chain's invocation: take it over, finish it, free the slot. */
 async function finishChain(chainId: string, status: "completed" | "failed" = "completed") {
   const [run] = await db.sql`select * from sync.resume_run(${chainId})`;
-  await finishRun(db.sql, { runId: chainId, fencingToken: Number(run.fencing_token) }, { status, errorCode: "UPSTREAM_ERROR", errorMessage: "MotoPress: down" });
+  await finishRun(db.sql, { runId: chainId, fencingToken: Number(run.fencing_token) }, {
+    status,
+    errorCode: "UPSTREAM_ERROR",
+    errorMessage: "MotoPress: down",
+  });
 }
 
 describe("the fan-out in Postgres", () => {
@@ -51,14 +76,19 @@ describe("the fan-out in Postgres", () => {
     const started = (await Promise.all(Array.from({ length: 10 }, () => advance(parent.id, 3)))).flat();
     expect(started.map((r) => r.action)).toEqual(["start", "start", "start"]);
     const active = async () =>
-      (await db.sql`select count(*)::int as n from public.sync_runs where parent_run_id = ${parent.id} and status in ('running','continuing')`)[0].n;
+      (await db
+        .sql`select count(*)::int as n from public.sync_runs where parent_run_id = ${parent.id} and status in ('running','continuing')`)[
+          0
+        ].n;
     expect(await active()).toBe(3);
     let chains = started.map((r) => r.run_id as string);
     const seen = new Set(chains);
     for (let round = 0; chains.length; round++) {
       const [first, ...rest] = chains;
       await finishChain(first, round === 2 ? "failed" : "completed");
-      const next = (await advance(parent.id, 3)).filter((r) => r.action === "start").map((r) => r.run_id as string);
+      const next = (await advance(parent.id, 3)).filter((r) => r.action === "start").map((r) =>
+        r.run_id as string
+      );
       for (const id of next) seen.add(id);
       chains = [...rest, ...next];
       expect(await active()).toBeLessThanOrEqual(3);
@@ -69,7 +99,9 @@ describe("the fan-out in Postgres", () => {
     expect(final.error_code).toBe("TENANTS_FAILED");
     expect(final.error_message).toMatch(/^1 of 7 tenants failed: fan-\d \(MotoPress: down\)$/);
     expect(final.stats.tenants).toHaveLength(7);
-    expect(final.stats.tenants.map((t: { slug: string }) => t.slug)).toEqual(tenants.map((_, i) => `fan-${i}`));
+    expect(final.stats.tenants.map((t: { slug: string }) => t.slug)).toEqual(
+      tenants.map((_, i) => `fan-${i}`),
+    );
     expect(await advance(parent.id, 3)).toEqual([]); // finished: nothing more ever starts
     await db.sql`update public.tenant_registry set is_active = true`;
   });
@@ -82,7 +114,8 @@ describe("the fan-out in Postgres", () => {
     const ids = await cancelRuns(db.sql, {});
     expect(ids.sort()).toEqual([parent.id, first.run_id].sort());
     expect(await advance(parent.id, 4)).toEqual([]);
-    const [{ n }] = await db.sql`select count(*)::int as n from public.sync_runs where parent_run_id = ${parent.id}`;
+    const [{ n }] = await db
+      .sql`select count(*)::int as n from public.sync_runs where parent_run_id = ${parent.id}`;
     expect(n).toBe(1);
     await db.sql`update public.tenant_registry set is_active = true`;
   });
@@ -107,16 +140,31 @@ describe("children belong to their chain", () => {
     const chain = await claimed(tenant, "sync-command-center");
     const child = await claimed(tenant, "motopress-bookings", chain.id);
     await ageRun(db.sql, child.id, 600);
-    const direct = await claimRun(db.sql, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+    const direct = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "motopress-bookings",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     expect(direct.outcome).toBe("busy");
     expect(direct.outcome === "busy" && direct.holder).toMatchObject({ id: child.id, parentRunId: chain.id });
     // The reaper hands it over (`continuing`, its checkpoint kept) and it still belongs to the chain.
     await reapStaleRuns(db.sql);
-    const again = await claimRun(db.sql, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+    const again = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "motopress-bookings",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     expect(again.outcome === "busy" && again.holder.id).toBe(child.id);
     // Once the chain is gone, the child is an ordinary expired run: the next claim takes it over.
     await finishRun(db.sql, leaseOf(chain), { status: "failed", errorCode: "X", errorMessage: "x" });
-    const taken = await claimRun(db.sql, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+    const taken = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "motopress-bookings",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     expect(taken.outcome === "resumed" && taken.run.id).toBe(child.id);
     await cancelRuns(db.sql, { tenantId: tenant });
   });
@@ -144,20 +192,33 @@ describe("lock waits and collisions", () => {
       const fnSql = createSql(db.url, { max: 1 }); // the functions' client
       // Its session carries no bound, as behind a transaction pooler (which passes no startup
       // parameter on): each transaction sets its own.
-      expect((await fnSql`show idle_in_transaction_session_timeout`)[0].idle_in_transaction_session_timeout).toBe("0");
+      expect((await fnSql`show idle_in_transaction_session_timeout`)[0].idle_in_transaction_session_timeout)
+        .toBe("0");
       let stalled: unknown = null;
       let opened!: (bounds: unknown) => void;
       const open = new Promise((r) => (opened = r));
       const page = fnSql.begin(async (tx) => {
         await fence(tx, leaseOf(run)); // holds the run's row
-        opened((await tx`select current_setting('lock_timeout') as lock, current_setting('idle_in_transaction_session_timeout') as idle`)[0]);
+        opened(
+          (await tx`select current_setting('lock_timeout') as lock, current_setting('idle_in_transaction_session_timeout') as idle`)[
+            0
+          ],
+        );
         await new Promise(() => {}); // a stalled isolate: never goes on
       }).catch((err) => (stalled = err));
-      expect(await open).toEqual({ lock: `${LOCK_TIMEOUT_MS / 1000}s`, idle: `${IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s` });
+      expect(await open).toEqual({
+        lock: `${LOCK_TIMEOUT_MS / 1000}s`,
+        idle: `${IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s`,
+      });
       const other = postgres(db.url, { max: 1, onnotice: () => {} }) as unknown as typeof db.sql; // a caller without the bounds
       const started = Date.now();
       if (waiter === "claim") {
-        const r = await claimRun(other, { tenantId: tenant, source: "motopress-bookings", trigger: "manual", leaseSeconds: 60 });
+        const r = await claimRun(other, {
+          tenantId: tenant,
+          source: "motopress-bookings",
+          trigger: "manual",
+          leaseSeconds: 60,
+        });
         expect(r.outcome).toBe("busy");
       } else {
         const ids = await other`select run_id from sync.cancel_runs(null, ${tenant}, null)`;
@@ -188,11 +249,17 @@ describe("lock waits and collisions", () => {
     });
     await waitFor(() => createdByA, { what: "run A to create type 77" });
     // ... while run B's bookings page needs a new unit of type 77.
-    const second = b`select * from sync.resolve_booked_units(${tenant}, ${b.json([{ unit_id: 501, type_id: 77 }])})`.execute();
+    const second = b`select * from sync.resolve_booked_units(${tenant}, ${
+      b.json([{ unit_id: 501, type_id: 77 }])
+    })`.execute();
     // B now waits on A's uncommitted type (wait on that event, not a clock).
-    const waiting = async () => (await db.sql`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and query like '%resolve_booked_units%'`)[0].n;
-    expect(await waitFor(waiting, { timeoutMs: 5_000, intervalMs: 10, what: "run B to wait on A's type" })).toBe(1);
+    const waiting = async () =>
+      (await db.sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query like '%resolve_booked_units%'`)[
+        0
+      ].n;
+    expect(await waitFor(waiting, { timeoutMs: 5_000, intervalMs: 10, what: "run B to wait on A's type" }))
+      .toBe(1);
     release();
     await first;
     const [created] = await second;
@@ -208,15 +275,26 @@ describe("lock waits and collisions", () => {
 
   it("retries a transient fault with backoff, gives up with DATABASE_UNAVAILABLE, never retries a data error", async () => {
     let calls = 0;
-    const conn = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" });
+    const conn = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), {
+      code: "CONNECTION_CLOSED",
+    });
     const noSleep = () => Promise.resolve();
-    expect(await withDbRetry(() => (++calls < 3 ? Promise.reject(conn) : Promise.resolve("ok")), { sleep: noSleep })).toBe("ok");
+    expect(
+      await withDbRetry(() => (++calls < 3 ? Promise.reject(conn) : Promise.resolve("ok")), {
+        sleep: noSleep,
+      }),
+    ).toBe("ok");
     expect(calls).toBe(3);
     await expect(withDbRetry(() => Promise.reject(conn), { attempts: 4, sleep: noSleep }))
       .rejects.toMatchObject({ code: "DATABASE_UNAVAILABLE", attempts: 4 });
     calls = 0;
-    const notNull = await db.sql`insert into public.tenant_registry (slug, name, timezone) values (null, 'x', 'UTC')`.catch((e) => e);
-    await expect(withDbRetry(() => (calls++, Promise.reject(notNull)), { sleep: noSleep })).rejects.toBe(notNull);
+    const notNull = await db
+      .sql`insert into public.tenant_registry (slug, name, timezone) values (null, 'x', 'UTC')`.catch((e) =>
+        e
+      );
+    await expect(withDbRetry(() => (calls++, Promise.reject(notNull)), { sleep: noSleep })).rejects.toBe(
+      notNull,
+    );
     expect(calls).toBe(1);
   });
 
@@ -224,11 +302,12 @@ describe("lock waits and collisions", () => {
     let t = 0; // an injected clock: each attempt is a 5 s connect timeout, each wait moves it on
     const now = () => t;
     const sleep = (ms: number) => Promise.resolve(void (t += ms));
-    const timeout = Object.assign(new Error("write CONNECT_TIMEOUT 127.0.0.1:5432"), { code: "CONNECT_TIMEOUT" });
-    const downUntil = (until: number) => async () => {
+    const timeout = Object.assign(new Error("write CONNECT_TIMEOUT 127.0.0.1:5432"), {
+      code: "CONNECT_TIMEOUT",
+    });
+    const downUntil = (until: number) => () => {
       t += 5_000;
-      if (t < until) throw timeout;
-      return "up";
+      return t < until ? Promise.reject(timeout) : Promise.resolve("up");
     };
     // A restart of 40 s: more than 8 attempts, well inside the budget.
     expect(await withDbRetry(downUntil(40_000), { now, sleep })).toBe("up");

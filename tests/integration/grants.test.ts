@@ -25,8 +25,19 @@ const READERS: Reader[] = [
   {
     relation: "public.guest_reservations",
     columns: [
-      "id", "tenant_id", "external_booking_id", "accommodation_unit_id", "status", "check_in_date", "check_out_date",
-      "guest_name", "guest_phone_last4", "adults", "children", "kind", "removed_upstream_at",
+      "id",
+      "tenant_id",
+      "external_booking_id",
+      "accommodation_unit_id",
+      "status",
+      "check_in_date",
+      "check_out_date",
+      "guest_name",
+      "guest_phone_last4",
+      "adults",
+      "children",
+      "kind",
+      "removed_upstream_at",
     ],
   },
   {
@@ -36,8 +47,18 @@ const READERS: Reader[] = [
   {
     relation: "public.sync_runs",
     columns: [
-      "id", "tenant_id", "source", "status", "trigger", "parent_run_id", "started_at", "heartbeat_at", "completed_at",
-      "error_code", "error_message", "stats",
+      "id",
+      "tenant_id",
+      "source",
+      "status",
+      "trigger",
+      "parent_run_id",
+      "started_at",
+      "heartbeat_at",
+      "completed_at",
+      "error_code",
+      "error_message",
+      "stats",
     ],
   },
   { relation: "hotels.unit_blocks", columns: ["id", "tenant_id", "accommodation_unit_id"], optional: true },
@@ -98,12 +119,15 @@ describe("grants as a hosted reader sees them", () => {
     expect(defaults).toEqual([]);
   });
 
-  it.each(READERS)("service_role reads $relation (the contract's columns)", async ({ relation, columns, optional }) => {
-    if (optional && !(await exists(relation))) return; // not built yet on this branch (contract §6)
-    const result = await as("service_role", `select ${columns.join(", ")} from ${relation}`);
-    expect(result, `${relation} as service_role`).not.toHaveProperty("code");
-    if (!optional) expect((result as { rows: number }).rows, `${relation} rows`).toBeGreaterThan(0);
-  });
+  it.each(READERS)(
+    "service_role reads $relation (the contract's columns)",
+    async ({ relation, columns, optional }) => {
+      if (optional && !(await exists(relation))) return; // not built yet on this branch (contract §6)
+      const result = await as("service_role", `select ${columns.join(", ")} from ${relation}`);
+      expect(result, `${relation} as service_role`).not.toHaveProperty("code");
+      if (!optional) expect((result as { rows: number }).rows, `${relation} rows`).toBeGreaterThan(0);
+    },
+  );
 
   it.each(READERS.flatMap((r) => API_ROLES.map((role) => ({ ...r, role }))))(
     "$role reads nothing from $relation",
@@ -117,7 +141,9 @@ describe("grants as a hosted reader sees them", () => {
 
   it("credentials: anon and authenticated are refused; service_role is not a reader of them through the API schemas", async () => {
     for (const role of API_ROLES) {
-      expect(await as(role, "select consumer_secret from private.motopress_credentials")).toEqual({ code: "42501" });
+      expect(await as(role, "select consumer_secret from private.motopress_credentials")).toEqual({
+        code: "42501",
+      });
     }
     const [{ exposed }] = await db.sql`
       select has_schema_privilege('anon', 'private', 'usage') or has_schema_privilege('authenticated', 'private', 'usage') as exposed`;
@@ -141,7 +167,8 @@ describe("grants as a hosted reader sees them", () => {
     const rows = await db.sql.unsafe(sweep, [["public", "hotels"]]);
     expect(rows.length).toBeGreaterThanOrEqual(8);
     expect(rows.filter((r) => !r.service_role_reads).map((r) => r.relation)).toEqual([]);
-    expect(rows.filter((r) => r.api_role_privileges).map((r) => `${r.relation} ${r.api_role_privileges}`)).toEqual([]);
+    expect(rows.filter((r) => r.api_role_privileges).map((r) => `${r.relation} ${r.api_role_privileges}`))
+      .toEqual([]);
   });
 
   it("the sweep catches a table created without grants", async () => {
@@ -156,7 +183,9 @@ describe("grants as a hosted reader sees them", () => {
 
   it("anon and authenticated cannot use the internal schemas, so no internal function is callable", async () => {
     const rows = await db.sql`
-      select r.role, s.schema from unnest(array['anon', 'authenticated']) r(role), unnest(${PRODUCT_SCHEMAS.slice(1)}::text[]) s(schema)
+      select r.role, s.schema from unnest(array['anon', 'authenticated']) r(role), unnest(${
+      PRODUCT_SCHEMAS.slice(1)
+    }::text[]) s(schema)
       where has_schema_privilege(r.role, s.schema, 'usage')`;
     expect(rows).toEqual([]);
     for (const role of API_ROLES) {

@@ -7,7 +7,13 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDatabase } from "../../scripts/stack/lib/database.ts";
-import { binariesFor, isRoot, postgresUser, reachableBy, sharedRoot } from "../../scripts/stack/lib/pg-user.ts";
+import {
+  binariesFor,
+  isRoot,
+  postgresUser,
+  reachableBy,
+  sharedRoot,
+} from "../../scripts/stack/lib/pg-user.ts";
 
 let privateDir: string;
 beforeAll(async () => {

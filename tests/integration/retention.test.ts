@@ -9,7 +9,11 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
-async function run(tenant: string, status: string, opts: { source?: string; daysAgo?: number } = {}): Promise<string> {
+async function run(
+  tenant: string,
+  status: string,
+  opts: { source?: string; daysAgo?: number } = {},
+): Promise<string> {
   const days = opts.daysAgo ?? 0;
   const terminal = ["completed", "failed", "cancelled"].includes(status);
   const [row] = await db.sql`
@@ -29,7 +33,8 @@ describe("sync.run_seen is cleared when a run ends, in any state", () => {
   it.each(["completed", "failed", "cancelled"])("%s", async (status) => {
     const tenant = await insertTenant(db.sql);
     const id = await run(tenant, "running");
-    await db.sql`insert into sync.run_seen (run_id, entity, external_id) values (${id}, 'booking', '1'), (${id}, 'booking', '2')`;
+    await db
+      .sql`insert into sync.run_seen (run_id, entity, external_id) values (${id}, 'booking', '1'), (${id}, 'booking', '2')`;
     await db.sql`update public.sync_runs set status = 'continuing' where id = ${id}`;
     expect(await seen(id)).toBe(2); // a checkpoint keeps them: the pass is not over
     await db.sql`update public.sync_runs set status = 'running' where id = ${id}`;
@@ -54,17 +59,20 @@ describe("sync.prune_history", () => {
         (${tenant}, 'booking', 'q-old', 'bad', now() - interval '40 days'),
         (${tenant}, 'booking', 'q-recent', 'bad', now() - interval '3 days'),
         (${tenant}, 'booking', 'q-open', 'bad', null)`;
-    await db.sql`update public.sync_quarantine set first_seen_at = now() - interval '90 days' where external_id = 'q-open'`;
+    await db
+      .sql`update public.sync_quarantine set first_seen_at = now() - interval '90 days' where external_id = 'q-open'`;
 
     const [{ result }] = await db.sql`select sync.prune_history() as result`;
     expect(result).toMatchObject({ runs: 3, quarantine: 1 });
-    const left = (await db.sql`select id from public.sync_runs where tenant_id = ${tenant}`).map((r) => r.id).sort();
+    const left = (await db.sql`select id from public.sync_runs where tenant_id = ${tenant}`).map((r) => r.id)
+      .sort();
     expect(left).toEqual([keepLatest, recentFailure, active].sort());
     expect(left).not.toContain(oldSuccess);
     expect(left).not.toContain(oldFailure);
     expect(left).not.toContain(oldCancel);
-    const quarantine = (await db.sql`select external_id from public.sync_quarantine where tenant_id = ${tenant} order by 1`)
-      .map((r) => r.external_id);
+    const quarantine =
+      (await db.sql`select external_id from public.sync_quarantine where tenant_id = ${tenant} order by 1`)
+        .map((r) => r.external_id);
     expect(quarantine).toEqual(["q-open", "q-recent"]);
   });
 
@@ -79,7 +87,10 @@ describe("sync.prune_history", () => {
       await db.sql`update private.sync_settings set value = 'forever' where key = 'retention_days'`;
       const err = await db.sql`select sync.prune_history()`.then(() => null, (e: Error) => e);
       expect(err?.message).toMatch(/retention_days must be a whole number of days/);
-      const tooShort = await db.sql`select sync.prune_history(interval '1 hour')`.then(() => null, (e: Error) => e);
+      const tooShort = await db.sql`select sync.prune_history(interval '1 hour')`.then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(tooShort?.message).toMatch(/at least one day/);
     } finally {
       await db.sql`delete from private.sync_settings where key = 'retention_days'`;

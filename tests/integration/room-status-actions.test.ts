@@ -29,12 +29,15 @@ async function setup() {
     { id: 4, units: [204], checkIn: "2027-08-08", checkOut: "2027-08-11" }, // in house (time rule)
     { id: 5, units: [204], checkIn: TODAY, checkOut: "2027-08-11" }, // overbooked onto 204, arrives today
   ], NOW);
-  const res = Object.fromEntries(await Promise.all([1, 2, 3, 4, 5].map(async (b) => [b, await reservationId(db.sql, tenantId, b)])));
+  const res = Object.fromEntries(
+    await Promise.all([1, 2, 3, 4, 5].map(async (b) => [b, await reservationId(db.sql, tenantId, b)])),
+  );
   return { tenantId, ids, res };
 }
 
 async function refused(action: OperatorAction): Promise<string[]> {
-  const snapshot = () => db.sql`
+  const snapshot = () =>
+    db.sql`
     select (select jsonb_agg(to_jsonb(u) order by u.id) from hotels.accommodation_units u where u.tenant_id = ${action.tenantId}) as units,
            (select jsonb_agg(to_jsonb(s) order by s.id) from public.reservation_accommodations s where s.tenant_id = ${action.tenantId}) as stays,
            (select count(*) from hotels.unit_blocks b where b.tenant_id = ${action.tenantId}) as blocks,
@@ -66,10 +69,21 @@ describe("validation before an operator action runs", () => {
   it("refuses check-in onto a blocked unit", async () => {
     const { tenantId, ids, res } = await setup();
     // Blocking over today's arrival needs force; the check-in then meets the block.
-    await performAction(db.sql, {
-      tenantId, action: "block", unitId: ids[201], kind: "out_of_order", startsOn: TODAY, endsOn: "2027-08-11",
-      reason: "Water leak", force: true,
-    }, "test", NOW);
+    await performAction(
+      db.sql,
+      {
+        tenantId,
+        action: "block",
+        unitId: ids[201],
+        kind: "out_of_order",
+        startsOn: TODAY,
+        endsOn: "2027-08-11",
+        reason: "Water leak",
+        force: true,
+      },
+      "test",
+      NOW,
+    );
     expect(await refused({ tenantId, action: "check_in", reservationId: res[1] })).toEqual([
       expect.stringMatching(/Room 201 is blocked \(out of order until 2027-08-11: Water leak\)/),
     ]);
@@ -98,8 +112,14 @@ describe("validation before an operator action runs", () => {
   it("refuses a block over an in-house stay or today's arrival unless forced, and records the force", async () => {
     const { tenantId, ids } = await setup();
     const block = (unit: number, force?: boolean): OperatorAction => ({
-      tenantId, action: "block", unitId: ids[unit], kind: "out_of_service", startsOn: TODAY, endsOn: "2027-08-15",
-      reason: "Repainting", ...(force === undefined ? {} : { force }),
+      tenantId,
+      action: "block",
+      unitId: ids[unit],
+      kind: "out_of_service",
+      startsOn: TODAY,
+      endsOn: "2027-08-15",
+      reason: "Repainting",
+      ...(force === undefined ? {} : { force }),
     });
     expect(await refused(block(204))).toEqual([
       expect.stringMatching(/Booking 4 on Room 204 is in house until 2027-08-11/),
@@ -113,10 +133,14 @@ describe("validation before an operator action runs", () => {
     // A block that starts after the in-house stay leaves is fine.
     await performAction(db.sql, { ...block(204), startsOn: "2027-08-11" } as OperatorAction, "test", NOW);
     const forced = await performAction(db.sql, block(201, true), "alice", NOW);
-    expect(forced.changes).toEqual([expect.objectContaining({ from: "reserved", to: "out_of_service", cause: "operator" })]);
+    expect(forced.changes).toEqual([
+      expect.objectContaining({ from: "reserved", to: "out_of_service", cause: "operator" }),
+    ]);
     const [b] = await db.sql`select forced, created_by from hotels.unit_blocks where id = ${forced.blockId!}`;
     expect(b).toEqual({ forced: true, created_by: "alice" });
-    const [logged] = await db.sql`select action, forced, actor, created_at from hotels.room_status_actions where block_id = ${forced.blockId!}`;
+    const [logged] = await db
+      .sql`select action, forced, actor, created_at from hotels.room_status_actions where block_id = ${forced
+      .blockId!}`;
     expect(logged).toEqual({ action: "block", forced: true, actor: "alice", created_at: NOW });
   });
 
@@ -128,8 +152,15 @@ describe("validation before an operator action runs", () => {
       { tenantId, action: "set_housekeeping", unitId: missing, housekeeping: "clean" },
       { tenantId, action: "unblock", blockId: missing },
       { tenantId: missing, action: "set_housekeeping", unitId: ids[201], housekeeping: "clean" },
-    ] as OperatorAction[]).map((a) => performAction(db.sql, a, "test", NOW).then(() => null, (e) => [fromDomainError(e).status, e.code])));
-    expect(codes).toEqual([[404, "RESERVATION_NOT_FOUND"], [404, "UNIT_NOT_FOUND"], [404, "BLOCK_NOT_FOUND"], [404, "TENANT_NOT_FOUND"]]);
+    ] as OperatorAction[]).map((a) =>
+      performAction(db.sql, a, "test", NOW).then(() => null, (e) => [fromDomainError(e).status, e.code])
+    ));
+    expect(codes).toEqual([
+      [404, "RESERVATION_NOT_FOUND"],
+      [404, "UNIT_NOT_FOUND"],
+      [404, "BLOCK_NOT_FOUND"],
+      [404, "TENANT_NOT_FOUND"],
+    ]);
   });
 });
 
@@ -144,18 +175,39 @@ describe("operator transitions", () => {
     expect(await status()).toBe("reserved");
     // An undone check-in holds the time rule off: at 16:00 local it is still expected.
     const later = at("2027-08-10T14:00:00Z");
-    await performAction(db.sql, { tenantId, action: "check_in", reservationId: res[1], unitId: ids[201] }, "bob", later);
+    await performAction(
+      db.sql,
+      { tenantId, action: "check_in", reservationId: res[1], unitId: ids[201] },
+      "bob",
+      later,
+    );
     expect(await status()).toBe("occupied");
     await performAction(db.sql, { tenantId, action: "check_out", reservationId: res[1] }, "bob", later);
     expect([await status(), (await unitStatus(db.sql, ids[201])).housekeeping]).toEqual(["dirty", "dirty"]);
     await performAction(db.sql, { tenantId, action: "undo_check_out", reservationId: res[1] }, "bob", later);
     expect(await status()).toBe("occupied");
     await performAction(db.sql, { tenantId, action: "check_out", reservationId: res[1] }, "bob", later);
-    await performAction(db.sql, { tenantId, action: "set_housekeeping", unitId: ids[201], housekeeping: "clean" }, "carol", later);
+    await performAction(
+      db.sql,
+      { tenantId, action: "set_housekeeping", unitId: ids[201], housekeeping: "clean" },
+      "carol",
+      later,
+    );
     expect(await status()).toBe("available");
-    const blocked = await performAction(db.sql, {
-      tenantId, action: "block", unitId: ids[201], kind: "out_of_service", startsOn: TODAY, endsOn: "2027-08-11", reason: "Deep clean",
-    }, "carol", later);
+    const blocked = await performAction(
+      db.sql,
+      {
+        tenantId,
+        action: "block",
+        unitId: ids[201],
+        kind: "out_of_service",
+        startsOn: TODAY,
+        endsOn: "2027-08-11",
+        reason: "Deep clean",
+      },
+      "carol",
+      later,
+    );
     expect(await status()).toBe("out_of_service");
     await performAction(db.sql, { tenantId, action: "unblock", blockId: blocked.blockId! }, "carol", later);
     expect(await status()).toBe("available");
@@ -164,16 +216,33 @@ describe("operator transitions", () => {
       select from_status || '>' || to_status as t, cause from hotels.room_status_changes
       where accommodation_unit_id = ${ids[201]} and cause = 'operator' order by id`;
     expect(changes.map((c) => c.t)).toEqual([
-      "reserved>occupied", "occupied>reserved", "reserved>occupied", "occupied>dirty", "dirty>occupied", "occupied>dirty",
-      "dirty>available", "available>out_of_service", "out_of_service>available",
+      "reserved>occupied",
+      "occupied>reserved",
+      "reserved>occupied",
+      "occupied>dirty",
+      "dirty>occupied",
+      "occupied>dirty",
+      "dirty>available",
+      "available>out_of_service",
+      "out_of_service>available",
     ]);
-    const actions = await db.sql`select action, actor from hotels.room_status_actions where tenant_id = ${tenantId} order by id`;
+    const actions = await db
+      .sql`select action, actor from hotels.room_status_actions where tenant_id = ${tenantId} order by id`;
     expect(actions.map((a) => `${a.action}:${a.actor}`)).toEqual([
-      "check_in:bob", "undo_check_in:bob", "check_in:bob", "check_out:bob", "undo_check_out:bob", "check_out:bob",
-      "set_housekeeping:carol", "block:carol", "unblock:carol",
+      "check_in:bob",
+      "undo_check_in:bob",
+      "check_in:bob",
+      "check_out:bob",
+      "undo_check_out:bob",
+      "check_out:bob",
+      "set_housekeeping:carol",
+      "block:carol",
+      "unblock:carol",
     ]);
     expect(await db.sql`select * from sync.room_status_unexplained(${tenantId})`).toEqual([]);
     // Unblocking twice is refused.
-    expect(await refused({ tenantId, action: "unblock", blockId: blocked.blockId! })).toEqual([expect.stringMatching(/already ended/)]);
+    expect(await refused({ tenantId, action: "unblock", blockId: blocked.blockId! })).toEqual([
+      expect.stringMatching(/already ended/),
+    ]);
   });
 });

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ageRun, createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
-  cancelRuns, claimRun, finishRun, getRun, heartbeat, reapStaleRuns, resumeRun, RunLostError, suspendRun,
+  cancelRuns,
+  claimRun,
+  finishRun,
+  getRun,
+  heartbeat,
+  reapStaleRuns,
+  resumeRun,
+  RunLostError,
+  suspendRun,
   withFencedTransaction,
 } from "../../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf, type Run, type Source } from "../../supabase/functions/_shared/runs/types.ts";
@@ -25,7 +33,10 @@ async function claimed(tenantId: string): Promise<Run> {
 }
 
 const activeCount = async (tenantId: string) =>
-  (await db.sql`select count(*)::int as n from public.sync_runs where tenant_id = ${tenantId} and status in ('running','continuing')`)[0].n;
+  (await db
+    .sql`select count(*)::int as n from public.sync_runs where tenant_id = ${tenantId} and status in ('running','continuing')`)[
+      0
+    ].n;
 
 describe("claim", () => {
   it("gives the slot to one run and names the holder to the next", async () => {
@@ -54,8 +65,18 @@ describe("claim", () => {
   });
 
   it("the all-tenants slot (tenant NULL) is unique too", async () => {
-    const a = await claimRun(db.sql, { tenantId: null, source: "sync-command-center", trigger: "cron", leaseSeconds: 60 });
-    const b = await claimRun(db.sql, { tenantId: null, source: "sync-command-center", trigger: "cron", leaseSeconds: 60 });
+    const a = await claimRun(db.sql, {
+      tenantId: null,
+      source: "sync-command-center",
+      trigger: "cron",
+      leaseSeconds: 60,
+    });
+    const b = await claimRun(db.sql, {
+      tenantId: null,
+      source: "sync-command-center",
+      trigger: "cron",
+      leaseSeconds: 60,
+    });
     expect(a.outcome).toBe("claimed");
     expect(b.outcome).toBe("busy");
     await cancelRuns(db.sql, { source: "sync-command-center" });
@@ -113,7 +134,8 @@ describe("claim", () => {
       expect(next.outcome, `attempt ${attempt}`).toBe("resumed");
       if (next.outcome === "resumed") token = next.run.fencingToken;
       if (attempt === 2) {
-        await db.sql`update public.sync_runs set last_interruption = 'the runtime stopped the worker (beforeunload: cpu)'
+        await db
+          .sql`update public.sync_runs set last_interruption = 'the runtime stopped the worker (beforeunload: cpu)'
                      where id = ${run.id}`;
       }
     }
@@ -133,13 +155,23 @@ describe("claim", () => {
 
   it("a committed page resets the count, the run's and its parent chain's, so a run that progresses is never failed", async () => {
     const tenant = await insertTenant(db.sql);
-    const parent = await claimRun(db.sql, { tenantId: tenant, source: "sync-command-center", trigger: "manual", leaseSeconds: 60 });
+    const parent = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "sync-command-center",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     if (parent.outcome !== "claimed") throw new Error("setup");
     const child = await claimRun(db.sql, {
-      tenantId: tenant, source: "motopress-bookings", trigger: "parent", parentRunId: parent.run.id, leaseSeconds: 60,
+      tenantId: tenant,
+      source: "motopress-bookings",
+      trigger: "parent",
+      parentRunId: parent.run.id,
+      leaseSeconds: 60,
     });
     if (child.outcome !== "claimed") throw new Error("setup");
-    await db.sql`update public.sync_runs set max_attempts_without_progress = 2 where id in (${parent.run.id}, ${child.run.id})`;
+    await db
+      .sql`update public.sync_runs set max_attempts_without_progress = 2 where id in (${parent.run.id}, ${child.run.id})`;
     let lease = leaseOf(child.run);
     let parentLease = leaseOf(parent.run);
     for (let kill = 1; kill <= 6; kill++) {
@@ -188,7 +220,10 @@ describe("heartbeat, resume, finish", () => {
   it("a continuation resumes with a new fencing token; the old token is dead", async () => {
     const tenant = await insertTenant(db.sql);
     const run = await claimed(tenant);
-    const suspended = await suspendRun(db.sql, leaseOf(run), { checkpoint: { page: 3 }, stats: { pages: 2 } });
+    const suspended = await suspendRun(db.sql, leaseOf(run), {
+      checkpoint: { page: 3 },
+      stats: { pages: 2 },
+    });
     expect(suspended?.status).toBe("continuing");
     const resumed = await resumeRun(db.sql, run.id);
     expect(resumed?.status).toBe("running");
@@ -309,7 +344,11 @@ describe("fencing", () => {
     const tenant = await insertTenant(db.sql);
     const run = await claimed(tenant);
     await withFencedTransaction(db.sql, leaseOf(run), async () => {}, { checkpoint: { page: 1 } });
-    await expect(withFencedTransaction(db.sql, leaseOf(run), () => Promise.reject(new Error("boom")), { checkpoint: { page: 2 } })).rejects.toThrow("boom");
+    await expect(
+      withFencedTransaction(db.sql, leaseOf(run), () => Promise.reject(new Error("boom")), {
+        checkpoint: { page: 2 },
+      }),
+    ).rejects.toThrow("boom");
     expect((await getRun(db.sql, run.id))?.checkpoint).toEqual({ page: 1 });
   });
 });
@@ -318,7 +357,12 @@ describe("stale cleanup and cancel", () => {
   it("hands only runs whose lease expired over to be resumed; a heartbeating run survives however long it runs", async () => {
     const tenant = await insertTenant(db.sql);
     const live = await claimed(tenant);
-    const dead = (await claimRun(db.sql, { tenantId: tenant, source: "motopress-accommodations", trigger: "manual", leaseSeconds: 60 }));
+    const dead = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "motopress-accommodations",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     if (dead.outcome !== "claimed") throw new Error("setup");
     await withFencedTransaction(db.sql, leaseOf(dead.run), async () => {}, { checkpoint: { page: 3 } });
     // The live run started hours ago but heartbeats; the dead one stopped 2 minutes ago.
@@ -356,7 +400,12 @@ describe("stale cleanup and cancel", () => {
     const t2 = await insertTenant(db.sql);
     const a = await claimed(t1);
     const b = await claimed(t2);
-    const c = await claimRun(db.sql, { tenantId: t1, source: "motopress-accommodations", trigger: "manual", leaseSeconds: 60 });
+    const c = await claimRun(db.sql, {
+      tenantId: t1,
+      source: "motopress-accommodations",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
     expect(await cancelRuns(db.sql, { source: "motopress-bookings", tenantId: t1 })).toEqual([a.id]);
     const rest = await cancelRuns(db.sql, {});
     expect(rest).toContain(b.id);

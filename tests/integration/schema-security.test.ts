@@ -25,7 +25,15 @@ interface Finding {
 
 async function advisors(url: string): Promise<Finding[]> {
   const { stdout } = await run(path.join(projectRoot, "node_modules/.bin/supabase"), [
-    "db", "advisors", `--remote=${url}`, "--type", "security", "--level", "info", "--output-format", "json",
+    "db",
+    "advisors",
+    `--remote=${url}`,
+    "--type",
+    "security",
+    "--level",
+    "info",
+    "--output-format",
+    "json",
   ], { cwd: projectRoot, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1" } });
   return JSON.parse(stdout.slice(stdout.indexOf("{"))).results ?? [];
 }
@@ -40,31 +48,46 @@ describe("database security", () => {
     expect(findings.every((f) => f.name === "rls_enabled_no_policy")).toBe(true);
   }, 60_000);
 
-  it("the check fails on an unsafe schema (a public table exposed to the API roles without RLS)", async () => {
-    const scratch = await createTestDatabase();
-    try {
-      // No default grants any more (baseline = a current hosted project): a leak is a table
-      // someone granted to the API roles and left without RLS.
-      await scratch.sql`create table public.leaky (id int primary key)`;
-      await scratch.sql`grant select on public.leaky to anon, authenticated`;
-      const names = serious(await advisors(scratch.url)).map((f) => f.name);
-      expect(names).toContain("rls_disabled_in_public");
-    } finally {
-      await scratch.drop();
-    }
-  }, 60_000);
+  it(
+    "the check fails on an unsafe schema (a public table exposed to the API roles without RLS)",
+    async () => {
+      const scratch = await createTestDatabase();
+      try {
+        // No default grants any more (baseline = a current hosted project): a leak is a table
+        // someone granted to the API roles and left without RLS.
+        await scratch.sql`create table public.leaky (id int primary key)`;
+        await scratch.sql`grant select on public.leaky to anon, authenticated`;
+        const names = serious(await advisors(scratch.url)).map((f) => f.name);
+        expect(names).toContain("rls_disabled_in_public");
+      } finally {
+        await scratch.drop();
+      }
+    },
+    60_000,
+  );
 
   it("anon and authenticated cannot read credentials, tenants or reservations", async () => {
     const tenant = await insertTenant(db.sql);
-    await db.sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
+    await db
+      .sql`insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
                  values (${tenant}, 'https://hotel.example', 'ck_x', 'cs_x')`;
     const as = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
       for (const role of ["anon", "authenticated"]) {
-        for (const table of ["private.motopress_credentials", "public.tenant_registry", "public.guest_reservations", "public.sync_runs"]) {
+        for (
+          const table of [
+            "private.motopress_credentials",
+            "public.tenant_registry",
+            "public.guest_reservations",
+            "public.sync_runs",
+          ]
+        ) {
           const result = await as.begin(async (tx) => {
             await tx.unsafe(`set local role ${role}`);
-            return await tx.unsafe(`select count(*)::int as n from ${table}`).then((r) => `rows:${r[0].n}`, (e) => e.code);
+            return await tx.unsafe(`select count(*)::int as n from ${table}`).then(
+              (r) => `rows:${r[0].n}`,
+              (e) => e.code,
+            );
           }).catch((e) => e.code);
           // Either no privilege at all (42501) or RLS hides every row.
           expect([`42501`, "rows:0"]).toContain(result);
@@ -112,7 +135,10 @@ describe.skipIf(!!cronUnavailable && !requireCron)("database security with pg_cr
         // No pg_net and no settings here: only the jobs that need neither (retention, room-status
         // reconciliation), and the migration said why.
         const jobs = await conn`select jobname from cron.job order by jobname`;
-        expect(jobs.map((j) => j.jobname)).toEqual(["motopress-prune-history", "motopress-room-status-reconcile"]);
+        expect(jobs.map((j) => j.jobname)).toEqual([
+          "motopress-prune-history",
+          "motopress-room-status-reconcile",
+        ]);
       } finally {
         await conn.end();
       }

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
-import { canTransition, RUN_STATUSES, TRANSITIONS } from "../../supabase/functions/_shared/runs/state-machine.ts";
+import {
+  canTransition,
+  RUN_STATUSES,
+  TRANSITIONS,
+} from "../../supabase/functions/_shared/runs/state-machine.ts";
 
 let db: TestDatabase;
 let tenant: string;
@@ -57,9 +61,13 @@ describe("run state machine", () => {
 
   it("the CHECK constraints reject an unknown status and a terminal run without completed_at", async () => {
     await expect(runIn("paused")).rejects.toThrow(/sync_runs_status_check/);
-    await expect(db.sql`insert into public.sync_runs (tenant_id, source, status) values (${tenant}, 'motopress-bookings', 'completed')`)
+    await expect(
+      db.sql`insert into public.sync_runs (tenant_id, source, status) values (${tenant}, 'motopress-bookings', 'completed')`,
+    )
       .rejects.toThrow(/sync_runs_terminal_has_completed_at/);
-    await expect(db.sql`insert into public.sync_runs (tenant_id, source, status, completed_at) values (${tenant}, 'motopress-bookings', 'failed', now())`)
+    await expect(
+      db.sql`insert into public.sync_runs (tenant_id, source, status, completed_at) values (${tenant}, 'motopress-bookings', 'failed', now())`,
+    )
       .rejects.toThrow(/sync_runs_failure_has_code/);
   });
 });

@@ -16,7 +16,13 @@ function tenantCli(args: string[], opts: { stdin?: string; env?: Record<string, 
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(path.join(projectRoot, "node_modules/.bin/tsx"), ["scripts/tenant.ts", ...args], {
       cwd: projectRoot,
-      env: { ...process.env, SUPABASE_DB_URL: db.url, MOTOPRESS_CONSUMER_SECRET: "", NO_COLOR: "1", ...opts.env },
+      env: {
+        ...process.env,
+        SUPABASE_DB_URL: db.url,
+        MOTOPRESS_CONSUMER_SECRET: "",
+        NO_COLOR: "1",
+        ...opts.env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -29,8 +35,17 @@ function tenantCli(args: string[], opts: { stdin?: string; env?: Record<string, 
 }
 
 const add = (slug: string) => [
-  "add", "--slug", slug, "--name", "CLI Hotel", "--timezone", "Europe/Madrid", "--site-url", "https://hotel.example",
-  "--consumer-key", "ck_cli",
+  "add",
+  "--slug",
+  slug,
+  "--name",
+  "CLI Hotel",
+  "--timezone",
+  "Europe/Madrid",
+  "--site-url",
+  "https://hotel.example",
+  "--consumer-key",
+  "ck_cli",
 ];
 const storedSecret = async (slug: string) =>
   (await db.sql`select c.consumer_secret from private.motopress_credentials c

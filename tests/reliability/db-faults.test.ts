@@ -8,7 +8,12 @@
 import postgres from "postgres";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabaseFrom, type Database, freePort, startDatabase } from "../../scripts/stack/lib/database.ts";
+import {
+  createDatabaseFrom,
+  type Database,
+  freePort,
+  startDatabase,
+} from "../../scripts/stack/lib/database.ts";
 import { migrate } from "../../scripts/stack/lib/migrate.ts";
 import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
@@ -17,7 +22,17 @@ import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/s
 import { expectDatabaseMatches } from "../helpers/compare.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
-  activeRuns, budgetMs, diffAgainstSource, gatedSleep, intBetween, mutateBookings, mutateUnits, rngFor, SCALE, scaled, sleep,
+  activeRuns,
+  budgetMs,
+  diffAgainstSource,
+  gatedSleep,
+  intBetween,
+  mutateBookings,
+  mutateUnits,
+  rngFor,
+  SCALE,
+  scaled,
+  sleep,
 } from "./harness.ts";
 
 const external = !!process.env.DATABASE_URL; // a server we may not restart
@@ -45,7 +60,11 @@ beforeAll(async () => {
   await createDatabaseFrom(pg.url, DB_NAME);
   await migrate(pg.urlFor(DB_NAME));
   // The harness's own connection is not one of the functions' (their application_name is motopress-sync).
-  sql = postgres(pg.urlFor(DB_NAME), { max: 4, onnotice: () => {}, connection: { application_name: "db-faults-harness" } }) as unknown as Sql;
+  sql = postgres(pg.urlFor(DB_NAME), {
+    max: 4,
+    onnotice: () => {},
+    connection: { application_name: "db-faults-harness" },
+  }) as unknown as Sql;
   server = await startFunctionsServer({
     SUPABASE_DB_URL: pg.urlFor(DB_NAME),
     SYNC_ADMIN_KEY: ADMIN_KEY,
@@ -54,7 +73,11 @@ beforeAll(async () => {
   });
   for (let i = 0; i < 2; i++) {
     const gate = gatedSleep();
-    const site = await startSite({ seed: 71 + i, sleep: gate.sleep, hotel: { bookings: Math.round(400 * Math.min(SCALE, 3)), hiddenUnits: 0 } });
+    const site = await startSite({
+      seed: 71 + i,
+      sleep: gate.sleep,
+      hotel: { bookings: Math.round(400 * Math.min(SCALE, 3)), hiddenUnits: 0 },
+    });
     const tenant = await tenantForSite(sql, site);
     tenants.push({ id: tenant, site, gate });
     // A first full sync without faults: each test then starts from a database equal to the source.
@@ -124,7 +147,9 @@ async function waitReaping(runId: string, timeoutMs: number, counts: { reinvoked
   for (;;) {
     const [run] = await sql`select * from public.sync_runs where id = ${runId}`;
     if (["completed", "failed", "cancelled"].includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
+    if (Date.now() > until) {
+      throw new Error(`run ${runId} still ${run.status} after ${timeoutMs} ms: ${JSON.stringify(run)}`);
+    }
     const [{ r }] = await sql`select sync.reap_and_resume_runs() as r`;
     for (const target of r.errors as { runId: string; source: string }[]) {
       await call(target.source, { runId: target.runId });
@@ -135,78 +160,93 @@ async function waitReaping(runId: string, timeoutMs: number, counts: { reinvoked
 }
 
 /** Lines of the functions' log that mean a worker died on its own (not a platform limit). */
-const crashes = () =>
-  server.output().split("\n").filter((l) => /"worker exited"|worker boot failed/.test(l));
+const crashes = () => server.output().split("\n").filter((l) => /"worker exited"|worker boot failed/.test(l));
 
 // "all": the all-tenants run (the fan-out over both tenants).
 const SOURCES = ["motopress-bookings", "motopress-accommodations", "sync-command-center", "all"] as const;
 
 describe.skipIf(external)("database faults under running syncs", () => {
-  it("dropped connections again and again: every run completes, nothing lost or doubled, no crash", async () => {
-    const rng = rngFor("db-drops");
-    const iterations = scaled(8);
-    const counts = { syncs: 0, dropped: 0, pagesDropped: 0, retries: 0, handovers: 0, dropRounds: 0, reinvoked: 0 };
-    for (let i = 0; i < iterations || (SCALE >= 5 && counts.dropped < 100); i++) {
-      const source = SOURCES[i % SOURCES.length];
-      const { id: tenant, site, gate } = tenants[i % tenants.length];
-      if (source === "motopress-accommodations") mutateUnits(rng, site.sim, intBetween(rng, 1, 3));
-      else mutateBookings(rng, site.sim, intBetween(rng, 2, 8));
-      site.sim.setFaults({ latencyMsPerPage: intBetween(rng, 20, 60) });
-      const held = gate.arm();
-      const started = source === "all" ? await call("sync-command-center", {}) : await call(source, { tenantId: tenant });
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      counts.syncs++;
-      // First a drop that surely lands in an open page: the fault is met in every iteration.
-      const page = await holdNextPage(tenant, held);
-      const [{ ok }] = await sql`select pg_terminate_backend(${page.pid}::int) as ok`;
-      expect(ok).toBe(true);
-      counts.dropped++;
-      counts.pagesDropped++;
-      await page.release();
-      // Drop the functions' connections at random moments until the run ends.
-      let ended = false;
-      const dropper = (async () => {
-        while (!ended) {
-          // Apart enough for a page to commit in between on a loaded machine: every drop still
-          // lands at a random point, mostly mid-page, and a run sees many of them.
-          await sleep(intBetween(rng, 100, 700));
-          if (ended) break;
-          counts.dropped += await dropConnections();
-          counts.dropRounds++;
+  it(
+    "dropped connections again and again: every run completes, nothing lost or doubled, no crash",
+    async () => {
+      const rng = rngFor("db-drops");
+      const iterations = scaled(8);
+      const counts = {
+        syncs: 0,
+        dropped: 0,
+        pagesDropped: 0,
+        retries: 0,
+        handovers: 0,
+        dropRounds: 0,
+        reinvoked: 0,
+      };
+      for (let i = 0; i < iterations || (SCALE >= 5 && counts.dropped < 100); i++) {
+        const source = SOURCES[i % SOURCES.length];
+        const { id: tenant, site, gate } = tenants[i % tenants.length];
+        if (source === "motopress-accommodations") mutateUnits(rng, site.sim, intBetween(rng, 1, 3));
+        else mutateBookings(rng, site.sim, intBetween(rng, 2, 8));
+        site.sim.setFaults({ latencyMsPerPage: intBetween(rng, 20, 60) });
+        const held = gate.arm();
+        const started = source === "all"
+          ? await call("sync-command-center", {})
+          : await call(source, { tenantId: tenant });
+        expect(started.status, JSON.stringify(started.body)).toBe(202);
+        counts.syncs++;
+        // First a drop that surely lands in an open page: the fault is met in every iteration.
+        const page = await holdNextPage(tenant, held);
+        const [{ ok }] = await sql`select pg_terminate_backend(${page.pid}::int) as ok`;
+        expect(ok).toBe(true);
+        counts.dropped++;
+        counts.pagesDropped++;
+        await page.release();
+        // Drop the functions' connections at random moments until the run ends.
+        let ended = false;
+        const dropper = (async () => {
+          while (!ended) {
+            // Apart enough for a page to commit in between on a loaded machine: every drop still
+            // lands at a random point, mostly mid-page, and a run sees many of them.
+            await sleep(intBetween(rng, 100, 700));
+            if (ended) break;
+            counts.dropped += await dropConnections();
+            counts.dropRounds++;
+          }
+        })();
+        const run = await waitReaping(started.body.runId, budgetMs(120_000), counts).finally(async () => {
+          ended = true;
+          await dropper;
+        });
+        site.sim.resetFaults();
+        if (run.status !== "completed") {
+          console.log(
+            server.output().split("\n").filter((l) => l.includes("database fault")).slice(-12).join("\n"),
+          );
         }
-      })();
-      const run = await waitReaping(started.body.runId, budgetMs(120_000), counts).finally(async () => {
-        ended = true;
-        await dropper;
-      });
-      site.sim.resetFaults();
-      if (run.status !== "completed") {
-        console.log(server.output().split("\n").filter((l) => l.includes("database fault")).slice(-12).join("\n"));
-      }
-      expect(run.status, `#${i} ${source}: ${run.error_code} ${run.error_message}`).toBe("completed");
-      // A fault inside a page is retried there; one outside a page hands the run over from its
-      // checkpoint (last_interruption says so). Either way the fault was met and survived.
-      const [{ retries, handovers }] = await sql`
+        expect(run.status, `#${i} ${source}: ${run.error_code} ${run.error_message}`).toBe("completed");
+        // A fault inside a page is retried there; one outside a page hands the run over from its
+        // checkpoint (last_interruption says so). Either way the fault was met and survived.
+        const [{ retries, handovers }] = await sql`
         select coalesce(sum((s.stats->'counters'->>'db.retries')::int), 0)::int as retries,
                count(*) filter (where s.last_interruption like 'a database fault%')::int as handovers
         from public.sync_runs s left join public.sync_runs p on p.id = s.parent_run_id
         where s.id = ${run.id} or s.parent_run_id = ${run.id} or p.parent_run_id = ${run.id}`;
-      counts.retries += retries;
-      counts.handovers += handovers;
-      // The dropped page was rolled back and retried, or its run handed over.
-      expect(retries + handovers, `#${i} ${source}: the fault was met`).toBeGreaterThan(0);
-      expect(await activeRuns(sql)).toEqual([]);
-      for (const t of source === "all" ? tenants : [{ id: tenant, site }]) {
-        const diff = await diffAgainstSource(sql, t.id, t.site.sim);
-        expect(diff, `#${i} ${source}`).toEqual({ lost: [], extra: [], duplicates: [] });
+        counts.retries += retries;
+        counts.handovers += handovers;
+        // The dropped page was rolled back and retried, or its run handed over.
+        expect(retries + handovers, `#${i} ${source}: the fault was met`).toBeGreaterThan(0);
+        expect(await activeRuns(sql)).toEqual([]);
+        for (const t of source === "all" ? tenants : [{ id: tenant, site }]) {
+          const diff = await diffAgainstSource(sql, t.id, t.site.sim);
+          expect(diff, `#${i} ${source}`).toEqual({ lost: [], extra: [], duplicates: [] });
+        }
       }
-    }
-    for (const t of tenants) await expectDatabaseMatches(sql, t.id, t.site.sim);
-    console.log(`[db-faults] drops: ${JSON.stringify(counts)}`);
-    expect(crashes()).toEqual([]);
-    expect(counts.pagesDropped).toBe(counts.syncs);
-    if (SCALE >= 5) expect(counts.dropped).toBeGreaterThanOrEqual(100);
-  }, budgetMs(600_000));
+      for (const t of tenants) await expectDatabaseMatches(sql, t.id, t.site.sim);
+      console.log(`[db-faults] drops: ${JSON.stringify(counts)}`);
+      expect(crashes()).toEqual([]);
+      expect(counts.pagesDropped).toBe(counts.syncs);
+      if (SCALE >= 5) expect(counts.dropped).toBeGreaterThanOrEqual(100);
+    },
+    budgetMs(600_000),
+  );
 
   it("a PostgreSQL restart mid-page, in single syncs and in the chain: the runs complete", async () => {
     const counts = { restarts: 0, retries: 0, handovers: 0, reinvoked: 0 };
@@ -225,7 +265,11 @@ describe.skipIf(external)("database faults under running syncs", () => {
       await pg.stop();
       pg = await startDatabase({ dataDir, port });
       counts.restarts++;
-      sql = postgres(pg.urlFor(DB_NAME), { max: 4, onnotice: () => {}, connection: { application_name: "db-faults-harness" } }) as unknown as Sql;
+      sql = postgres(pg.urlFor(DB_NAME), {
+        max: 4,
+        onnotice: () => {},
+        connection: { application_name: "db-faults-harness" },
+      }) as unknown as Sql;
       const run = await waitReaping(started.body.runId, 120_000, counts);
       site.sim.resetFaults();
       expect(run.status, `${source}: ${run.error_code} ${run.error_message}`).toBe("completed");

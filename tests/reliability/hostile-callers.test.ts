@@ -29,7 +29,12 @@ beforeAll(async () => {
   tenant = await tenantForSite(stack.db.sql, site);
   const url = stack.server.url;
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: `${url}/auth/v1`, aud: "authenticated", exp: now + 3600, app_metadata: { sync_role: "operator" } };
+  const claims = {
+    iss: `${url}/auth/v1`,
+    aud: "authenticated",
+    exp: now + 3600,
+    app_metadata: { sync_role: "operator" },
+  };
   const good = operatorToken(projectKey, { supabaseUrl: url });
   const [h, p, sig] = good.split(".");
   Object.assign(tokens, {
@@ -179,14 +184,30 @@ function hostileBody(rng: Rng): unknown {
   // The console's and room-status's actions, with their fields: each still gets a poison below.
   if (rng() < 0.35) {
     body.action = pick(rng, [
-      "save_tenant", "test_connection", "cancel_run", "repair", "check_in", "check_out", "undo_check_in",
-      "undo_check_out", "set_housekeeping", "block", "unblock", "reconcile", hostileScalar(rng),
+      "save_tenant",
+      "test_connection",
+      "cancel_run",
+      "repair",
+      "check_in",
+      "check_out",
+      "undo_check_in",
+      "undo_check_out",
+      "set_housekeeping",
+      "block",
+      "unblock",
+      "reconcile",
+      hostileScalar(rng),
     ]);
     const extra: Record<string, unknown> = {
       slug: pick(rng, ["hostile", "Hostile!", hostileScalar(rng)]),
       name: pick(rng, ["Hostile", hostileScalar(rng)]),
       timezone: pick(rng, ["UTC", "Mars/Base", hostileScalar(rng)]),
-      siteUrl: pick(rng, ["http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "http://127.0.0.1:1", hostileScalar(rng)]),
+      siteUrl: pick(rng, [
+        "http://169.254.169.254/latest/meta-data",
+        "file:///etc/passwd",
+        "http://127.0.0.1:1",
+        hostileScalar(rng),
+      ]),
       consumerKey: pick(rng, ["ck_x", hostileScalar(rng)]),
       consumerSecret: pick(rng, ["cs_x", hostileScalar(rng)]),
       reservationId: pick(rng, [randomUuid(rng), hostileScalar(rng)]),
@@ -333,7 +354,16 @@ function generateCase(rng: Rng, i: number): Case {
     headers.authorization = `Bearer ${tokens.viewer}`;
     notes.push("viewer jwt");
   } else if (auth < 0.9) {
-    const kind = pick(rng, ["forged", "algNone", "expired", "wrongAudience", "wrongIssuer", "otherProject", "roleless", "hs256NoSecret"]);
+    const kind = pick(rng, [
+      "forged",
+      "algNone",
+      "expired",
+      "wrongAudience",
+      "wrongIssuer",
+      "otherProject",
+      "roleless",
+      "hs256NoSecret",
+    ]);
     headers.authorization = `Bearer ${tokens[kind]}`;
     notes.push(`hostile jwt ${kind}`);
   } else {
@@ -467,8 +497,12 @@ describe("hostile caller fuzz", () => {
       byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
       if (res.status >= 500) {
         // The server's own log line says which bug it was.
-        const logged = stack.server.output().split("\n").filter((l) => l.includes('"level":"error"')).slice(-1)[0] ?? "";
-        problems.push(`#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)} | server: ${logged.slice(0, 1500)}`);
+        const logged = stack.server.output().split("\n").filter((l) =>
+          l.includes('"level":"error"')
+        ).slice(-1)[0] ?? "";
+        problems.push(
+          `#${i} ${c.describe}: ${res.status} ${res.text.slice(0, 300)} | server: ${logged.slice(0, 1500)}`,
+        );
       }
       // A viewer or a hostile token never gets past the role check with a POST.
       if (c.method === "POST" && /viewer jwt|hostile jwt/.test(c.describe) && res.status < 400) {
@@ -516,46 +550,66 @@ describe("hostile caller fuzz", () => {
 });
 
 describe("hostile operator JWTs, function by function", () => {
-  it("each bad token is a 401 (role-less: 403) on every function and method; a viewer may not act; nothing written", async () => {
-    // The fuzz's positive control started a sync: let it finish writing first.
-    await waitFor(async () =>
-      (await stack.db.sql`select count(*)::int as n from public.sync_runs where status in ('running', 'continuing')`)[0].n === 0
-    );
-    const before = await snapshot();
-    const expected: Record<string, [number, string]> = {
-      forged: [401, "UNAUTHORIZED"],
-      algNone: [401, "UNAUTHORIZED"],
-      expired: [401, "UNAUTHORIZED"],
-      wrongAudience: [401, "UNAUTHORIZED"],
-      wrongIssuer: [401, "UNAUTHORIZED"],
-      otherProject: [401, "UNAUTHORIZED"],
-      hs256NoSecret: [401, "UNAUTHORIZED"],
-      roleless: [403, "FORBIDDEN"],
-    };
-    const seen: string[] = [];
-    let sent = 0;
-    for (const fn of FUNCTIONS) {
-      // A body that would act if it got through: a start (or a room reconcile).
-      const acting = fn === "room-status" ? { action: "reconcile", tenantId: tenant } : { tenantId: tenant };
-      for (const [kind, [status, code]] of Object.entries(expected)) {
-        for (const method of ["GET", "POST"]) {
-          const res = await stack.call(method === "GET" ? `${fn}?tenantId=${tenant}` : fn, method === "POST" ? acting : undefined, {
-            method,
-            headers: { authorization: `Bearer ${tokens[kind]}`, apikey: "sb_publishable_x" },
-          });
-          sent++;
-          if (res.status !== status || res.body?.error?.code !== code) seen.push(`${method} ${fn} ${kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+  it(
+    "each bad token is a 401 (role-less: 403) on every function and method; a viewer may not act; nothing written",
+    async () => {
+      // The fuzz's positive control started a sync: let it finish writing first.
+      await waitFor(async () =>
+        (await stack.db
+          .sql`select count(*)::int as n from public.sync_runs where status in ('running', 'continuing')`)[0]
+          .n === 0
+      );
+      const before = await snapshot();
+      const expected: Record<string, [number, string]> = {
+        forged: [401, "UNAUTHORIZED"],
+        algNone: [401, "UNAUTHORIZED"],
+        expired: [401, "UNAUTHORIZED"],
+        wrongAudience: [401, "UNAUTHORIZED"],
+        wrongIssuer: [401, "UNAUTHORIZED"],
+        otherProject: [401, "UNAUTHORIZED"],
+        hs256NoSecret: [401, "UNAUTHORIZED"],
+        roleless: [403, "FORBIDDEN"],
+      };
+      const seen: string[] = [];
+      let sent = 0;
+      for (const fn of FUNCTIONS) {
+        // A body that would act if it got through: a start (or a room reconcile).
+        const acting = fn === "room-status"
+          ? { action: "reconcile", tenantId: tenant }
+          : { tenantId: tenant };
+        for (const [kind, [status, code]] of Object.entries(expected)) {
+          for (const method of ["GET", "POST"]) {
+            const res = await stack.call(
+              method === "GET" ? `${fn}?tenantId=${tenant}` : fn,
+              method === "POST" ? acting : undefined,
+              {
+                method,
+                headers: { authorization: `Bearer ${tokens[kind]}`, apikey: "sb_publishable_x" },
+              },
+            );
+            sent++;
+            if (res.status !== status || res.body?.error?.code !== code) {
+              seen.push(`${method} ${fn} ${kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+            }
+          }
+        }
+        const viewer = await stack.call(fn, acting, {
+          headers: { authorization: `Bearer ${tokens.viewer}` },
+        });
+        sent++;
+        if (viewer.status !== 403 || viewer.body?.error?.code !== "FORBIDDEN") {
+          seen.push(`POST ${fn} viewer: ${viewer.status}`);
         }
       }
-      const viewer = await stack.call(fn, acting, { headers: { authorization: `Bearer ${tokens.viewer}` } });
-      sent++;
-      if (viewer.status !== 403 || viewer.body?.error?.code !== "FORBIDDEN") seen.push(`POST ${fn} viewer: ${viewer.status}`);
-    }
-    console.log(`hostile operator JWTs: requests=${sent}, wrong answers=${seen.length}`);
-    expect(seen).toEqual([]);
-    expect(await snapshot()).toEqual(before);
-    // Positive control: the same call with an operator's token does act.
-    const ok = await stack.call("motopress-bookings", { tenantId: tenant }, { headers: { authorization: `Bearer ${tokens.operator}` } });
-    expect(ok.status).toBe(202);
-  }, budgetMs(60_000));
+      console.log(`hostile operator JWTs: requests=${sent}, wrong answers=${seen.length}`);
+      expect(seen).toEqual([]);
+      expect(await snapshot()).toEqual(before);
+      // Positive control: the same call with an operator's token does act.
+      const ok = await stack.call("motopress-bookings", { tenantId: tenant }, {
+        headers: { authorization: `Bearer ${tokens.operator}` },
+      });
+      expect(ok.status).toBe(202);
+    },
+    budgetMs(60_000),
+  );
 });

@@ -8,11 +8,20 @@
 // equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
 // RELIABILITY_SCALE=large: at least 100 kills, counts printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
-import { activeRuns, budgetMs, diffAgainstSource, intBetween, mutateBookings, rngFor, SCALE, scaled } from "./harness.ts";
+import {
+  activeRuns,
+  budgetMs,
+  diffAgainstSource,
+  intBetween,
+  mutateBookings,
+  rngFor,
+  SCALE,
+  scaled,
+} from "./harness.ts";
 
 const LEASE_S = 2;
 type Mode = "cpu" | "wall_clock" | "memory";
@@ -26,14 +35,31 @@ beforeAll(async () => {
   stack = await startStack({ SYNC_LEASE_SECONDS: String(LEASE_S) });
   const base = { ...stack.env, EDGE_RUNTIME_BEFOREUNLOAD_PCT: "100", SYNC_INVOCATION_BUDGET_MS: "3600000" };
   [servers.cpu, servers.wall_clock, servers.memory] = await Promise.all([
-    startFunctionsServer({ ...base, EDGE_RUNTIME_CPU_SOFT_MS: "200", EDGE_RUNTIME_CPU_HARD_MS: "400", SYNC_CPU_LIMIT_MS: "3600000" }),
-    startFunctionsServer({ ...base, EDGE_RUNTIME_WALL_CLOCK_MS: "2500", SYNC_WALL_CLOCK_LIMIT_MS: "86400000", SYNC_CPU_LIMIT_MS: "3600000" }),
+    startFunctionsServer({
+      ...base,
+      EDGE_RUNTIME_CPU_SOFT_MS: "200",
+      EDGE_RUNTIME_CPU_HARD_MS: "400",
+      SYNC_CPU_LIMIT_MS: "3600000",
+    }),
+    startFunctionsServer({
+      ...base,
+      EDGE_RUNTIME_WALL_CLOCK_MS: "2500",
+      SYNC_WALL_CLOCK_LIMIT_MS: "86400000",
+      SYNC_CPU_LIMIT_MS: "3600000",
+    }),
     // 85: since issue 13 (unchanged bookings skip validation, stripped objects) a sync's peak stays
     // under the earlier 95, and no worker was killed by it.
-    startFunctionsServer({ ...base, EDGE_RUNTIME_MEMORY_MB: process.env.LIMIT_KILLS_MEMORY_MB ?? "85", SYNC_CPU_LIMIT_MS: "3600000" }),
+    startFunctionsServer({
+      ...base,
+      EDGE_RUNTIME_MEMORY_MB: process.env.LIMIT_KILLS_MEMORY_MB ?? "85",
+      SYNC_CPU_LIMIT_MS: "3600000",
+    }),
   ]);
   for (let i = 0; i < 2; i++) {
-    const site = await startSite({ seed: 71 + i, hotel: { bookings: Math.round(2500 * Math.min(SCALE, 2)), hiddenUnits: 0 } });
+    const site = await startSite({
+      seed: 71 + i,
+      hotel: { bookings: Math.round(2500 * Math.min(SCALE, 2)), hiddenUnits: 0 },
+    });
     sites.push({ id: await tenantForSite(stack.db.sql, site), site });
   }
 }, 180_000);
@@ -62,7 +88,17 @@ describe("kills through the runtime's limits", () => {
     async () => {
       const rng = rngFor("limit-kills");
       const iterations = scaled(3);
-      const counts = { syncs: 0, kills: { cpu: 0, wall_clock: 0, memory: 0 } as Record<string, number>, claims: 0, resumed: 0, lost: 0, duplicates: 0, worker546: 0, other5xx: 0, maxTakeoverMs: 0 };
+      const counts = {
+        syncs: 0,
+        kills: { cpu: 0, wall_clock: 0, memory: 0 } as Record<string, number>,
+        claims: 0,
+        resumed: 0,
+        lost: 0,
+        duplicates: 0,
+        worker546: 0,
+        other5xx: 0,
+        maxTakeoverMs: 0,
+      };
       // Accommodations first, once per site, on the default-limited stack.
       for (const { id } of sites) {
         const res = await stack.call("motopress-accommodations", { tenantId: id });
@@ -76,7 +112,9 @@ describe("kills through the runtime's limits", () => {
         const server = servers[mode];
         const { id: tenant, site } = sites[i % sites.length];
         const edits = mutateBookings(rng, site.sim, intBetween(rng, 2, 10));
-        site.sim.setFaults({ latencyMsPerPage: mode === "wall_clock" ? intBetween(rng, 80, 160) : intBetween(rng, 0, 20) });
+        site.sim.setFaults({
+          latencyMsPerPage: mode === "wall_clock" ? intBetween(rng, 80, 160) : intBetween(rng, 0, 20),
+        });
         const label = `#${i} ${mode} tenant ${tenant.slice(0, 8)} [${edits.join(", ")}]`;
         const killsBefore = killsOf(server).length;
         const start = await post(server, "motopress-bookings", { tenantId: tenant });
@@ -87,9 +125,12 @@ describe("kills through the runtime's limits", () => {
         const until = Date.now() + budgetMs(120_000);
         let lastDeadAt: number | null = null;
         for (;;) {
-          const [run] = await stack.db.sql`select status, error_code, error_message, heartbeat_at from public.sync_runs where id = ${runId}`;
+          const [run] = await stack.db
+            .sql`select status, error_code, error_message, heartbeat_at from public.sync_runs where id = ${runId}`;
           if (run.status === "completed") break;
-          expect(["running", "continuing"], `${label}: ${run.error_code} ${run.error_message}`).toContain(run.status);
+          expect(["running", "continuing"], `${label}: ${run.error_code} ${run.error_message}`).toContain(
+            run.status,
+          );
           if (Date.now() > until) throw new Error(`${label}: still ${run.status}`);
           const res = await post(server, "motopress-bookings", { tenantId: tenant });
           counts.claims++;
@@ -98,8 +139,13 @@ describe("kills through the runtime's limits", () => {
           else if (res.status === 202) {
             if (res.body.runId !== runId) {
               // Only when the run completed between the look and the claim: never instead of a resume.
-              const [old] = await stack.db.sql`select status, error_code, error_message from public.sync_runs where id = ${runId}`;
-              if (old.status !== "completed") throw new Error(`${label}: a fresh run was claimed; the run is ${old.status} ${old.error_code} ${old.error_message}`);
+              const [old] = await stack.db
+                .sql`select status, error_code, error_message from public.sync_runs where id = ${runId}`;
+              if (old.status !== "completed") {
+                throw new Error(
+                  `${label}: a fresh run was claimed; the run is ${old.status} ${old.error_code} ${old.error_message}`,
+                );
+              }
               await post(server, "motopress-bookings", { tenantId: tenant, forceCancel: true });
               break;
             }
@@ -114,14 +160,22 @@ describe("kills through the runtime's limits", () => {
         const diff = await diffAgainstSource(stack.db.sql, tenant, site.sim);
         counts.lost += diff.lost.length;
         counts.duplicates += diff.duplicates.length;
-        expect({ lost: diff.lost, duplicates: diff.duplicates, extra: diff.extra }, label).toEqual({ lost: [], duplicates: [], extra: [] });
+        expect({ lost: diff.lost, duplicates: diff.duplicates, extra: diff.extra }, label).toEqual({
+          lost: [],
+          duplicates: [],
+          extra: [],
+        });
         await expectDatabaseMatches(stack.db.sql, tenant, site.sim, { units: false });
         expect((await activeRuns(stack.db.sql, tenant)).map((r) => r.status), label).toEqual([]);
       }
       const total = counts.kills.cpu + counts.kills.wall_clock + counts.kills.memory;
-      console.log(`limit kills: syncs=${counts.syncs} kills=${total} ${JSON.stringify(counts.kills)} claims=${counts.claims} ` +
-        `resumed=${counts.resumed} lost=${counts.lost} duplicates=${counts.duplicates} 546=${counts.worker546} other5xx=${counts.other5xx} ` +
-        `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms)`);
+      console.log(
+        `limit kills: syncs=${counts.syncs} kills=${total} ${
+          JSON.stringify(counts.kills)
+        } claims=${counts.claims} ` +
+          `resumed=${counts.resumed} lost=${counts.lost} duplicates=${counts.duplicates} 546=${counts.worker546} other5xx=${counts.other5xx} ` +
+          `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms)`,
+      );
       expect(counts.other5xx).toBe(0);
       // Taken over one lease after the last heartbeat, plus a claim's round (which may boot a worker).
       expect(counts.maxTakeoverMs).toBeLessThan(LEASE_S * 1000 + 2000);

@@ -91,7 +91,8 @@ const MESSAGE: Record<Exclude<Fault, "shift">, RegExp> = {
   "5xx": /^MotoPress: The site answered 50\d \(/,
   html5xx: /^MotoPress: The site answered 50\d with an HTML error page/,
   timeout: new RegExp(`^MotoPress: The site did not answer within ${TIMEOUT_MS} ms`),
-  html200: /^MotoPress: The site answered 200 with an HTML page \("Just a moment\.\.\."\) from Cloudflare's bot protection/,
+  html200:
+    /^MotoPress: The site answered 200 with an HTML page \("Just a moment\.\.\."\) from Cloudflare's bot protection/,
   truncatedJson: /^MotoPress: The site answered 200 with malformed or truncated JSON/,
   malformedJson: /^MotoPress: The site answered 200 with malformed or truncated JSON/,
   connectionReset: /^MotoPress: Network error talking to the site/,
@@ -316,75 +317,150 @@ const countFaults = (sim: Simulator) => {
 };
 
 describe("answers that are the same when asked again (real Deno, a real TLS site)", () => {
-  it("each fails the run at once with UPSTREAM_ERROR and the message that names its cause; earlier data stays", async () => {
-    const certs = testCerts();
-    const sim = new Simulator({ seed: 95, language: "es", hotel: { today: "2026-11-22", types: 4, unitsPerType: 3, bookings: 150, hiddenUnits: 0 } });
-    const server = await startSimulatorServer({ simulator: sim, tls: certs.trusted });
-    const untrusted = await startSimulatorServer({ simulator: sim, tls: certs.selfSigned });
-    const wrongName = await startSimulatorServer({ simulator: sim, tls: certs.wrongName });
-    const plain = await startSimulatorServer({ simulator: sim });
-    try {
-      const t = await tenantForSite(stack.db.sql, { sim, server, close: async () => {} });
-      const run = async (source: string) => {
-        const res = await caller.call(source, { tenantId: t });
-        expect(res.status, JSON.stringify(res.body)).toBe(202);
-        return await waitForRun(stack.db.sql, res.body.runId, 60_000);
-      };
-      const syncBoth = async () => {
-        for (const source of ["motopress-accommodations", "motopress-bookings"]) {
-          const r = await run(source);
-          expect(r.status, r.error_message).toBe("completed");
-        }
-      };
-      await syncBoth();
-      await expectDatabaseMatches(stack.db.sql, t, sim);
-      const creds = sim.credentials;
-      const setCreds = (v: { url?: string; key?: string; secret?: string }) => stack.db.sql`
-        update private.motopress_credentials set site_url = ${v.url ?? server.url}, consumer_key = ${v.key ?? creds.consumerKey},
-          consumer_secret = ${v.secret ?? creds.consumerSecret} where tenant_id = ${t}`;
-      const cases: { name: string; set: () => Promise<unknown> | void; message: RegExp; maxRequests: number }[] = [
-        { name: "unknown or revoked key", set: () => setCreds({ key: `ck_${"0".repeat(40)}` }), message: /^MotoPress: The site does not accept this consumer key .*unknown, was revoked/, maxRequests: 2 },
-        { name: "wrong secret", set: () => setCreds({ secret: `cs_${"0".repeat(40)}` }), message: /^MotoPress: Wrong consumer secret/, maxRequests: 1 },
-        { name: "plain http", set: () => { sim.setSite({ https: false }); return setCreds({ url: plain.url }); }, message: /^MotoPress: The site URL is plain http:\/\/, and MotoPress accepts API keys only over HTTPS/, maxRequests: 2 },
-        { name: "plain permalinks", set: () => sim.setSite({ permalinks: "plain" }), message: /^MotoPress: The site uses WordPress's Plain permalinks/, maxRequests: 0 },
-        { name: "REST API disabled", set: () => sim.setSite({ restDisabled: true }), message: /^MotoPress: The WordPress REST API is switched off/, maxRequests: 1 },
-        { name: "Wordfence", set: () => sim.setFaults({ wordfence403Next: 1 }), message: /^MotoPress: The site answered 403 .*Wordfence/, maxRequests: 1 },
-        { name: "Cloudflare challenge", set: () => sim.setFaults({ html200Next: 1 }), message: /^MotoPress: The site answered 200 .*Cloudflare/, maxRequests: 1 },
-        { name: "self-signed certificate", set: () => setCreds({ url: untrusted.url }), message: /^MotoPress: The site's HTTPS certificate is not signed by a trusted authority/, maxRequests: 0 },
-        { name: "certificate for another name", set: () => setCreds({ url: wrongName.url }), message: /^MotoPress: The site's HTTPS certificate was issued for another host name than 127\.0\.0\.1/, maxRequests: 0 },
-      ];
-      const tally: Record<string, string> = {};
-      for (const c of cases) {
-        for (const source of ["motopress-accommodations", "motopress-bookings"]) {
-          mutateBookings(rngFor(`det-${c.name}`), sim, 3);
-          const before = await dataCounts(t);
-          const removedBefore = await removedCount(stack.db.sql, t);
-          sim.resetStats();
-          await c.set();
-          const r = await run(source);
-          const apiRequests = sim.stats().apiRequests;
-          countFaults(sim);
-          sim.resetFaults();
-          sim.setSite({ https: true, permalinks: "pretty", restDisabled: false });
-          await setCreds({});
-          const label = `${c.name} (${source})`;
-          expect([r.status, r.error_code], `${label}: ${r.error_message}`).toEqual(["failed", "UPSTREAM_ERROR"]);
-          expect(r.error_message, label).toMatch(c.message);
-          expect(r.error_message, label).not.toContain(creds.consumerSecret);
-          // The fewest requests that tell the case apart: no retries of a deterministic answer.
-          expect(apiRequests, `${label}: API requests`).toBeLessThanOrEqual(c.maxRequests);
-          expect(await dataCounts(t), `${label}: earlier data intact`).toEqual(before);
-          expect(await removedCount(stack.db.sql, t), `${label}: nothing marked removed`).toBe(removedBefore);
-          tally[label] = `${r.error_message!.slice(11, 70)}…`;
-        }
+  it(
+    "each fails the run at once with UPSTREAM_ERROR and the message that names its cause; earlier data stays",
+    async () => {
+      const certs = testCerts();
+      const sim = new Simulator({
+        seed: 95,
+        language: "es",
+        hotel: { today: "2026-11-22", types: 4, unitsPerType: 3, bookings: 150, hiddenUnits: 0 },
+      });
+      const server = await startSimulatorServer({ simulator: sim, tls: certs.trusted });
+      const untrusted = await startSimulatorServer({ simulator: sim, tls: certs.selfSigned });
+      const wrongName = await startSimulatorServer({ simulator: sim, tls: certs.wrongName });
+      const plain = await startSimulatorServer({ simulator: sim });
+      try {
+        const t = await tenantForSite(stack.db.sql, { sim, server, close: async () => {} });
+        const run = async (source: string) => {
+          const res = await caller.call(source, { tenantId: t });
+          expect(res.status, JSON.stringify(res.body)).toBe(202);
+          return await waitForRun(stack.db.sql, res.body.runId, 60_000);
+        };
+        const syncBoth = async () => {
+          for (const source of ["motopress-accommodations", "motopress-bookings"]) {
+            const r = await run(source);
+            expect(r.status, r.error_message).toBe("completed");
+          }
+        };
         await syncBoth();
         await expectDatabaseMatches(stack.db.sql, t, sim);
+        const creds = sim.credentials;
+        const setCreds = (v: { url?: string; key?: string; secret?: string }) =>
+          stack.db.sql`
+        update private.motopress_credentials set site_url = ${v.url ?? server.url}, consumer_key = ${
+            v.key ?? creds.consumerKey
+          },
+          consumer_secret = ${v.secret ?? creds.consumerSecret} where tenant_id = ${t}`;
+        const cases: {
+          name: string;
+          set: () => Promise<unknown> | void;
+          message: RegExp;
+          maxRequests: number;
+        }[] = [
+          {
+            name: "unknown or revoked key",
+            set: () => setCreds({ key: `ck_${"0".repeat(40)}` }),
+            message: /^MotoPress: The site does not accept this consumer key .*unknown, was revoked/,
+            maxRequests: 2,
+          },
+          {
+            name: "wrong secret",
+            set: () => setCreds({ secret: `cs_${"0".repeat(40)}` }),
+            message: /^MotoPress: Wrong consumer secret/,
+            maxRequests: 1,
+          },
+          {
+            name: "plain http",
+            set: () => {
+              sim.setSite({ https: false });
+              return setCreds({ url: plain.url });
+            },
+            message:
+              /^MotoPress: The site URL is plain http:\/\/, and MotoPress accepts API keys only over HTTPS/,
+            maxRequests: 2,
+          },
+          {
+            name: "plain permalinks",
+            set: () => sim.setSite({ permalinks: "plain" }),
+            message: /^MotoPress: The site uses WordPress's Plain permalinks/,
+            maxRequests: 0,
+          },
+          {
+            name: "REST API disabled",
+            set: () => sim.setSite({ restDisabled: true }),
+            message: /^MotoPress: The WordPress REST API is switched off/,
+            maxRequests: 1,
+          },
+          {
+            name: "Wordfence",
+            set: () => sim.setFaults({ wordfence403Next: 1 }),
+            message: /^MotoPress: The site answered 403 .*Wordfence/,
+            maxRequests: 1,
+          },
+          {
+            name: "Cloudflare challenge",
+            set: () => sim.setFaults({ html200Next: 1 }),
+            message: /^MotoPress: The site answered 200 .*Cloudflare/,
+            maxRequests: 1,
+          },
+          {
+            name: "self-signed certificate",
+            set: () => setCreds({ url: untrusted.url }),
+            message: /^MotoPress: The site's HTTPS certificate is not signed by a trusted authority/,
+            maxRequests: 0,
+          },
+          {
+            name: "certificate for another name",
+            set: () => setCreds({ url: wrongName.url }),
+            message:
+              /^MotoPress: The site's HTTPS certificate was issued for another host name than 127\.0\.0\.1/,
+            maxRequests: 0,
+          },
+        ];
+        const tally: Record<string, string> = {};
+        for (const c of cases) {
+          for (const source of ["motopress-accommodations", "motopress-bookings"]) {
+            mutateBookings(rngFor(`det-${c.name}`), sim, 3);
+            const before = await dataCounts(t);
+            const removedBefore = await removedCount(stack.db.sql, t);
+            sim.resetStats();
+            await c.set();
+            const r = await run(source);
+            const apiRequests = sim.stats().apiRequests;
+            countFaults(sim);
+            sim.resetFaults();
+            sim.setSite({ https: true, permalinks: "pretty", restDisabled: false });
+            await setCreds({});
+            const label = `${c.name} (${source})`;
+            expect([r.status, r.error_code], `${label}: ${r.error_message}`).toEqual([
+              "failed",
+              "UPSTREAM_ERROR",
+            ]);
+            expect(r.error_message, label).toMatch(c.message);
+            expect(r.error_message, label).not.toContain(creds.consumerSecret);
+            // The fewest requests that tell the case apart: no retries of a deterministic answer.
+            expect(apiRequests, `${label}: API requests`).toBeLessThanOrEqual(c.maxRequests);
+            expect(await dataCounts(t), `${label}: earlier data intact`).toEqual(before);
+            expect(await removedCount(stack.db.sql, t), `${label}: nothing marked removed`).toBe(
+              removedBefore,
+            );
+            tally[label] = `${r.error_message!.slice(11, 70)}…`;
+          }
+          await syncBoth();
+          await expectDatabaseMatches(stack.db.sql, t, sim);
+        }
+        console.log(
+          `deterministic answers: ${
+            Object.keys(tally).length
+          } runs failed as expected, each then re-synced equal to the source`,
+        );
+      } finally {
+        await Promise.all([server, untrusted, wrongName, plain].map((s) => s.close()));
       }
-      console.log(`deterministic answers: ${Object.keys(tally).length} runs failed as expected, each then re-synced equal to the source`);
-    } finally {
-      await Promise.all([server, untrusted, wrongName, plain].map((s) => s.close()));
-    }
-  }, budgetMs(120_000));
+    },
+    budgetMs(120_000),
+  );
 });
 
 describe("a storm of transient faults", () => {
@@ -398,74 +474,94 @@ describe("a storm of transient faults", () => {
     await stormStack?.close();
   });
 
-  it(`every run completes equal to the source or fails with a transient fault's message (${SCALE >= 5 ? "≥ 1,000 faults in this file" : "a few hundred faults"})`, async () => {
-    const rng = rngFor("fault-storm");
-    const storm = await startSite({ seed: 97, hotel: { bookings: 2_000, hiddenUnits: 0 } });
-    const stormCaller = recordingCaller(stormStack);
-    const TRANSIENT = /^MotoPress: (The site answered 50\d|Network error talking to the site|The site answered \d{3} with (malformed or truncated JSON|a malformed or truncated body)|The site's host, CDN or firewall answered 429)/;
-    const counts = { runs: 0, completed: 0, failed: 0 };
-    const sql = stormStack.db.sql;
-    try {
-      const t = await tenantForSite(sql, storm);
-      const run = async (source: string) => {
-        const res = await stormCaller.call(source, { tenantId: t });
-        expect(res.status, JSON.stringify(res.body)).toBe(202);
-        return await waitForRun(sql, res.body.runId, 120_000);
-      };
-      const counts4 = async () => {
-        const [row] = await sql`
+  it(
+    `every run completes equal to the source or fails with a transient fault's message (${
+      SCALE >= 5 ? "≥ 1,000 faults in this file" : "a few hundred faults"
+    })`,
+    async () => {
+      const rng = rngFor("fault-storm");
+      const storm = await startSite({ seed: 97, hotel: { bookings: 2_000, hiddenUnits: 0 } });
+      const stormCaller = recordingCaller(stormStack);
+      const TRANSIENT =
+        /^MotoPress: (The site answered 50\d|Network error talking to the site|The site answered \d{3} with (malformed or truncated JSON|a malformed or truncated body)|The site's host, CDN or firewall answered 429)/;
+      const counts = { runs: 0, completed: 0, failed: 0 };
+      const sql = stormStack.db.sql;
+      try {
+        const t = await tenantForSite(sql, storm);
+        const run = async (source: string) => {
+          const res = await stormCaller.call(source, { tenantId: t });
+          expect(res.status, JSON.stringify(res.body)).toBe(202);
+          return await waitForRun(sql, res.body.runId, 120_000);
+        };
+        const counts4 = async () => {
+          const [row] = await sql`
           select (select count(*) from public.guest_reservations where tenant_id = ${t})::int as reservations,
                  (select count(*) from hotels.accommodation_units where tenant_id = ${t})::int as units`;
-        return { ...row };
-      };
-      for (const source of ["motopress-accommodations", "motopress-bookings"]) expect((await run(source)).status).toBe("completed");
-      countFaults(storm.sim);
-      const start = faultsInjected;
-      // At the large scale enough runs that the file injects well over 1,000 faults in all.
-      const iterations = SCALE >= 5 ? scaled(16) : 5;
-      for (let i = 0; i < iterations; i++) {
-        const source = i % 4 === 3 ? "motopress-accommodations" : "motopress-bookings";
-        if (source === "motopress-bookings") mutateBookings(rng, storm.sim, intBetween(rng, 2, 6));
-        else mutateUnits(rng, storm.sim, 2);
-        storm.sim.setFaults({
-          seed: intBetween(rng, 1, 1e9),
-          htmlErrorPage: rng() < 0.5,
-          rules: [
-            { kind: "rateLimit429", rate: 0.3 + rng() * 0.2, retryAfterSeconds: 0 },
-            { kind: "http5xx", rate: 0.04, status: pick(rng, [500, 502, 503, 504]) },
-            { kind: "truncatedJson", rate: 0.03 },
-            { kind: "connectionReset", rate: 0.03 },
-          ],
-        });
-        const before = await counts4();
-        const removedBefore = await removedCount(sql, t);
-        const r = await run(source);
-        storm.sim.resetFaults();
-        countFaults(storm.sim);
-        counts.runs++;
-        const label = `storm #${i} ${source}`;
-        if (r.status === "completed") {
-          counts.completed++;
-          await expectDatabaseMatches(sql, t, storm.sim);
-        } else {
-          counts.failed++;
-          expect([r.status, r.error_code], `${label}: ${r.error_message}`).toEqual(["failed", "UPSTREAM_ERROR"]);
-          expect(r.error_message, label).toMatch(TRANSIENT);
-          expect(await removedCount(sql, t), `${label}: a failed run marked rows removed`).toBe(removedBefore);
-          const after = await counts4();
-          expect(after.reservations >= before.reservations && after.units >= before.units, label).toBe(true);
-          const clean = await run(source);
-          expect(clean.status, `${label}: clean re-sync ${clean.error_message}`).toBe("completed");
-          await expectDatabaseMatches(sql, t, storm.sim);
+          return { ...row };
+        };
+        for (const source of ["motopress-accommodations", "motopress-bookings"]) {
+          expect(
+            (await run(source)).status,
+          ).toBe("completed");
         }
+        countFaults(storm.sim);
+        const start = faultsInjected;
+        // At the large scale enough runs that the file injects well over 1,000 faults in all.
+        const iterations = SCALE >= 5 ? scaled(16) : 5;
+        for (let i = 0; i < iterations; i++) {
+          const source = i % 4 === 3 ? "motopress-accommodations" : "motopress-bookings";
+          if (source === "motopress-bookings") mutateBookings(rng, storm.sim, intBetween(rng, 2, 6));
+          else mutateUnits(rng, storm.sim, 2);
+          storm.sim.setFaults({
+            seed: intBetween(rng, 1, 1e9),
+            htmlErrorPage: rng() < 0.5,
+            rules: [
+              { kind: "rateLimit429", rate: 0.3 + rng() * 0.2, retryAfterSeconds: 0 },
+              { kind: "http5xx", rate: 0.04, status: pick(rng, [500, 502, 503, 504]) },
+              { kind: "truncatedJson", rate: 0.03 },
+              { kind: "connectionReset", rate: 0.03 },
+            ],
+          });
+          const before = await counts4();
+          const removedBefore = await removedCount(sql, t);
+          const r = await run(source);
+          storm.sim.resetFaults();
+          countFaults(storm.sim);
+          counts.runs++;
+          const label = `storm #${i} ${source}`;
+          if (r.status === "completed") {
+            counts.completed++;
+            await expectDatabaseMatches(sql, t, storm.sim);
+          } else {
+            counts.failed++;
+            expect([r.status, r.error_code], `${label}: ${r.error_message}`).toEqual([
+              "failed",
+              "UPSTREAM_ERROR",
+            ]);
+            expect(r.error_message, label).toMatch(TRANSIENT);
+            expect(await removedCount(sql, t), `${label}: a failed run marked rows removed`).toBe(
+              removedBefore,
+            );
+            const after = await counts4();
+            expect(after.reservations >= before.reservations && after.units >= before.units, label).toBe(
+              true,
+            );
+            const clean = await run(source);
+            expect(clean.status, `${label}: clean re-sync ${clean.error_message}`).toBe("completed");
+            await expectDatabaseMatches(sql, t, storm.sim);
+          }
+        }
+        expectNoServerErrors(stormCaller.calls);
+        const injected = faultsInjected - start;
+        console.log(
+          `fault storm: runs=${counts.runs} completed=${counts.completed} failed=${counts.failed} faults injected=${injected}; faults injected in this file: ${faultsInjected}`,
+        );
+        expect(counts.completed).toBeGreaterThan(0);
+        expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 25);
+      } finally {
+        await storm.close();
       }
-      expectNoServerErrors(stormCaller.calls);
-      const injected = faultsInjected - start;
-      console.log(`fault storm: runs=${counts.runs} completed=${counts.completed} failed=${counts.failed} faults injected=${injected}; faults injected in this file: ${faultsInjected}`);
-      expect(counts.completed).toBeGreaterThan(0);
-      expect(SCALE >= 5 ? faultsInjected : injected).toBeGreaterThanOrEqual(SCALE >= 5 ? 1_000 : 25);
-    } finally {
-      await storm.close();
-    }
-  }, budgetMs(150_000));
+    },
+    budgetMs(150_000),
+  );
 });

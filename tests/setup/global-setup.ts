@@ -2,7 +2,7 @@
 // database with the real Supabase CLI; each test file then copies the template.
 import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
-import { startDatabase, createDatabaseFrom } from "../../scripts/stack/lib/database.ts";
+import { createDatabaseFrom, startDatabase } from "../../scripts/stack/lib/database.ts";
 import { migrate } from "../../scripts/stack/lib/migrate.ts";
 import { SetupError } from "../../scripts/stack/lib/pg-user.ts";
 

@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { entryOf, settle, validatedEntry } from "../../supabase/functions/_shared/sync/booking-entries.ts";
 import { bookingSchema } from "../../supabase/functions/_shared/motopress/schemas.ts";
 
-const raw = () => JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/motopress/booking-two-rooms.json"), "utf8"));
+const raw = () =>
+  JSON.parse(
+    readFileSync(path.join(import.meta.dirname, "../fixtures/motopress/booking-two-rooms.json"), "utf8"),
+  );
 
 describe("booking entries (the unchanged-booking check)", () => {
   it("the same booking hashes the same; any change of its content or of our mapping's version does not", () => {

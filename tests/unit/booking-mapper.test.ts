@@ -2,31 +2,60 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { bookingSchema } from "../../supabase/functions/_shared/motopress/schemas.ts";
-import { kindOf, mapBooking, parseIcalDescription, phoneLast4 } from "../../supabase/functions/_shared/sync/booking-mapper.ts";
+import {
+  kindOf,
+  mapBooking,
+  parseIcalDescription,
+  phoneLast4,
+} from "../../supabase/functions/_shared/sync/booking-mapper.ts";
 import { canTransition, TRANSITIONS } from "../../supabase/functions/_shared/runs/state-machine.ts";
 
 const fixture = (name: string) =>
-  bookingSchema.parse(JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/motopress", `${name}.json`), "utf8")));
+  bookingSchema.parse(
+    JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/motopress", `${name}.json`), "utf8")),
+  );
 
 describe("mapBooking", () => {
   it("a two-room booking: the first room is the reservation's room, one junction row per room", () => {
     const m = mapBooking(fixture("booking-two-rooms"));
     if (!m.ok) throw new Error(m.reason);
-    expect(m.reservation).toMatchObject({ external_booking_id: "4521", first_unit: 131, status: "confirmed", kind: "direct", guest_name: "Laura Gómez" });
-    expect(m.rooms.map((r) => [r.position, r.unit_id, r.guest_name])).toEqual([[0, 131, "Laura Gómez"], [1, 137, "Pablo Gómez"]]);
+    expect(m.reservation).toMatchObject({
+      external_booking_id: "4521",
+      first_unit: 131,
+      status: "confirmed",
+      kind: "direct",
+      guest_name: "Laura Gómez",
+    });
+    expect(m.rooms.map((r) => [r.position, r.unit_id, r.guest_name])).toEqual([[0, 131, "Laura Gómez"], [
+      1,
+      137,
+      "Pablo Gómez",
+    ]]);
   });
 
   it("an Airbnb reservation: imported, with the reservation code and the last four phone digits", () => {
     const m = mapBooking(fixture("booking-airbnb-imported"));
     if (!m.ok) throw new Error(m.reason);
-    expect(m.reservation).toMatchObject({ kind: "imported", guest_name: null, external_reference: "HMABCD1234", guest_phone_last4: "4821", ical_summary: "Reserved" });
+    expect(m.reservation).toMatchObject({
+      kind: "imported",
+      guest_name: null,
+      external_reference: "HMABCD1234",
+      guest_phone_last4: "4821",
+      ical_summary: "Reserved",
+    });
   });
 
   it("stores the site's check-in/out times and the last four digits of the customer's phone", () => {
     const m = mapBooking(fixture("booking-two-rooms"));
     if (!m.ok) throw new Error(m.reason);
-    expect(m.reservation).toMatchObject({ check_in_time: "15:00:00", check_out_time: "11:00:00", guest_phone_last4: "3456" });
-    expect(mapBooking(fixture("booking-cancelled"))).toMatchObject({ reservation: { guest_phone_last4: "5678" } });
+    expect(m.reservation).toMatchObject({
+      check_in_time: "15:00:00",
+      check_out_time: "11:00:00",
+      guest_phone_last4: "3456",
+    });
+    expect(mapBooking(fixture("booking-cancelled"))).toMatchObject({
+      reservation: { guest_phone_last4: "5678" },
+    });
   });
 
   it("an iCal import's adults/children are the type's capacity, so they are stored as unknown", () => {
@@ -39,7 +68,9 @@ describe("mapBooking", () => {
   });
 
   it("an unreadable site time is unknown, not a reason to lose the booking", () => {
-    const raw = JSON.parse(readFileSync(path.join(import.meta.dirname, "../fixtures/motopress/booking-cancelled.json"), "utf8"));
+    const raw = JSON.parse(
+      readFileSync(path.join(import.meta.dirname, "../fixtures/motopress/booking-cancelled.json"), "utf8"),
+    );
     const b = bookingSchema.parse({ ...raw, check_in_time: "3 pm", check_out_time: "9:30" });
     expect([b.checkInTime, b.checkOutTime]).toEqual([null, "09:30:00"]);
   });
@@ -61,7 +92,10 @@ describe("mapBooking", () => {
 
   it("a booking without rooms cannot be linked and says why", () => {
     const b = { ...fixture("booking-cancelled"), reservedAccommodations: [] };
-    expect(mapBooking(b)).toEqual({ ok: false, reason: "Booking has no reserved accommodation, so it has no room to link." });
+    expect(mapBooking(b)).toEqual({
+      ok: false,
+      reason: "Booking has no reserved accommodation, so it has no room to link.",
+    });
   });
 
   it("the room's guest name stands in for an empty customer", () => {
@@ -72,19 +106,24 @@ describe("mapBooking", () => {
 });
 
 describe("kinds and iCal descriptions", () => {
-  it.each([
-    [false, null, "direct"],
-    [true, "Reserved", "imported"],
-    [true, "Airbnb (Not available)", "block"],
-    [true, "CLOSED - Not available", "block"],
-    [true, null, "imported"],
-  ] as const)("imported=%s summary=%s -> %s", (imported, icalSummary, kind) => {
+  it.each(
+    [
+      [false, null, "direct"],
+      [true, "Reserved", "imported"],
+      [true, "Airbnb (Not available)", "block"],
+      [true, "CLOSED - Not available", "block"],
+      [true, null, "imported"],
+    ] as const,
+  )("imported=%s summary=%s -> %s", (imported, icalSummary, kind) => {
     expect(kindOf({ imported, icalSummary })).toBe(kind);
   });
 
   it("reads nothing from an empty or foreign description", () => {
     expect(parseIcalDescription(null)).toEqual({ reference: null, phoneLast4: null });
-    expect(parseIcalDescription("Booked via a channel manager")).toEqual({ reference: null, phoneLast4: null });
+    expect(parseIcalDescription("Booked via a channel manager")).toEqual({
+      reference: null,
+      phoneLast4: null,
+    });
   });
 });
 

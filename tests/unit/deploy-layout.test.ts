@@ -1,6 +1,6 @@
 // What a deploy bundles: each function's own deno.json, and nothing imported from outside
 // supabase/functions.
-import { readFile, readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -49,7 +49,9 @@ describe("deploy layout", () => {
       const map = JSON.parse(await readFile(path.join(functionsDir, fn, "deno.json"), "utf8")).imports;
       const used = await packagesUsedBy(path.join(functionsDir, fn, "index.ts"));
       // The walk must reach the title decoder, or this test would prove nothing.
-      if (fn.startsWith("motopress-")) expect([...used].sort(), fn).toEqual(expect.arrayContaining(["entities", "zod"]));
+      if (fn.startsWith("motopress-")) {
+        expect([...used].sort(), fn).toEqual(expect.arrayContaining(["entities", "zod"]));
+      }
       for (const name of used) expect(map[name], `${fn} imports ${name}`).toBeDefined();
     }
   });
@@ -62,11 +64,14 @@ describe("deploy layout", () => {
         const spec = m[1];
         if (spec.startsWith(".")) {
           const target = path.resolve(path.dirname(file), spec);
-          if (!target.startsWith(functionsDir + path.sep)) bad.push(`${path.relative(root, file)} -> ${spec}`);
+          if (!target.startsWith(functionsDir + path.sep)) {
+            bad.push(`${path.relative(root, file)} -> ${spec}`);
+          }
         } else if (!PACKAGES.includes(spec)) bad.push(`${path.relative(root, file)} -> ${spec}`);
       }
       // Deno.* only in the platform adapter (_shared/platform/) and the entry points.
-      const adapter = file.includes(`${path.sep}_shared${path.sep}platform${path.sep}`) || file.endsWith(`${path.sep}index.ts`);
+      const adapter = file.includes(`${path.sep}_shared${path.sep}platform${path.sep}`) ||
+        file.endsWith(`${path.sep}index.ts`);
       if (/\bDeno\./.test(text) && !adapter) bad.push(`${path.relative(root, file)} uses Deno.*`);
     }
     expect(bad).toEqual([]);

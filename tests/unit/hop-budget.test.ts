@@ -1,11 +1,16 @@
 // Hops budgeted by CPU as well as wall clock (issue 9, item 2): the budget derives its CPU margin
 // from the steps it measured; the MotoPress client's requests and retry waits end at the deadline.
 import { afterEach, describe, expect, it } from "vitest";
-import { CPU_RESERVE_MS, HopBudget, HopDeadlineError, WALL_RESERVE_MS } from "../../supabase/functions/_shared/runs/budget.ts";
+import {
+  CPU_RESERVE_MS,
+  HopBudget,
+  HopDeadlineError,
+  WALL_RESERVE_MS,
+} from "../../supabase/functions/_shared/runs/budget.ts";
 import type { IsolateMeter } from "../../supabase/functions/_shared/types.ts";
 import { createMotoPressClient } from "../../supabase/functions/_shared/motopress/client.ts";
 import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
-import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 
 function meter(startedAt: number) {
   let cpu = 0;
@@ -22,7 +27,11 @@ function meter(startedAt: number) {
 
 const budgets: HopBudget[] = [];
 afterEach(() => budgets.splice(0).forEach((b) => b.dispose()));
-const make = (m: IsolateMeter, now: () => number, limits = { cpuLimitMs: 2000, wallClockLimitMs: 150_000, invocationBudgetMs: 100_000 }) => {
+const make = (
+  m: IsolateMeter,
+  now: () => number,
+  limits = { cpuLimitMs: 2000, wallClockLimitMs: 150_000, invocationBudgetMs: 100_000 },
+) => {
   const b = new HopBudget(m, limits, now);
   budgets.push(b);
   return b;

@@ -3,7 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { httpInvoker } from "../../supabase/functions/_shared/invoke.ts";
-import { isPublicAddress, OutboundPolicy, OutboundRefused } from "../../supabase/functions/_shared/net/outbound.ts";
+import {
+  isPublicAddress,
+  OutboundPolicy,
+  OutboundRefused,
+} from "../../supabase/functions/_shared/net/outbound.ts";
 import { redact, redactDeep, rememberCredentialPair } from "../../supabase/functions/_shared/redact.ts";
 import {
   MAX_QUARANTINE_PAYLOAD_BYTES,
@@ -12,18 +16,43 @@ import {
 
 describe("outbound policy", () => {
   it.each([
-    ["8.8.8.8", true], ["1.1.1.1", true], ["2606:4700:4700::1111", true], ["93.184.216.34", true],
-    ["127.0.0.1", false], ["127.8.9.10", false], ["10.0.0.1", false], ["172.16.0.1", false], ["172.31.255.255", false],
-    ["172.32.0.1", true], ["192.168.1.1", false], ["169.254.169.254", false], ["100.64.0.1", false], ["0.0.0.0", false],
-    ["224.0.0.1", false], ["255.255.255.255", false], ["198.18.0.1", false], ["::1", false], ["::", false],
-    ["fe80::1", false], ["fd00::1", false], ["fc00::1", false], ["ff02::1", false], ["::ffff:127.0.0.1", false],
-    ["::ffff:8.8.8.8", true], ["64:ff9b::a00:1", false], ["2002:a00:1::", false], ["2001:db8::1", false], ["not-an-ip", false],
+    ["8.8.8.8", true],
+    ["1.1.1.1", true],
+    ["2606:4700:4700::1111", true],
+    ["93.184.216.34", true],
+    ["127.0.0.1", false],
+    ["127.8.9.10", false],
+    ["10.0.0.1", false],
+    ["172.16.0.1", false],
+    ["172.31.255.255", false],
+    ["172.32.0.1", true],
+    ["192.168.1.1", false],
+    ["169.254.169.254", false],
+    ["100.64.0.1", false],
+    ["0.0.0.0", false],
+    ["224.0.0.1", false],
+    ["255.255.255.255", false],
+    ["198.18.0.1", false],
+    ["::1", false],
+    ["::", false],
+    ["fe80::1", false],
+    ["fd00::1", false],
+    ["fc00::1", false],
+    ["ff02::1", false],
+    ["::ffff:127.0.0.1", false],
+    ["::ffff:8.8.8.8", true],
+    ["64:ff9b::a00:1", false],
+    ["2002:a00:1::", false],
+    ["2001:db8::1", false],
+    ["not-an-ip", false],
   ])("%s is public: %s", (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
 
   const resolver = (table: Record<string, string[]>) => (host: string) => {
-    if (!(host in table)) return Promise.reject(Object.assign(new Error("no such host"), { name: "NotFound" }));
+    if (!(host in table)) {
+      return Promise.reject(Object.assign(new Error("no such host"), { name: "NotFound" }));
+    }
     return Promise.resolve(table[host]);
   };
   const refusal = (p: Promise<void>) => p.then(() => null, (e: OutboundRefused) => e.reason);
@@ -41,7 +70,9 @@ describe("outbound policy", () => {
     expect(await refusal(policy.check("https://internal.example/"))).toBe("private-address");
     expect(await refusal(policy.check("https://empty.example/"))).toBe("unresolvable");
     expect(await refusal(policy.check("https://missing.example/"))).toBe("unresolvable");
-    expect(await refusal(new OutboundPolicy([], dns).check("https://localhost:8080/"))).toBe("private-address");
+    expect(await refusal(new OutboundPolicy([], dns).check("https://localhost:8080/"))).toBe(
+      "private-address",
+    );
     expect(await refusal(policy.check("http://hotel.example/"))).toBe("https-required");
     expect(await refusal(policy.check("ftp://hotel.example/"))).toBe("scheme");
     // Listed: plain http allowed, private addresses allowed.
@@ -66,13 +97,24 @@ describe("redaction", () => {
   it("removes credentials by their shape", () => {
     const text = [
       "GET https://h.example/wp-json/mphb/v1/bookings?per_page=100&consumer_key=ck_0123456789abcdef&consumer_secret=cs_0123456789abcdef",
-      "Authorization: Basic Y2tfeDpjc195eXl5", "authorization: Bearer sb_secret_abcdefghijkl1234",
+      "Authorization: Basic Y2tfeDpjc195eXl5",
+      "authorization: Bearer sb_secret_abcdefghijkl1234",
       "postgres://postgres.ref:hunter2hunter2@aws-0.pooler.supabase.com:6543/postgres",
-      '{"apikey":"some-admin-key-123"}', "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXRleHQ",
+      '{"apikey":"some-admin-key-123"}',
+      "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXRleHQ",
     ].join("\n");
     const out = redact(text);
-    for (const secret of ["ck_0123456789abcdef", "cs_0123456789abcdef", "Y2tfeDpjc195eXl5", "sb_secret_abcdefghijkl1234",
-      "hunter2hunter2", "some-admin-key-123", "eyJhbGciOiJIUzI1NiJ9"]) {
+    for (
+      const secret of [
+        "ck_0123456789abcdef",
+        "cs_0123456789abcdef",
+        "Y2tfeDpjc195eXl5",
+        "sb_secret_abcdefghijkl1234",
+        "hunter2hunter2",
+        "some-admin-key-123",
+        "eyJhbGciOiJIUzI1NiJ9",
+      ]
+    ) {
       expect(out, secret).not.toContain(secret);
     }
     expect(out).toContain("consumer_secret=[REDACTED]");
@@ -109,14 +151,20 @@ describe("configuration for a hosted project", () => {
   const base = { SUPABASE_DB_URL: "postgres://direct", SUPABASE_URL: "https://ref.supabase.co" };
   it("SYNC_DB_URL (the transaction pooler) wins over SUPABASE_DB_URL; a small pool by default", () => {
     expect(loadConfig(base).dbUrl).toBe("postgres://direct");
-    expect(loadConfig({ ...base, SYNC_DB_URL: "postgres://pooler:6543" }).dbUrl).toBe("postgres://pooler:6543");
-    expect(loadConfig({ SYNC_DB_URL: "postgres://pooler:6543", SUPABASE_URL: "https://r" }).dbUrl).toBe("postgres://pooler:6543");
+    expect(loadConfig({ ...base, SYNC_DB_URL: "postgres://pooler:6543" }).dbUrl).toBe(
+      "postgres://pooler:6543",
+    );
+    expect(loadConfig({ SYNC_DB_URL: "postgres://pooler:6543", SUPABASE_URL: "https://r" }).dbUrl).toBe(
+      "postgres://pooler:6543",
+    );
     expect(loadConfig(base).dbPoolMax).toBe(2);
     expect(loadConfig({ ...base, SYNC_DB_POOL_MAX: "1" }).dbPoolMax).toBe(1);
   });
 
   it("a SYNC_ADMIN_KEY too short is an error at start, not a silent 401 on every continuation", () => {
-    expect(() => loadConfig({ ...base, SYNC_ADMIN_KEY: "short" })).toThrow(/SYNC_ADMIN_KEY is too short \(5 characters\)/);
+    expect(() => loadConfig({ ...base, SYNC_ADMIN_KEY: "short" })).toThrow(
+      /SYNC_ADMIN_KEY is too short \(5 characters\)/,
+    );
     const ok = loadConfig({ ...base, SYNC_ADMIN_KEY: "k".repeat(16) });
     expect(ok.invokeKey).toBe("k".repeat(16));
     expect(ok.adminKeys).toContain(ok.invokeKey);
@@ -142,7 +190,10 @@ describe("configuration for a hosted project", () => {
 
   it("a refused continuation's error carries no key", async () => {
     const config = loadConfig({ ...base, SYNC_ADMIN_KEY: "admin-key-0123456789" });
-    const invoke = httpInvoker(config, () => Promise.resolve(new Response("bad key admin-key-0123456789", { status: 401 })));
+    const invoke = httpInvoker(
+      config,
+      () => Promise.resolve(new Response("bad key admin-key-0123456789", { status: 401 })),
+    );
     const err = await invoke("motopress-bookings", {}).catch((e: Error) => e);
     expect(String(err)).toContain("401");
     expect(String(err)).not.toContain("admin-key-0123456789");
@@ -177,7 +228,11 @@ describe("the MotoPress client's body cap and redirects", () => {
     const port = (server.address() as { port: number }).port;
     try {
       const client = createMotoPressClient({
-        siteUrl: `http://127.0.0.1:${port}`, consumerKey: "ck_x", consumerSecret: "cs_y", maxBodyBytes: 64 * 1024, maxRetries: 0,
+        siteUrl: `http://127.0.0.1:${port}`,
+        consumerKey: "ck_x",
+        consumerSecret: "cs_y",
+        maxBodyBytes: 64 * 1024,
+        maxRetries: 0,
       });
       const big = await (async () => {
         for await (const _ of client.accommodationTypes()) return null;

@@ -16,8 +16,11 @@ describe("admin key", () => {
     await expect(requireAdminKey(req({ authorization: `Bearer ${KEY}` }), [KEY])).resolves.toBeUndefined();
     await expect(requireAdminKey(req({ apikey: KEY }), ["other".repeat(4), KEY])).resolves.toBeUndefined();
     // A user JWT in Authorization plus the key in apikey (what supabase-js sends) is fine.
-    await expect(requireAdminKey(req({ authorization: "Bearer user.jwt", apikey: KEY }), [KEY])).resolves.toBeUndefined();
-    const rejected: Record<string, string>[] = [{}, { authorization: `Bearer ${KEY}x` }, { authorization: KEY }, { apikey: KEY.slice(1) }];
+    await expect(requireAdminKey(req({ authorization: "Bearer user.jwt", apikey: KEY }), [KEY])).resolves
+      .toBeUndefined();
+    const rejected: Record<string, string>[] = [{}, { authorization: `Bearer ${KEY}x` }, {
+      authorization: KEY,
+    }, { apikey: KEY.slice(1) }];
     for (const headers of rejected) {
       const err = await requireAdminKey(req(headers), [KEY]).catch((e) => e);
       expect(err).toBeInstanceOf(ApiError);
@@ -76,7 +79,10 @@ describe("handler pipeline", () => {
   });
 
   it("refuses to serve without any admin key configured", async () => {
-    const h = createHandler({ POST: () => Promise.resolve(new Response("ok")) }, { adminKeys: () => [], log });
+    const h = createHandler({ POST: () => Promise.resolve(new Response("ok")) }, {
+      adminKeys: () => [],
+      log,
+    });
     const res = await h(req({ authorization: `Bearer ${KEY}` }));
     expect(res.status).toBe(503);
   });
@@ -100,14 +106,22 @@ describe("SSE", () => {
 describe("config", () => {
   const base = { SUPABASE_DB_URL: "postgres://x", SUPABASE_URL: "http://h/" };
   it("reads defaults and the platform's keys", () => {
-    const c = loadConfig({ ...base, SYNC_ADMIN_KEY: KEY, SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_" + "x".repeat(20) }) });
+    const c = loadConfig({
+      ...base,
+      SYNC_ADMIN_KEY: KEY,
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_" + "x".repeat(20) }),
+    });
     expect(c.leaseSeconds).toBe(60);
     expect(c.heartbeatIntervalMs).toBe(20_000);
     expect(c.supabaseUrl).toBe("http://h");
     expect(c.adminKeys).toEqual([KEY, "sb_secret_" + "x".repeat(20)]);
   });
   it("names what is missing or wrong", () => {
-    expect(() => loadConfig({})).toThrow("Missing environment: SYNC_DB_URL or SUPABASE_DB_URL, SUPABASE_URL.");
-    expect(() => loadConfig({ ...base, SYNC_LEASE_SECONDS: "0" })).toThrow(/SYNC_LEASE_SECONDS must be an integer/);
+    expect(() => loadConfig({})).toThrow(
+      "Missing environment: SYNC_DB_URL or SUPABASE_DB_URL, SUPABASE_URL.",
+    );
+    expect(() => loadConfig({ ...base, SYNC_LEASE_SECONDS: "0" })).toThrow(
+      /SYNC_LEASE_SECONDS must be an integer/,
+    );
   });
 });

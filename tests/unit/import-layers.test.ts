@@ -13,14 +13,33 @@ const SHARED = join(FUNCTIONS, "_shared");
 
 /** Top to bottom: a file may import from its own layer and the layers after it. */
 const LAYERS: { name: string; paths: string[] }[] = [
-  { name: "entry points", paths: ["../motopress-accommodations/", "../motopress-bookings/", "../room-status/", "../sync-command-center/"] },
+  {
+    name: "entry points",
+    paths: [
+      "../motopress-accommodations/",
+      "../motopress-bookings/",
+      "../room-status/",
+      "../sync-command-center/",
+    ],
+  },
   { name: "platform adapter", paths: ["platform/"] },
   { name: "handlers", paths: ["handlers/", "http/"] },
   { name: "jobs", paths: ["sync/", "rooms/"] },
   { name: "run core", paths: ["runs/"] },
   {
     name: "database, MotoPress client and what every layer shares",
-    paths: ["db.ts", "tenants.ts", "motopress/", "net/", "invoke.ts", "config.ts", "redact.ts", "log.ts", "types.ts", "errors.ts"],
+    paths: [
+      "db.ts",
+      "tenants.ts",
+      "motopress/",
+      "net/",
+      "invoke.ts",
+      "config.ts",
+      "redact.ts",
+      "log.ts",
+      "types.ts",
+      "errors.ts",
+    ],
   },
 ];
 

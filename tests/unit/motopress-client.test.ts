@@ -6,7 +6,7 @@ import {
 } from "../../supabase/functions/_shared/motopress/client.ts";
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
 import { Simulator, type SimulatorOptions } from "../../tools/motopress-simulator/simulator.ts";
-import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 import { diagnoseNetworkError } from "../../supabase/functions/_shared/motopress/diagnose.ts";
 import { testCerts } from "../helpers/tls.ts";
 
@@ -46,7 +46,11 @@ async function harness(
   clientOptions: Partial<MotoPressClientConfig> = {},
   { scheme = "https" }: { scheme?: "http" | "https" } = {},
 ): Promise<Harness> {
-  const sim = new Simulator({ seed: 7, hotel: { bookings: 250, types: 3, unitsPerType: 3, today: "2025-07-01" }, ...simOptions });
+  const sim = new Simulator({
+    seed: 7,
+    hotel: { bookings: 250, types: 3, unitsPerType: 3, today: "2025-07-01" },
+    ...simOptions,
+  });
   const server = await startSimulatorServer({ port: 0, simulator: sim });
   servers.push(server);
   const sleeps: number[] = [];
@@ -107,9 +111,20 @@ describe("MotoPress client: full scans against the simulator", () => {
     expect(pages.flatMap((p) => p.itemErrors)).toEqual([]);
     for (const u of h.urls) {
       const q = new URL(u).searchParams;
-      expect([q.get("per_page"), q.get("orderby"), q.get("order"), q.has("_embed")]).toEqual(["100", "id", "asc", false]);
+      expect([q.get("per_page"), q.get("orderby"), q.get("order"), q.has("_embed")]).toEqual([
+        "100",
+        "id",
+        "asc",
+        false,
+      ]);
     }
-    expect(h.client.describe()).toMatchObject({ requests: 3, retries: 0, pages: 3, items: 250, authMode: "basic" });
+    expect(h.client.describe()).toMatchObject({
+      requests: 3,
+      retries: 0,
+      pages: 3,
+      items: 250,
+      authMode: "basic",
+    });
   });
 
   it("lists types and units, decoding entity titles and leaving out units hidden since the last sync", async () => {
@@ -124,7 +139,9 @@ describe("MotoPress client: full scans against the simulator", () => {
     expect(units[0].title).toBe("Deluxe Double Room \u2013 101");
     expect(units.some((u) => u.title.includes("&#"))).toBe(false);
     // A booking references the hidden unit; a single fetch finds it before it is revealed.
-    const referencing = h.sim.bookingIds().map((id) => h.sim.getBooking(id)!).find((b) => b.rooms.some((r) => r.unitId === hidden[0]));
+    const referencing = h.sim.bookingIds().map((id) => h.sim.getBooking(id)!).find((b) =>
+      b.rooms.some((r) => r.unitId === hidden[0])
+    );
     expect(referencing).toBeDefined();
     expect((await h.client.accommodation(hidden[0]))?.id).toBe(hidden[0]);
     h.sim.revealUnit(hidden[0]);
@@ -220,11 +237,23 @@ describe("MotoPress client: single fetches and quirks", () => {
   it("unquotes imported iCal summaries and tells Airbnb reservations from blocks", async () => {
     const h = await harness();
     const units = h.sim.listUnits();
-    const reserved = h.sim.addBooking({ checkIn: "2025-08-01", checkOut: "2025-08-04", rooms: [units[0].id], ical: "airbnb-reservation" });
-    const block = h.sim.addBooking({ checkIn: "2025-08-10", checkOut: "2025-08-12", rooms: [units[0].id], ical: "booking-block" });
+    const reserved = h.sim.addBooking({
+      checkIn: "2025-08-01",
+      checkOut: "2025-08-04",
+      rooms: [units[0].id],
+      ical: "airbnb-reservation",
+    });
+    const block = h.sim.addBooking({
+      checkIn: "2025-08-10",
+      checkOut: "2025-08-12",
+      rooms: [units[0].id],
+      ical: "booking-block",
+    });
     const r = (await h.client.booking(reserved))!;
     expect(r.icalSummary).toBe("Reserved");
-    expect(r.icalDescription).toMatch(/^Reservation URL: https:\/\/www\.airbnb\.com\/hosting\/reservations\/details\/HM[A-Z0-9]{8}\nPhone Number \(Last 4 Digits\): \d{4}$/);
+    expect(r.icalDescription).toMatch(
+      /^Reservation URL: https:\/\/www\.airbnb\.com\/hosting\/reservations\/details\/HM[A-Z0-9]{8}\nPhone Number \(Last 4 Digits\): \d{4}$/,
+    );
     expect(r).toMatchObject({ imported: true, totalPrice: 0, key: null });
     expect(r.reservedAccommodations[0]).toMatchObject({ rateId: null, pricePerDay: [], fees: [] });
     expect((await h.client.booking(block))!.icalSummary).toBe("CLOSED - Not available");
@@ -232,7 +261,9 @@ describe("MotoPress client: single fetches and quirks", () => {
 
   it("shows live price breakdowns (Q4) and the unit's current type (Q6) while total_price stays", async () => {
     const h = await harness();
-    const booking = h.sim.bookingIds().map((id) => h.sim.getBooking(id)!).find((b) => !b.ical && b.rooms.length === 1)!;
+    const booking = h.sim.bookingIds().map((id) => h.sim.getBooking(id)!).find((b) =>
+      !b.ical && b.rooms.length === 1
+    )!;
     const before = (await h.client.booking(booking.id))!;
     const unit = h.sim.getUnit(booking.rooms[0].unitId)!;
     const otherType = h.sim.listTypes().find((t) => t.id !== unit.typeId)!;
@@ -241,7 +272,9 @@ describe("MotoPress client: single fetches and quirks", () => {
     expect(repriced.totalPrice).toBe(before.totalPrice);
     expect(repriced.reservedAccommodations[0].pricePerDay[0].price).toBeGreaterThanOrEqual(1000);
     h.sim.modifyUnit(unit.id, { typeId: otherType.id });
-    expect((await h.client.booking(booking.id))!.reservedAccommodations[0].accommodationTypeId).toBe(otherType.id);
+    expect((await h.client.booking(booking.id))!.reservedAccommodations[0].accommodationTypeId).toBe(
+      otherType.id,
+    );
   });
 });
 
@@ -249,19 +282,35 @@ describe("MotoPress client: authentication", () => {
   it("wrong consumer secret: MOTOPRESS_AUTH_FAILED after one attempt, naming the fix", async () => {
     const h = await harness();
     const e = await failure(h.make({ consumerSecret: "cs_wrong" }).booking(h.sim.bookingIds()[0]));
-    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_AUTH_FAILED", 401, 1, "mphb_rest_authentication_error"]);
+    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual([
+      "MOTOPRESS_AUTH_FAILED",
+      401,
+      1,
+      "mphb_rest_authentication_error",
+    ]);
     expect(e.message).toMatch(/^Wrong consumer secret/);
   });
 
   it("unknown or revoked key (401 mphb_rest_cannot_view, as on most sites): says so after Basic and query keys", async () => {
     const h = await harness();
     const e = await failure(firstBookingsPage(h.make({ consumerKey: "ck_unknown", concurrency: 1 })));
-    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_AUTH_FAILED", 401, 2, "mphb_rest_cannot_view"]);
-    expect(e.message).toMatch(/does not accept this consumer key .*: the key is unknown, was revoked, or its WordPress user was deleted/);
+    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual([
+      "MOTOPRESS_AUTH_FAILED",
+      401,
+      2,
+      "mphb_rest_cannot_view",
+    ]);
+    expect(e.message).toMatch(
+      /does not accept this consumer key .*: the key is unknown, was revoked, or its WordPress user was deleted/,
+    );
     expect(e.message).not.toMatch(/Authorization header|permalink/i);
     // A key revoked after it worked gets the same answer.
     const key = h.sim.addKey();
-    const client = h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret, concurrency: 1 });
+    const client = h.make({
+      consumerKey: key.consumerKey,
+      consumerSecret: key.consumerSecret,
+      concurrency: 1,
+    });
     expect((await firstBookingsPage(client)).items).toHaveLength(100);
     h.sim.revokeKey(key.consumerKey);
     expect((await failure(firstBookingsPage(client))).message).toMatch(/unknown, was revoked/);
@@ -277,7 +326,9 @@ describe("MotoPress client: authentication", () => {
   it("write-only key: MOTOPRESS_FORBIDDEN about read permission", async () => {
     const h = await harness();
     const key = h.sim.addKey({ permission: "write" });
-    const e = await failure(firstBookingsPage(h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret })));
+    const e = await failure(
+      firstBookingsPage(h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret })),
+    );
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_FORBIDDEN", 401, 1]);
     expect(e.message).toMatch(/no read permission/);
   });
@@ -285,7 +336,9 @@ describe("MotoPress client: authentication", () => {
   it("key of a user without the capability: MOTOPRESS_FORBIDDEN 403", async () => {
     const h = await harness();
     const key = h.sim.addKey({ userCanRead: false });
-    const e = await failure(firstBookingsPage(h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret })));
+    const e = await failure(
+      firstBookingsPage(h.make({ consumerKey: key.consumerKey, consumerSecret: key.consumerSecret })),
+    );
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_FORBIDDEN", 403, 1]);
     expect(e.message).toMatch(/Administrator or Hotel Manager/);
   });
@@ -294,7 +347,9 @@ describe("MotoPress client: authentication", () => {
     const h = await harness({ https: false }, {}, { scheme: "http" });
     const e = await failure(firstBookingsPage(h.client));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_HTTPS_REQUIRED", 401, 2]);
-    expect(e.message).toMatch(/plain http:\/\/, and MotoPress accepts API keys only over HTTPS .*Register the site's https:\/\/ address/);
+    expect(e.message).toMatch(
+      /plain http:\/\/, and MotoPress accepts API keys only over HTTPS .*Register the site's https:\/\/ address/,
+    );
     expect(e.url).not.toContain(h.sim.credentials.consumerSecret);
     expect(h.client.describe().authFallbacks).toBe(1);
   });
@@ -410,7 +465,9 @@ describe("MotoPress client: faults and retries", () => {
     h.sim.setFaults({ html200Next: 1 });
     const e = await failure(h.client.booking(h.sim.bookingIds()[0]));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_BLOCKED", 200, 1]);
-    expect(e.message).toMatch(/\("Just a moment\.\.\."\) from Cloudflare's bot protection .*skips bot checks for the path \/wp-json\/mphb\//);
+    expect(e.message).toMatch(
+      /\("Just a moment\.\.\."\) from Cloudflare's bot protection .*skips bot checks for the path \/wp-json\/mphb\//,
+    );
     expect(h.sleeps).toEqual([]);
   });
 
@@ -436,8 +493,15 @@ describe("MotoPress client: faults and retries", () => {
   it("REST API disabled by a plugin: MOTOPRESS_REST_DISABLED with the site's code and the fix, not retried", async () => {
     const h = await harness({ restDisabled: true });
     const e = await failure(firstBookingsPage(h.make({ concurrency: 1 })));
-    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual(["MOTOPRESS_REST_DISABLED", 401, 1, "rest_login_required"]);
-    expect(e.message).toMatch(/switched off or limited to logged-in users .*rest_login_required.*Allow the path \/wp-json\/mphb\//);
+    expect([e.code, e.status, e.attempts, e.wpCode]).toEqual([
+      "MOTOPRESS_REST_DISABLED",
+      401,
+      1,
+      "rest_login_required",
+    ]);
+    expect(e.message).toMatch(
+      /switched off or limited to logged-in users .*rest_login_required.*Allow the path \/wp-json\/mphb\//,
+    );
   });
 
   it.each([
@@ -470,12 +534,31 @@ describe("MotoPress client: faults and retries", () => {
 
   it("rest_no_route and rest_invalid_param are reported without retries", async () => {
     const reply = (status: number, body: unknown) => () =>
-      Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }));
-    const base = { siteUrl: "https://example-hotel.com", consumerKey: "ck_x", consumerSecret: "cs_x", sleep: async () => {} };
-    let e = await failure(createMotoPressClient({ ...base, fetch: reply(404, { code: "rest_no_route", message: "No route", data: { status: 404 } }) }).booking(1));
+      Promise.resolve(
+        new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }),
+      );
+    const base = {
+      siteUrl: "https://example-hotel.com",
+      consumerKey: "ck_x",
+      consumerSecret: "cs_x",
+      sleep: async () => {},
+    };
+    let e = await failure(
+      createMotoPressClient({
+        ...base,
+        fetch: reply(404, { code: "rest_no_route", message: "No route", data: { status: 404 } }),
+      }).booking(1),
+    );
     expect([e.code, e.attempts]).toEqual(["MOTOPRESS_NOT_FOUND", 1]);
     expect(e.message).toMatch(/no mphb\/v1 REST route .*not active, is older than 4\.1/);
-    const perPage = { code: "rest_invalid_param", message: "Invalid parameter(s): per_page", data: { status: 400, params: { per_page: "per_page must be between 1 (inclusive) and 100 (inclusive)" } } };
+    const perPage = {
+      code: "rest_invalid_param",
+      message: "Invalid parameter(s): per_page",
+      data: {
+        status: 400,
+        params: { per_page: "per_page must be between 1 (inclusive) and 100 (inclusive)" },
+      },
+    };
     e = await failure(firstBookingsPage(createMotoPressClient({ ...base, fetch: reply(400, perPage) })));
     expect([e.code, e.status, e.attempts]).toEqual(["MOTOPRESS_INVALID_PARAM", 400, 1]);
     expect(e.message).toContain("per_page must be between 1 (inclusive) and 100 (inclusive)");
@@ -502,7 +585,10 @@ describe("MotoPress client: faults and retries", () => {
 
 describe("MotoPress client: TLS", () => {
   it("a self-signed certificate (real TLS handshake): MOTOPRESS_TLS in one request, naming the fix", async () => {
-    const sim = new Simulator({ seed: 3, hotel: { bookings: 5, types: 1, unitsPerType: 1, today: "2025-07-01" } });
+    const sim = new Simulator({
+      seed: 3,
+      hotel: { bookings: 5, types: 1, unitsPerType: 1, today: "2025-07-01" },
+    });
     const server = await startSimulatorServer({ port: 0, simulator: sim, tls: testCerts().selfSigned });
     servers.push(server);
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
@@ -518,7 +604,9 @@ describe("MotoPress client: TLS", () => {
     });
     const e = await failure(client.booking(1));
     expect([e.code, e.status, requests]).toEqual(["MOTOPRESS_TLS", null, 1]);
-    expect(e.message).toMatch(/HTTPS certificate is not signed by a trusted authority.*Install a certificate from a public authority for 127\.0\.0\.1/);
+    expect(e.message).toMatch(
+      /HTTPS certificate is not signed by a trusted authority.*Install a certificate from a public authority for 127\.0\.0\.1/,
+    );
     expect(sim.stats().apiRequests).toBe(0);
   });
 
@@ -533,14 +621,26 @@ describe("MotoPress client: TLS", () => {
     ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "not signed by a trusted authority"],
     ["received corrupt message of type InvalidContentType", "TLS handshake failed"],
   ])("classifies %j", (text, why) => {
-    const d = diagnoseNetworkError(new TypeError("error sending request", { cause: new Error(text) }), "hotel.example");
+    const d = diagnoseNetworkError(
+      new TypeError("error sending request", { cause: new Error(text) }),
+      "hotel.example",
+    );
     expect([d.code, d.retry]).toEqual(["MOTOPRESS_TLS", false]);
     expect(d.message).toContain(why);
   });
 
   it("refused, reset and DNS failures stay retryable, each with its own words", () => {
-    const d = (text: string) => diagnoseNetworkError(new TypeError("fetch failed", { cause: Object.assign(new Error(text), { code: text.split(" ")[0] }) }), "h");
-    expect([d("ECONNREFUSED 127.0.0.1:1").retry, d("ECONNREFUSED 127.0.0.1:1").message]).toEqual([true, expect.stringMatching(/refused the connection/)]);
+    const d = (text: string) =>
+      diagnoseNetworkError(
+        new TypeError("fetch failed", {
+          cause: Object.assign(new Error(text), { code: text.split(" ")[0] }),
+        }),
+        "h",
+      );
+    expect([d("ECONNREFUSED 127.0.0.1:1").retry, d("ECONNREFUSED 127.0.0.1:1").message]).toEqual([
+      true,
+      expect.stringMatching(/refused the connection/),
+    ]);
     expect(d("ENOTFOUND hotel.invalid").message).toMatch(/does not resolve/);
     expect(d("ECONNRESET socket hang up").message).toMatch(/reset or cut/);
   });

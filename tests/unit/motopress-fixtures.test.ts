@@ -22,7 +22,11 @@ const items: Record<string, Map<number, { name: string; body: unknown }>> = {
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".json") && !f.startsWith("error-"))) {
   const name = file.slice(0, -5);
   const body = json(name);
-  const resource = name.startsWith("accommodation-type") ? "accommodation_types" : name.startsWith("accommodation") ? "accommodations" : "bookings";
+  const resource = name.startsWith("accommodation-type")
+    ? "accommodation_types"
+    : name.startsWith("accommodation")
+    ? "accommodations"
+    : "bookings";
   items[resource].set(body.id, { name, body });
 }
 
@@ -40,19 +44,34 @@ function fixtureSite(override?: (url: URL) => Response | null) {
     const url = new URL(String(input));
     const o = override?.(url);
     if (o) return o;
-    const m = /^\/wp-json\/mphb\/v1\/(accommodation_types|accommodations|bookings)(?:\/(\d+))?$/.exec(url.pathname);
-    if (!m) return new Response(read("error-no-route.json"), { status: 404, headers: { "Content-Type": "application/json" } });
+    const m = /^\/wp-json\/mphb\/v1\/(accommodation_types|accommodations|bookings)(?:\/(\d+))?$/.exec(
+      url.pathname,
+    );
+    if (!m) {
+      return new Response(read("error-no-route.json"), {
+        status: 404,
+        headers: { "Content-Type": "application/json" },
+      });
+    }
     const store = items[m[1]];
     if (m[2]) {
       const item = store.get(Number(m[2]));
-      const code = { accommodation_types: "mphb_room_type", accommodations: "mphb_room", bookings: "mphb_booking" }[m[1]];
-      return item
-        ? Response.json(item.body)
-        : Response.json({ code: `mphb_rest_invalid_${code}_id`, message: "Invalid ID.", data: { status: 404 } }, { status: 404 });
+      const code = {
+        accommodation_types: "mphb_room_type",
+        accommodations: "mphb_room",
+        bookings: "mphb_booking",
+      }[m[1]];
+      return item ? Response.json(item.body) : Response.json({
+        code: `mphb_rest_invalid_${code}_id`,
+        message: "Invalid ID.",
+        data: { status: 404 },
+      }, { status: 404 });
     }
     const listed = [...store.values()].map((i) => i.body as { id: number; status: string })
       .filter((b) => LIVE_IN_LISTS[m[1]].includes(b.status)).sort((a, b) => a.id - b.id);
-    return Response.json(listed, { headers: { "X-WP-Total": String(listed.length), "X-WP-TotalPages": "1" } });
+    return Response.json(listed, {
+      headers: { "X-WP-Total": String(listed.length), "X-WP-TotalPages": "1" },
+    });
   };
   const fetch = (input: Request | string | URL) => Promise.resolve(answer(input));
   const client = createMotoPressClient({
@@ -77,8 +96,16 @@ describe("accommodation types over the fixtures", () => {
     const page = await first(client.accommodationTypes());
     expect(page.itemErrors).toEqual([]);
     const t = page.items.find((x) => x.id === 43)!;
-    expect(t).toMatchObject({ title: "Bed & Breakfast Suite", serviceIds: [310], deletedServices: 1, amenities: ["Tea & Coffee", "Wi-Fi"] });
-    expect(page.items.find((x) => x.id === 121)).toMatchObject({ status: "pending", title: "Cabaña Familiar" });
+    expect(t).toMatchObject({
+      title: "Bed & Breakfast Suite",
+      serviceIds: [310],
+      deletedServices: 1,
+      amenities: ["Tea & Coffee", "Wi-Fi"],
+    });
+    expect(page.items.find((x) => x.id === 121)).toMatchObject({
+      status: "pending",
+      title: "Cabaña Familiar",
+    });
   });
 
   it("a trashed type is out of the list and gone by id", async () => {
@@ -122,23 +149,38 @@ describe("bookings over the fixtures: client, then mapper", () => {
     const page = await first(client.bookings());
     expect(page.itemErrors).toEqual([]);
     const statuses = new Set(page.items.map((b) => b.status));
-    expect([...statuses].sort()).toEqual(["abandoned", "cancelled", "confirmed", "pending", "pending-payment", "pending-user"]);
+    expect([...statuses].sort()).toEqual([
+      "abandoned",
+      "cancelled",
+      "confirmed",
+      "pending",
+      "pending-payment",
+      "pending-user",
+    ]);
     for (const b of page.items) {
       const m = mapBooking(b);
       if (m.ok) expect(m.reservation.status).toBe(b.status);
     }
   });
 
-  it.each([4604, 4605, 4606])("booking %i (trash, draft, auto-draft) is gone by id, never an error", async (id) => {
-    const { client } = fixtureSite();
-    expect(await client.booking(id)).toBeNull();
-  });
+  it.each([4604, 4605, 4606])(
+    "booking %i (trash, draft, auto-draft) is gone by id, never an error",
+    async (id) => {
+      const { client } = fixtureSite();
+      expect(await client.booking(id)).toBeNull();
+    },
+  );
 
   it("two rooms: one junction row per room, the first is the reservation's", async () => {
     const { client } = fixtureSite();
     const m = mapBooking((await client.booking(4521))!);
     expect(m.ok && m.rooms.map((r) => r.unit_id)).toEqual([131, 137]);
-    expect(m.ok && m.reservation).toMatchObject({ first_unit: 131, check_in_time: "15:00:00", check_out_time: "11:00:00", guest_phone_last4: "3456" });
+    expect(m.ok && m.reservation).toMatchObject({
+      first_unit: 131,
+      check_in_time: "15:00:00",
+      check_out_time: "11:00:00",
+      guest_phone_last4: "3456",
+    });
   });
 
   it.each([
@@ -150,13 +192,24 @@ describe("bookings over the fixtures: client, then mapper", () => {
     const { client } = fixtureSite();
     const m = mapBooking((await client.booking(id))!);
     if (!m.ok) throw new Error(m.reason);
-    expect(m.reservation).toMatchObject({ kind, ical_summary: summary, guest_phone_last4: last4, check_out_date: checkOut, adults: null, children: null });
+    expect(m.reservation).toMatchObject({
+      kind,
+      ical_summary: summary,
+      guest_phone_last4: last4,
+      check_out_date: checkOut,
+      adults: null,
+      children: null,
+    });
   });
 
   it("a direct booking with rate 0, a deleted unit, a deleted coupon and an undated note is stored", async () => {
     const { client } = fixtureSite();
     const b = (await client.booking(4610))!;
-    expect(b.reservedAccommodations[0]).toMatchObject({ rateId: null, accommodationTypeId: null, accommodationId: 9999 });
+    expect(b.reservedAccommodations[0]).toMatchObject({
+      rateId: null,
+      accommodationTypeId: null,
+      accommodationId: 9999,
+    });
     expect([b.couponCode, b.internalNotes[0].dateUtc]).toEqual(["57", null]);
     const m = mapBooking(b);
     expect(m.ok && m.rooms[0]).toMatchObject({ unit_id: 9999, type_id: null });
@@ -182,25 +235,41 @@ describe("error answers over the fixtures", () => {
     return e as MotoPressError;
   };
 
-  it.each([
-    ["error-cannot-view.json", 401, "MOTOPRESS_AUTH_FAILED", 2, /key is unknown, was revoked/],
-    ["error-cannot-view-single.json", 401, "MOTOPRESS_AUTH_FAILED", 2, /key is unknown, was revoked/],
-    ["error-invalid-username.json", 401, "MOTOPRESS_AUTH_FAILED", 1, /^Unknown consumer key/],
-    ["error-wrong-secret.json", 401, "MOTOPRESS_AUTH_FAILED", 1, /^Wrong consumer secret/],
-    ["error-no-read-permission.json", 401, "MOTOPRESS_FORBIDDEN", 1, /no read permission/],
-    ["error-forbidden-no-capability.json", 403, "MOTOPRESS_FORBIDDEN", 1, /Administrator or Hotel Manager/],
-    ["error-no-route.json", 404, "MOTOPRESS_NOT_FOUND", 1, /no mphb\/v1 REST route/],
-    ["error-rest-disabled.json", 401, "MOTOPRESS_REST_DISABLED", 1, /switched off or limited to logged-in users/],
-    ["error-per-page.json", 400, "MOTOPRESS_INVALID_PARAM", 1, /per_page must be between 1/],
-    ["home-page-plain-permalinks.html", 200, "MOTOPRESS_PLAIN_PERMALINKS", 1, /Plain permalinks.*https:\/\/example-hotel\.com\/\?rest_route=\//],
-    ["cloudflare-challenge.html", 200, "MOTOPRESS_BLOCKED", 1, /Cloudflare/],
-    ["cloudflare-challenge.html", 403, "MOTOPRESS_BLOCKED", 1, /Cloudflare/],
-    ["wordfence-block.html", 403, "MOTOPRESS_BLOCKED", 1, /Wordfence/],
-    ["wordfence-block.html", 200, "MOTOPRESS_BLOCKED", 1, /Wordfence/],
-  ] as const)("%s with HTTP %i: %s after %i request(s)", async (file, status, code, requests, message) => {
+  it.each(
+    [
+      ["error-cannot-view.json", 401, "MOTOPRESS_AUTH_FAILED", 2, /key is unknown, was revoked/],
+      ["error-cannot-view-single.json", 401, "MOTOPRESS_AUTH_FAILED", 2, /key is unknown, was revoked/],
+      ["error-invalid-username.json", 401, "MOTOPRESS_AUTH_FAILED", 1, /^Unknown consumer key/],
+      ["error-wrong-secret.json", 401, "MOTOPRESS_AUTH_FAILED", 1, /^Wrong consumer secret/],
+      ["error-no-read-permission.json", 401, "MOTOPRESS_FORBIDDEN", 1, /no read permission/],
+      ["error-forbidden-no-capability.json", 403, "MOTOPRESS_FORBIDDEN", 1, /Administrator or Hotel Manager/],
+      ["error-no-route.json", 404, "MOTOPRESS_NOT_FOUND", 1, /no mphb\/v1 REST route/],
+      [
+        "error-rest-disabled.json",
+        401,
+        "MOTOPRESS_REST_DISABLED",
+        1,
+        /switched off or limited to logged-in users/,
+      ],
+      ["error-per-page.json", 400, "MOTOPRESS_INVALID_PARAM", 1, /per_page must be between 1/],
+      [
+        "home-page-plain-permalinks.html",
+        200,
+        "MOTOPRESS_PLAIN_PERMALINKS",
+        1,
+        /Plain permalinks.*https:\/\/example-hotel\.com\/\?rest_route=\//,
+      ],
+      ["cloudflare-challenge.html", 200, "MOTOPRESS_BLOCKED", 1, /Cloudflare/],
+      ["cloudflare-challenge.html", 403, "MOTOPRESS_BLOCKED", 1, /Cloudflare/],
+      ["wordfence-block.html", 403, "MOTOPRESS_BLOCKED", 1, /Wordfence/],
+      ["wordfence-block.html", 200, "MOTOPRESS_BLOCKED", 1, /Wordfence/],
+    ] as const,
+  )("%s with HTTP %i: %s after %i request(s)", async (file, status, code, requests, message) => {
     const type = file.endsWith(".html") ? "text/html; charset=UTF-8" : "application/json; charset=UTF-8";
     const site = fixtureSite(answer(status, read(file), type));
-    const e = await failure(file.includes("single") ? site.client.booking(4521) : first(site.client.bookings()));
+    const e = await failure(
+      file.includes("single") ? site.client.booking(4521) : first(site.client.bookings()),
+    );
     expect([e.code, e.status, site.requests()]).toEqual([code, status, requests]);
     expect(e.message).toMatch(message);
     expect(e.message).not.toContain("cs_x");
@@ -208,23 +277,37 @@ describe("error answers over the fixtures", () => {
 
   it("MotoPress's JSON labelled text/html by the host is still read as JSON", async () => {
     const body = read("booking-two-rooms.json");
-    const site = fixtureSite((url) => url.pathname.endsWith("/bookings/4521") ? answer(200, body, "text/html; charset=UTF-8")() : null);
+    const site = fixtureSite((url) =>
+      url.pathname.endsWith("/bookings/4521") ? answer(200, body, "text/html; charset=UTF-8")() : null
+    );
     expect((await site.client.booking(4521))?.id).toBe(4521);
   });
 
   it("a 404 whose JSON was cut short is asked again, not read as gone or as a missing route", async () => {
     let calls = 0;
     const cut = read("error-invalid-booking-id.json").slice(0, 30);
-    const site = fixtureSite((url) => url.pathname.endsWith("/bookings/4521") && calls++ === 0 ? answer(404, cut)() : null);
+    const site = fixtureSite((url) =>
+      url.pathname.endsWith("/bookings/4521") && calls++ === 0 ? answer(404, cut)() : null
+    );
     expect((await site.client.booking(4521))?.id).toBe(4521);
     expect(site.requests()).toBe(2);
   });
 
   it("the invalid-id 404s mean gone, for each type", async () => {
-    const ids: Record<string, string> = { bookings: "booking", accommodations: "room", accommodation_types: "room-type" };
+    const ids: Record<string, string> = {
+      bookings: "booking",
+      accommodations: "room",
+      accommodation_types: "room-type",
+    };
     for (const [resource, name] of Object.entries(ids)) {
-      const site = fixtureSite((url) => url.pathname.includes(`/${resource}/`) ? answer(404, read(`error-invalid-${name}-id.json`))() : null);
-      const one = resource === "bookings" ? site.client.booking(1) : resource === "accommodations" ? site.client.accommodation(1) : site.client.accommodationType(1);
+      const site = fixtureSite((url) =>
+        url.pathname.includes(`/${resource}/`) ? answer(404, read(`error-invalid-${name}-id.json`))() : null
+      );
+      const one = resource === "bookings"
+        ? site.client.booking(1)
+        : resource === "accommodations"
+        ? site.client.accommodation(1)
+        : site.client.accommodationType(1);
       expect(await one).toBeNull();
     }
   });

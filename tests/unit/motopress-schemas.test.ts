@@ -17,7 +17,9 @@ describe("decodeHtmlEntities", () => {
   it("decodes the entities WordPress emits in titles, numeric and named", () => {
     expect(decodeHtmlEntities("Room &#8211; 101")).toBe("Room \u2013 101");
     expect(decodeHtmlEntities("Bed &#038; Breakfast &amp; Spa")).toBe("Bed & Breakfast & Spa");
-    expect(decodeHtmlEntities("Owner&#8217;s Cottage &#x2014; &hellip;")).toBe("Owner\u2019s Cottage \u2014 \u2026");
+    expect(decodeHtmlEntities("Owner&#8217;s Cottage &#x2014; &hellip;")).toBe(
+      "Owner\u2019s Cottage \u2014 \u2026",
+    );
   });
   it("decodes one level only, leaves unknown and unterminated references alone, and invalid code points as HTML5 does", () => {
     expect(decodeHtmlEntities("&amp;#8211;")).toBe("&#8211;");
@@ -25,7 +27,11 @@ describe("decodeHtmlEntities", () => {
     expect(decodeHtmlEntities("&#0; &#xD800;")).toBe("\ufffd \ufffd");
   });
   it("knows the whole HTML5 table: Spanish, French and German names, symbols", () => {
-    expect(decodeHtmlEntities("Caba&ntilde;a &Aacute;rbol &ccedil;a &szlig; &uuml; &iexcl;Ol&eacute;! &frac12; &rarr;"))
+    expect(
+      decodeHtmlEntities(
+        "Caba&ntilde;a &Aacute;rbol &ccedil;a &szlig; &uuml; &iexcl;Ol&eacute;! &frac12; &rarr;",
+      ),
+    )
       .toBe("Cabaña Árbol ça ß ü ¡Olé! ½ →");
     expect(decodeHtmlEntities("&NotNestedGreaterGreater; &bne;")).toBe("\u2aa2\u0338 =\u20e5");
   });
@@ -68,14 +74,22 @@ describe("accommodation type schema (reference 4.1)", () => {
     expect(t.totalCapacity).toBeNull();
   });
   it("rejects a non-positive id", () => {
-    expect(accommodationTypeSchema.safeParse({ ...fixture("accommodation-type"), id: 0 }).success).toBe(false);
+    expect(accommodationTypeSchema.safeParse({ ...fixture("accommodation-type"), id: 0 }).success).toBe(
+      false,
+    );
   });
 });
 
 describe("accommodation schema (reference 4.2)", () => {
   it("decodes HTML entities in the title", () => {
     const a = accommodationSchema.parse(fixture("accommodation"));
-    expect(a).toEqual({ id: 131, status: "publish", accommodationTypeId: 120, title: "Deluxe Double \u2013 201", excerpt: null });
+    expect(a).toEqual({
+      id: 131,
+      status: "publish",
+      accommodationTypeId: 120,
+      title: "Deluxe Double \u2013 201",
+      excerpt: null,
+    });
   });
   it("removes the Private: prefix on private units, tolerates targetHints and maps type 0 to null", () => {
     const raw = fixture("accommodation");
@@ -100,10 +114,12 @@ describe("booking schema", () => {
     expect(b.dateCreated).toBe("2025-05-02T14:03:11");
     expect(b.dateCreatedUtc).toBe("2025-05-02T12:03:11Z");
     expect(b.customer).toMatchObject({ firstName: "Laura", lastName: "Gómez", country: "ES" });
-    expect(b.reservedAccommodations.map((r) => [r.accommodationId, r.accommodationTypeId, r.rateId])).toEqual([
-      [131, 120, 140],
-      [137, 125, 146],
-    ]);
+    expect(b.reservedAccommodations.map((r) => [r.accommodationId, r.accommodationTypeId, r.rateId])).toEqual(
+      [
+        [131, 120, 140],
+        [137, 125, 146],
+      ],
+    );
     expect(b.reservedAccommodations[0].fees).toEqual([{ label: "Cleaning fee", amount: 25 }]);
     expect(b.reservedAccommodations[0].taxes.accommodation).toEqual([{ label: "City tax", amount: 7.5 }]);
     expect(b.reservedAccommodations[0].services).toEqual([{ id: 310, quantity: null, adults: 2, price: 60 }]);
@@ -131,7 +147,11 @@ describe("booking schema", () => {
 
   it("accepts the cancelled booking (4.5) and an Airbnb block written with quotes", () => {
     expect(bookingSchema.parse(fixture("booking-cancelled")).status).toBe("cancelled");
-    const block = { ...fixture("booking-airbnb-imported"), ical_summary: '"Airbnb (Not available)"', ical_description: "" };
+    const block = {
+      ...fixture("booking-airbnb-imported"),
+      ical_summary: '"Airbnb (Not available)"',
+      ical_description: "",
+    };
     const b = bookingSchema.parse(block);
     expect(b.icalSummary).toBe("Airbnb (Not available)");
     expect(b.icalDescription).toBeNull();
@@ -176,7 +196,12 @@ describe("validateBookingsPage", () => {
   it("keeps valid items and reports each invalid one with its id, reason and raw body", () => {
     const bad = { ...fixture("booking-cancelled"), id: 4589, status: "on-hold" };
     const noId = { hello: "world" };
-    const page = validateBookingsPage([fixture("booking-two-rooms"), bad, fixture("booking-airbnb-imported"), noId]);
+    const page = validateBookingsPage([
+      fixture("booking-two-rooms"),
+      bad,
+      fixture("booking-airbnb-imported"),
+      noId,
+    ]);
     expect(page.items.map((b) => b.id)).toEqual([4521, 4630]);
     expect(page.itemErrors).toHaveLength(2);
     expect(page.itemErrors[0].id).toBe(4589);
@@ -188,11 +213,14 @@ describe("validateBookingsPage", () => {
 });
 
 describe("WordPress error body", () => {
-  it.each(["error-cannot-view", "error-wrong-secret", "error-invalid-booking-id", "error-per-page"])("parses %s", (name) => {
-    const e = wpErrorSchema.parse(fixture(name));
-    expect(e.code).toMatch(/^[a-z_]+$/);
-    expect(typeof e.data?.status).toBe("number");
-  });
+  it.each(["error-cannot-view", "error-wrong-secret", "error-invalid-booking-id", "error-per-page"])(
+    "parses %s",
+    (name) => {
+      const e = wpErrorSchema.parse(fixture(name));
+      expect(e.code).toMatch(/^[a-z_]+$/);
+      expect(typeof e.data?.status).toBe("number");
+    },
+  );
   it("accepts data: null (errors from WP core or other plugins)", () => {
     expect(wpErrorSchema.parse({ code: "x", message: "y", data: null }).data).toBeNull();
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateHotel, LOCKING_STATUSES } from "../../tools/motopress-simulator/generator.ts";
 import { Simulator } from "../../tools/motopress-simulator/simulator.ts";
-import { startSimulatorServer, type SimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
+import { type SimulatorServer, startSimulatorServer } from "../../tools/motopress-simulator/node-server.ts";
 
 const TODAY = "2025-07-01";
 
@@ -9,7 +9,9 @@ describe("generateHotel", () => {
   it("is deterministic per seed", () => {
     const a = generateHotel({ seed: 3, bookings: 300, today: TODAY });
     expect(JSON.stringify(generateHotel({ seed: 3, bookings: 300, today: TODAY }))).toBe(JSON.stringify(a));
-    expect(JSON.stringify(generateHotel({ seed: 4, bookings: 300, today: TODAY }))).not.toBe(JSON.stringify(a));
+    expect(JSON.stringify(generateHotel({ seed: 4, bookings: 300, today: TODAY }))).not.toBe(
+      JSON.stringify(a),
+    );
   });
 
   // Generation speed is measured by `npm run bench`, not asserted here.
@@ -33,11 +35,24 @@ describe("generateHotel", () => {
   });
 
   it("produces the realistic mix a sync must cope with", () => {
-    const hotel = generateHotel({ seed: 1, bookings: 2_000, types: 5, unitsPerType: 4, today: TODAY, hiddenUnits: 2 });
+    const hotel = generateHotel({
+      seed: 1,
+      bookings: 2_000,
+      types: 5,
+      unitsPerType: 4,
+      today: TODAY,
+      hiddenUnits: 2,
+    });
     const b = hotel.bookings;
     const count = (f: (x: typeof b[number]) => boolean) => b.filter(f).length;
     expect(count((x) => x.rooms.length >= 2)).toBeGreaterThan(50);
-    expect(count((x) => x.ical?.summary === '"Reserved"' && /^"Reservation URL: https:\/\/www\.airbnb\.com\/hosting\/reservations\/details\/HM[A-Z0-9]{8}\nPhone Number \(Last 4 Digits\): \d{4}"$/.test(x.ical.description))).toBeGreaterThan(20);
+    expect(
+      count((x) =>
+        x.ical?.summary === '"Reserved"' &&
+        /^"Reservation URL: https:\/\/www\.airbnb\.com\/hosting\/reservations\/details\/HM[A-Z0-9]{8}\nPhone Number \(Last 4 Digits\): \d{4}"$/
+          .test(x.ical.description)
+      ),
+    ).toBeGreaterThan(20);
     expect(count((x) => x.ical?.summary === "Reserved")).toBeGreaterThan(0); // some sites send them unquoted
     expect(count((x) => x.ical?.summary === '"Airbnb (Not available)"')).toBeGreaterThan(20);
     expect(count((x) => x.ical?.summary === '"CLOSED - Not available"')).toBeGreaterThan(20);
@@ -70,7 +85,11 @@ describe("simulator HTTP behaviour", () => {
   const api = (path: string) => get(`/wp-json/mphb/v1${path}`);
 
   beforeAll(async () => {
-    sim = new Simulator({ seed: 2, hotel: { bookings: 235, types: 3, unitsPerType: 3, today: TODAY }, embedLatencyMsPerItem: 0 });
+    sim = new Simulator({
+      seed: 2,
+      hotel: { bookings: 235, types: 3, unitsPerType: 3, today: TODAY },
+      embedLatencyMsPerItem: 0,
+    });
     server = await startSimulatorServer({ port: 0, simulator: sim });
     auth = `Basic ${btoa(`${sim.credentials.consumerKey}:${sim.credentials.consumerSecret}`)}`;
   });
@@ -94,7 +113,9 @@ describe("simulator HTTP behaviour", () => {
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual([]);
     expect(r.headers.get("x-wp-totalpages")).toBe("3");
-    expect(r.headers.get("link")).toBe(`<${server.url}/wp-json/mphb/v1/bookings?per_page=100&page=3>; rel="prev"`);
+    expect(r.headers.get("link")).toBe(
+      `<${server.url}/wp-json/mphb/v1/bookings?per_page=100&page=3>; rel="prev"`,
+    );
   });
 
   it("rejects per_page over 100 and a bad order with WordPress's rest_invalid_param body", async () => {
@@ -106,14 +127,24 @@ describe("simulator HTTP behaviour", () => {
       data: {
         status: 400,
         params: { per_page: "per_page must be between 1 (inclusive) and 100 (inclusive)" },
-        details: { per_page: { code: "rest_invalid_param", message: "per_page must be between 1 (inclusive) and 100 (inclusive)", data: null } },
+        details: {
+          per_page: {
+            code: "rest_invalid_param",
+            message: "per_page must be between 1 (inclusive) and 100 (inclusive)",
+            data: null,
+          },
+        },
       },
     });
-    expect((await (await api("/bookings?order=up")).json()).data.params.order).toBe("order is not one of asc and desc.");
+    expect((await (await api("/bookings?order=up")).json()).data.params.order).toBe(
+      "order is not one of asc and desc.",
+    );
   });
 
   it("orders by id asc, ignores unknown params and lists cancelled and abandoned bookings", async () => {
-    const body = await (await api("/bookings?per_page=100&orderby=id&order=asc&status=confirmed&date_from=2025-01-01")).json();
+    const body =
+      await (await api("/bookings?per_page=100&orderby=id&order=asc&status=confirmed&date_from=2025-01-01"))
+        .json();
     const ids = body.map((b: { id: number }) => b.id);
     expect(ids).toEqual(sim.bookingIds().slice(0, 100));
     const statuses = new Set(body.map((b: { status: string }) => b.status));
@@ -123,23 +154,35 @@ describe("simulator HTTP behaviour", () => {
   it("filters by filter[post_status], the _mphb_sync_id meta query, include and after/before on date_created", async () => {
     const confirmed = await api("/bookings?per_page=100&filter[post_status]=confirmed");
     expect((await confirmed.json()).every((b: { status: string }) => b.status === "confirmed")).toBe(true);
-    const imported = await (await api("/bookings?per_page=100&filter[meta_query][0][key]=_mphb_sync_id&filter[meta_query][0][compare]=EXISTS")).json();
+    const imported = await (await api(
+      "/bookings?per_page=100&filter[meta_query][0][key]=_mphb_sync_id&filter[meta_query][0][compare]=EXISTS",
+    )).json();
     expect(imported.length).toBeGreaterThan(0);
     expect(imported.every((b: { imported: boolean }) => b.imported)).toBe(true);
     const [a, b] = sim.bookingIds();
-    expect((await (await api(`/bookings?include=${a},${b}&orderby=id&order=asc`)).json()).map((x: { id: number }) => x.id)).toEqual([a, b]);
+    expect(
+      (await (await api(`/bookings?include=${a},${b}&orderby=id&order=asc`)).json()).map((
+        x: { id: number },
+      ) => x.id),
+    ).toEqual([a, b]);
     const all = await (await api("/bookings?per_page=100&orderby=id&order=asc&after=2025-03-01")).json();
     expect(all.every((x: { date_created: string }) => x.date_created > "2025-03-01T23:59:59")).toBe(true);
     expect((await api("/bookings?after=yesterday")).status).toBe(400);
   });
 
   it("renders booking quirks: fees.price, quoted iCal, HTML entity titles, no date_modified", async () => {
-    const id = sim.addBooking({ checkIn: "2025-09-01", checkOut: "2025-09-03", rooms: [sim.listUnits()[0].id], ical: "airbnb-block" });
+    const id = sim.addBooking({
+      checkIn: "2025-09-01",
+      checkOut: "2025-09-03",
+      rooms: [sim.listUnits()[0].id],
+      ical: "airbnb-block",
+    });
     const b = await (await api(`/bookings/${id}`)).json();
     expect(b.ical_summary).toBe('"Airbnb (Not available)"');
     expect(b).not.toHaveProperty("date_modified");
     expect(b.key).toBe("");
-    const direct = await (await api(`/bookings/${sim.bookingIds().find((x) => !sim.getBooking(x)!.ical)}`)).json();
+    const direct = await (await api(`/bookings/${sim.bookingIds().find((x) => !sim.getBooking(x)!.ical)}`))
+      .json();
     expect(direct.reserved_accommodations[0].fees[0]).toEqual({ label: "Cleaning fee", price: 25 });
     const unit = await (await api(`/accommodations/${sim.listUnits()[0].id}`)).json();
     expect(unit.title).toMatch(/ &#8211; /);
@@ -151,7 +194,11 @@ describe("simulator HTTP behaviour", () => {
     expect(bad.status).toBe(401);
     // The fall-through to OAuth means the plugin sends no WWW-Authenticate for a wrong secret.
     expect(bad.headers.get("www-authenticate")).toBeNull();
-    expect(await bad.json()).toEqual({ code: "mphb_rest_authentication_error", message: "Consumer secret is invalid.", data: { status: 401 } });
+    expect(await bad.json()).toEqual({
+      code: "mphb_rest_authentication_error",
+      message: "Consumer secret is invalid.",
+      data: { status: 401 },
+    });
     // An unknown key sets no error: anonymous, the same 401 as no key, by Basic and by query string.
     const unknown = await get(list, { Authorization: `Basic ${btoa("ck_unknown:cs_unknown")}` });
     expect([unknown.status, (await unknown.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
@@ -167,12 +214,19 @@ describe("simulator HTTP behaviour", () => {
     const none = await get(list, {});
     expect([none.status, (await none.json()).message]).toEqual([401, "Sorry, you cannot list resources."]);
     const id = sim.bookingIds()[0];
-    expect((await (await get(`/wp-json/mphb/v1/bookings/${id}`, {})).json()).message).toBe("Sorry, you cannot view this resource.");
-    expect((await (await get("/wp-json/mphb/v1/bookings/999999", {})).json()).code).toBe("mphb_rest_invalid_mphb_booking_id");
+    expect((await (await get(`/wp-json/mphb/v1/bookings/${id}`, {})).json()).message).toBe(
+      "Sorry, you cannot view this resource.",
+    );
+    expect((await (await get("/wp-json/mphb/v1/bookings/999999", {})).json()).code).toBe(
+      "mphb_rest_invalid_mphb_booking_id",
+    );
     const plain = await get(`/?rest_route=/mphb/v1/bookings`);
     expect([plain.status, (await plain.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
     const q = sim.credentials;
-    const viaQuery = await get(`${list}?per_page=1&consumer_key=${q.consumerKey}&consumer_secret=${q.consumerSecret}`, {});
+    const viaQuery = await get(
+      `${list}?per_page=1&consumer_key=${q.consumerKey}&consumer_secret=${q.consumerSecret}`,
+      {},
+    );
     expect(viaQuery.status).toBe(200);
     expect(viaQuery.headers.get("link")).toContain(`consumer_secret=${q.consumerSecret}`); // Q13
     sim.setSite({ https: false });
@@ -186,16 +240,26 @@ describe("simulator HTTP behaviour", () => {
   it("supports HEAD, _embed and reports request counters", async () => {
     sim.resetStats();
     const head = await get("/wp-json/mphb/v1/bookings?per_page=1", { Authorization: auth }, "HEAD");
-    expect([head.status, head.headers.get("x-wp-total"), await head.text()]).toEqual([200, String(sim.bookingIds().length), ""]);
+    expect([head.status, head.headers.get("x-wp-total"), await head.text()]).toEqual([
+      200,
+      String(sim.bookingIds().length),
+      "",
+    ]);
     const embedded = await (await api("/bookings?per_page=2&_embed")).json();
-    expect(embedded[0]._embedded.accommodation[0].id).toBe(embedded[0].reserved_accommodations[0].accommodation);
+    expect(embedded[0]._embedded.accommodation[0].id).toBe(
+      embedded[0].reserved_accommodations[0].accommodation,
+    );
     expect(sim.stats()).toMatchObject({ apiRequests: 2, embedRequests: 1, byStatus: { 200: 2 } });
   });
 
   it("trash, restore and auto-draft: out of every list, 200 by id with their real status (types, units, bookings)", async () => {
     const listedIds = async (resource: string) =>
-      (await (await api(`/${resource}?per_page=100&orderby=id&order=asc`)).json()).map((x: { id: number }) => x.id);
-    const bookingId = sim.bookingIds().find((x) => sim.getBooking(x)!.status === "confirmed" && !sim.getBooking(x)!.ical)!;
+      (await (await api(`/${resource}?per_page=100&orderby=id&order=asc`)).json()).map((x: { id: number }) =>
+        x.id
+      );
+    const bookingId = sim.bookingIds().find((x) =>
+      sim.getBooking(x)!.status === "confirmed" && !sim.getBooking(x)!.ical
+    )!;
     const total = Number((await api("/bookings?per_page=1")).headers.get("x-wp-total"));
     sim.trashBooking(bookingId);
     try {
@@ -227,7 +291,8 @@ describe("simulator HTTP behaviour", () => {
 
     const draft = sim.addAutoDraftBooking();
     const d = await (await api(`/bookings/${draft}`)).json();
-    expect([d.status, d.date_created_utc, d.check_in_date, d.check_out_date, d.reserved_accommodations]).toEqual(["auto-draft", false, null, null, []]);
+    expect([d.status, d.date_created_utc, d.check_in_date, d.check_out_date, d.reserved_accommodations])
+      .toEqual(["auto-draft", false, null, null, []]);
     expect(await listedIds("bookings")).not.toContain(draft);
     sim.deleteBooking(draft);
   });
@@ -236,7 +301,9 @@ describe("simulator HTTP behaviour", () => {
     const t = sim.listTypes()[1];
     const body = await (await api(`/accommodation_types/${t.id}`)).json();
     expect(body.services).toEqual([{ id: 90, title: "Breakfast" }, { id: null, title: null }]);
-    expect(body._links.services).toEqual([{ href: `${server.url}/wp-json/mphb/v1/accommodation_types/services/90` }]);
+    expect(body._links.services).toEqual([{
+      href: `${server.url}/wp-json/mphb/v1/accommodation_types/services/90`,
+    }]);
     expect(body.amenities).toContainEqual({ id: 22, name: "Tea &amp; Coffee" });
   });
 
@@ -246,9 +313,18 @@ describe("simulator HTTP behaviour", () => {
     const title = async (id: number) => (await (await api(`/accommodations/${id}`)).json()).title;
     expect(await title(priv.id)).toBe(`Private: ${priv.title}`);
     expect(await title(prot.id)).toBe(`Protected: ${prot.title}`);
-    for (const [language, p, q] of [["es", "Privado: ", "Protegido: "], ["fr", "Priv&eacute;&nbsp;: ", "Prot&eacute;g&eacute;&nbsp;: "], ["de", "Privat: ", "Gesch&uuml;tzt: "]] as const) {
+    for (
+      const [language, p, q] of [["es", "Privado: ", "Protegido: "], [
+        "fr",
+        "Priv&eacute;&nbsp;: ",
+        "Prot&eacute;g&eacute;&nbsp;: ",
+      ], ["de", "Privat: ", "Gesch&uuml;tzt: "]] as const
+    ) {
       sim.setSite({ language });
-      expect([await title(priv.id), await title(prot.id)]).toEqual([`${p}${priv.title}`, `${q}${prot.title}`]);
+      expect([await title(priv.id), await title(prot.id)]).toEqual([
+        `${p}${priv.title}`,
+        `${q}${prot.title}`,
+      ]);
     }
     sim.setSite({ language: "en" });
     expect((await (await api(`/accommodations/${prot.id}`)).json()).status).toBe("publish"); // a password keeps the status
@@ -257,11 +333,16 @@ describe("simulator HTTP behaviour", () => {
   it("plain permalinks: /wp-json/ redirects to the home page, which announces ?rest_route=; there keys are not checked", async () => {
     sim.setSite({ permalinks: "plain" });
     try {
-      const r = await fetch(`${server.url}/wp-json/mphb/v1/bookings`, { headers: { Authorization: auth }, redirect: "manual" });
+      const r = await fetch(`${server.url}/wp-json/mphb/v1/bookings`, {
+        headers: { Authorization: auth },
+        redirect: "manual",
+      });
       expect([r.status, r.headers.get("location")]).toEqual([301, `${server.url}/`]);
       const home = await get("/wp-json/mphb/v1/bookings");
       expect([home.status, home.headers.get("content-type")]).toEqual([200, "text/html; charset=UTF-8"]);
-      expect(await home.text()).toContain(`<link rel="https://api.w.org/" href="${server.url}/?rest_route=/" />`);
+      expect(await home.text()).toContain(
+        `<link rel="https://api.w.org/" href="${server.url}/?rest_route=/" />`,
+      );
       const viaRoute = await get("/?rest_route=/mphb/v1/bookings");
       expect([viaRoute.status, (await viaRoute.json()).code]).toEqual([401, "mphb_rest_cannot_view"]);
     } finally {
@@ -282,13 +363,28 @@ describe("simulator HTTP behaviour", () => {
 
   it("imports move in place and may have zero nights; direct bookings may have rate 0 or no rooms", async () => {
     const unit = sim.listUnits()[0].id;
-    const imp = sim.addBooking({ checkIn: "2026-03-01", checkOut: "2026-03-01", rooms: [unit], ical: "airbnb-reservation" });
+    const imp = sim.addBooking({
+      checkIn: "2026-03-01",
+      checkOut: "2026-03-01",
+      rooms: [unit],
+      ical: "airbnb-reservation",
+    });
     const zero = await (await api(`/bookings/${imp}`)).json();
-    expect([zero.check_in_date, zero.check_out_date, zero.imported]).toEqual(["2026-03-01", "2026-03-01", true]);
+    expect([zero.check_in_date, zero.check_out_date, zero.imported]).toEqual([
+      "2026-03-01",
+      "2026-03-01",
+      true,
+    ]);
     sim.modifyBooking(imp, { checkIn: "2026-03-02", checkOut: "2026-03-05" });
     expect((await (await api(`/bookings/${imp}`)).json()).check_out_date).toBe("2026-03-05");
-    expect(() => sim.addBooking({ checkIn: "2026-03-01", checkOut: "2026-03-01", rooms: [unit] })).toThrow(/invalid stay/);
-    const rate0 = sim.addBooking({ checkIn: "2026-04-01", checkOut: "2026-04-03", rooms: [{ unitId: unit, rateId: 0 }] });
+    expect(() => sim.addBooking({ checkIn: "2026-03-01", checkOut: "2026-03-01", rooms: [unit] })).toThrow(
+      /invalid stay/,
+    );
+    const rate0 = sim.addBooking({
+      checkIn: "2026-04-01",
+      checkOut: "2026-04-03",
+      rooms: [{ unitId: unit, rateId: 0 }],
+    });
     const b = await (await api(`/bookings/${rate0}`)).json();
     expect([b.reserved_accommodations[0].rate, b.imported, b._links.rate]).toEqual([0, false, undefined]);
     const none = sim.addBooking({ checkIn: "2026-04-05", checkOut: "2026-04-06", rooms: [] });
@@ -298,9 +394,16 @@ describe("simulator HTTP behaviour", () => {
 
   it("is driven over HTTP by the /__control API", async () => {
     const control = (method: string, body: unknown = {}) =>
-      fetch(`${server.url}/__control/${method}`, { method: "POST", body: JSON.stringify(body) }).then((r) => r.json());
+      fetch(`${server.url}/__control/${method}`, { method: "POST", body: JSON.stringify(body) }).then((r) =>
+        r.json()
+      );
     const unit = sim.listUnits()[1].id;
-    const { id } = await control("addBooking", { checkIn: "2025-10-01", checkOut: "2025-10-04", rooms: [unit], customer: { first_name: "Ctl" } });
+    const { id } = await control("addBooking", {
+      checkIn: "2025-10-01",
+      checkOut: "2025-10-04",
+      rooms: [unit],
+      customer: { first_name: "Ctl" },
+    });
     expect((await (await api(`/bookings/${id}`)).json()).customer.first_name).toBe("Ctl");
     await control("cancelBooking", { id });
     expect((await (await api(`/bookings/${id}`)).json()).status).toBe("cancelled");
@@ -311,7 +414,8 @@ describe("simulator HTTP behaviour", () => {
     expect((await api("/bookings")).status).toBe(503);
     expect((await api("/bookings")).status).toBe(200);
     const { id: newUnit } = await control("addUnit", { typeId: sim.listTypes()[0].id, hidden: true });
-    const listed = async () => (await (await api("/accommodations?per_page=100")).json()).map((u: { id: number }) => u.id);
+    const listed = async () =>
+      (await (await api("/accommodations?per_page=100")).json()).map((u: { id: number }) => u.id);
     expect(await listed()).not.toContain(newUnit);
     await control("revealUnit", { id: newUnit });
     expect(await listed()).toContain(newUnit);

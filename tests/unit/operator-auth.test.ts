@@ -23,10 +23,13 @@ const config = loadConfig({
   SYNC_JWT_SECRET: SECRET,
 });
 const settings = { adminKeys: config.adminKeys, jwt: config.jwt, now: () => NOW };
-const req = (headers: Record<string, string>, method = "GET") => new Request("http://x/functions/v1/f", { method, headers });
+const req = (headers: Record<string, string>, method = "GET") =>
+  new Request("http://x/functions/v1/f", { method, headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}`, apikey: "sb_publishable_abc" });
-const token = (opts: Partial<Parameters<typeof operatorToken>[1]> = {}, key: Parameters<typeof operatorToken>[0] = es) =>
-  operatorToken(key, { supabaseUrl: URL_, now: NOW, ...opts });
+const token = (
+  opts: Partial<Parameters<typeof operatorToken>[1]> = {},
+  key: Parameters<typeof operatorToken>[0] = es,
+) => operatorToken(key, { supabaseUrl: URL_, now: NOW, ...opts });
 
 async function refusal(headers: Record<string, string>) {
   const err = await authenticate(req(headers), settings).then(() => null, (e) => e);
@@ -37,25 +40,51 @@ async function refusal(headers: Record<string, string>) {
 describe("operator JWTs", () => {
   it("accepts ES256 and RS256 from the JWKS and HS256 with the legacy secret, with their roles", async () => {
     for (const key of [es, rs, { secret: SECRET }]) {
-      expect(await authenticate(req(bearer(token({}, key))), settings)).toMatchObject({ kind: "user", role: "operator" });
+      expect(await authenticate(req(bearer(token({}, key))), settings)).toMatchObject({
+        kind: "user",
+        role: "operator",
+      });
     }
-    expect(await authenticate(req(bearer(token({ role: "viewer" }))), settings)).toMatchObject({ kind: "user", role: "viewer" });
+    expect(await authenticate(req(bearer(token({ role: "viewer" }))), settings)).toMatchObject({
+      kind: "user",
+      role: "viewer",
+    });
     // The admin key still works, in either header.
     expect(await authenticate(req({ apikey: KEY }), settings)).toEqual({ kind: "admin" });
   });
 
   it("refuses every bad token with 401 and a reason, and a role-less one with 403", async () => {
     const now = Math.floor(NOW / 1000);
-    const base = { iss: `${URL_}/auth/v1`, aud: "authenticated", exp: now + 600, app_metadata: { sync_role: "operator" } };
+    const base = {
+      iss: `${URL_}/auth/v1`,
+      aud: "authenticated",
+      exp: now + 600,
+      app_metadata: { sync_role: "operator" },
+    };
     const good = token();
     const [h, p] = good.split(".");
     const cases: [string, string, RegExp][] = [
       ["expired", token({ ttlSeconds: -120 }), /expired/],
-      ["forged signature", `${h}.${p}.${good.split(".")[2].replace(/^./, (c) => (c === "A" ? "B" : "A"))}`, /signature/],
-      ["payload edited after signing", `${h}.${Buffer.from(JSON.stringify({ ...base, app_metadata: { sync_role: "operator" }, exp: now + 99999 })).toString("base64url")}.${good.split(".")[2]}`, /signature/],
+      [
+        "forged signature",
+        `${h}.${p}.${good.split(".")[2].replace(/^./, (c) => (c === "A" ? "B" : "A"))}`,
+        /signature/,
+      ],
+      [
+        "payload edited after signing",
+        `${h}.${
+          Buffer.from(JSON.stringify({ ...base, app_metadata: { sync_role: "operator" }, exp: now + 99999 }))
+            .toString("base64url")
+        }.${good.split(".")[2]}`,
+        /signature/,
+      ],
       ["alg none", `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${p}.`, /alg "none"/],
       ["alg None, signed", signJwt(base, es, { alg: "None" }), /alg "none"/],
-      ["HS256 signed with the public key (alg confusion)", signJwt(base, { secret: JSON.stringify(es.publicJwk) }), /signature/],
+      [
+        "HS256 signed with the public key (alg confusion)",
+        signJwt(base, { secret: JSON.stringify(es.publicJwk) }),
+        /signature/,
+      ],
       ["wrong audience", signJwt({ ...base, aud: "anon" }, es), /audience/],
       ["wrong issuer", signJwt({ ...base, iss: "https://other.supabase.co/auth/v1" }, es), /issuer/],
       ["another project's key", token({}, other), /signature/],
@@ -75,12 +104,18 @@ describe("operator JWTs", () => {
     const badRole = await refusal(bearer(signJwt({ ...base, app_metadata: { sync_role: "admin" } }, es)));
     expect(badRole.status).toBe(403);
     // A top-level role claim grants nothing: only app_metadata (which users cannot edit) counts.
-    expect((await refusal(bearer(signJwt({ ...base, app_metadata: {}, sync_role: "operator" }, es)))).status).toBe(403);
+    expect((await refusal(bearer(signJwt({ ...base, app_metadata: {}, sync_role: "operator" }, es)))).status)
+      .toBe(403);
   });
 
   it("accepts within the leeway and refuses just past it (injected clock)", async () => {
     const exp = Math.floor(NOW / 1000);
-    const t = signJwt({ iss: `${URL_}/auth/v1`, aud: "authenticated", exp, app_metadata: { sync_role: "viewer" } }, es);
+    const t = signJwt({
+      iss: `${URL_}/auth/v1`,
+      aud: "authenticated",
+      exp,
+      app_metadata: { sync_role: "viewer" },
+    }, es);
     const at = (ms: number) => authenticate(req(bearer(t)), { ...settings, now: () => ms });
     await expect(at(NOW + 29_000)).resolves.toMatchObject({ role: "viewer" });
     await expect(at(NOW + 30_000)).rejects.toMatchObject({ status: 401 });
@@ -89,7 +124,11 @@ describe("operator JWTs", () => {
   it("without JWKS or secret, a JWT is refused and the admin key alone works", async () => {
     const plain = loadConfig({ SUPABASE_DB_URL: "postgres://x", SUPABASE_URL: URL_, SYNC_ADMIN_KEY: KEY });
     expect(plain.jwt).toBeNull();
-    const err = await authenticate(req(bearer(token())), { adminKeys: plain.adminKeys, jwt: null, now: () => NOW }).catch((e) => e);
+    const err = await authenticate(req(bearer(token())), {
+      adminKeys: plain.adminKeys,
+      jwt: null,
+      now: () => NOW,
+    }).catch((e) => e);
     expect(err.status).toBe(401);
     expect(err.message).toMatch(/SUPABASE_JWKS/);
   });
@@ -102,13 +141,20 @@ describe("operator JWTs", () => {
       SUPABASE_JWKS: JSON.stringify({ keys: [leaked, { kty: "oct", k: "c2VjcmV0" }, es.publicJwk] }),
     });
     expect(c.jwt!.jwks).toEqual([es.publicJwk]);
-    expect(() => loadConfig({ SUPABASE_DB_URL: "x", SUPABASE_URL: URL_, SUPABASE_JWKS: "{" })).toThrow(/not JSON/);
-    expect(() => loadConfig({ SUPABASE_DB_URL: "x", SUPABASE_URL: URL_, SYNC_JWT_SECRET: "short" })).toThrow(/32/);
+    expect(() => loadConfig({ SUPABASE_DB_URL: "x", SUPABASE_URL: URL_, SUPABASE_JWKS: "{" })).toThrow(
+      /not JSON/,
+    );
+    expect(() => loadConfig({ SUPABASE_DB_URL: "x", SUPABASE_URL: URL_, SYNC_JWT_SECRET: "short" })).toThrow(
+      /32/,
+    );
   });
 
   it("a viewer reads (GET) but every POST is 403; an operator may POST", async () => {
     const log = () => {};
-    const h = createHandler({ GET: () => Promise.resolve(new Response("read")), POST: () => Promise.resolve(new Response("acted")) }, {
+    const h = createHandler({
+      GET: () => Promise.resolve(new Response("read")),
+      POST: () => Promise.resolve(new Response("acted")),
+    }, {
       adminKeys: () => config.adminKeys,
       jwt: () => config.jwt,
       now: () => NOW,

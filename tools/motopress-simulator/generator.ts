@@ -2,10 +2,21 @@ import { addDays, DAY_MS, dayStartMs, dayToYmd, ymdToDay } from "./dates.ts";
 import { roomTotal } from "./pricing.ts";
 import { createRng, hex, intBetween, pick } from "./prng.ts";
 
-export type BookingStatus = "pending-user" | "pending-payment" | "pending" | "abandoned" | "confirmed" | "cancelled";
+export type BookingStatus =
+  | "pending-user"
+  | "pending-payment"
+  | "pending"
+  | "abandoned"
+  | "confirmed"
+  | "cancelled";
 /** Post statuses a GET by id returns but no list does: in the trash, restored from it, an unfinished admin draft. */
 export type NonLiveStatus = "trash" | "draft" | "auto-draft";
-export const LOCKING_STATUSES: ReadonlySet<string> = new Set(["pending-user", "pending-payment", "pending", "confirmed"]);
+export const LOCKING_STATUSES: ReadonlySet<string> = new Set([
+  "pending-user",
+  "pending-payment",
+  "pending",
+  "confirmed",
+]);
 
 export interface TypeRecord {
   id: number;
@@ -148,8 +159,38 @@ const TYPE_NAMES = [
   "Owner's Cottage",
   "Junior Suite",
 ];
-const FIRST = ["Laura", "Pablo", "Tom", "Anna", "Jean", "Marta", "Luca", "Sofia", "Omar", "Chloé", "Noah", "Ines", "Kai", "Zoë", "Rafael", "Yuki"];
-const LAST = ["Gómez", "Becker", "Dubois", "Rossi", "Smith", "Novak", "Silva", "O'Brien", "Müller", "Tanaka", "Haddad", "Jensen"];
+const FIRST = [
+  "Laura",
+  "Pablo",
+  "Tom",
+  "Anna",
+  "Jean",
+  "Marta",
+  "Luca",
+  "Sofia",
+  "Omar",
+  "Chloé",
+  "Noah",
+  "Ines",
+  "Kai",
+  "Zoë",
+  "Rafael",
+  "Yuki",
+];
+const LAST = [
+  "Gómez",
+  "Becker",
+  "Dubois",
+  "Rossi",
+  "Smith",
+  "Novak",
+  "Silva",
+  "O'Brien",
+  "Müller",
+  "Tanaka",
+  "Haddad",
+  "Jensen",
+];
 const PLACES: [country: string, city: string, state: string][] = [
   ["ES", "Madrid", "Madrid"],
   ["DE", "Hamburg", ""],
@@ -160,7 +201,12 @@ const PLACES: [country: string, city: string, state: string][] = [
   ["CO", "Medellín", "Antioquia"],
   ["", "", ""],
 ];
-const NOTES = ["We will arrive around 22:00.", "Late check-in please.", "Travelling with a dog.", "Need a baby cot."];
+const NOTES = [
+  "We will arrive around 22:00.",
+  "Late check-in please.",
+  "Travelling with a dog.",
+  "Need a baby cot.",
+];
 const ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
 
 export const ICAL_PRODIDS: Record<IcalSource, string> = {
@@ -221,7 +267,9 @@ export function uuid(rng: () => number): string {
 
 interface Draft {
   createdUtcMs: number;
-  record: Omit<BookingRecord, "id" | "payments" | "key"> & { paymentPlan: { status: string; share: number }[] };
+  record: Omit<BookingRecord, "id" | "payments" | "key"> & {
+    paymentPlan: { status: string; share: number }[];
+  };
 }
 
 /**
@@ -300,10 +348,18 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
   const drafts: Draft[] = [];
   for (let n = 0; n < bookingCount; n++) {
     const r = rng();
-    let ical: IcalSource | null = r < 0.08 ? "airbnb-reservation" : r < 0.13 ? "airbnb-block" : r < 0.17 ? "booking-block" : null;
+    let ical: IcalSource | null = r < 0.08
+      ? "airbnb-reservation"
+      : r < 0.13
+      ? "airbnb-block"
+      : r < 0.17
+      ? "booking-block"
+      : null;
     const shape = rng();
     let start: number;
-    let nights = ical && ical !== "airbnb-reservation" ? intBetween(rng, 1, 14) : pick(rng, [1, 2, 2, 3, 3, 3, 4, 5, 7]);
+    let nights = ical && ical !== "airbnb-reservation"
+      ? intBetween(rng, 1, 14)
+      : pick(rng, [1, 2, 2, 3, 3, 3, 4, 5, 7]);
     if (shape < 0.04) {
       start = todayDay - 1; // in-house today
       nights = Math.max(nights, 2);
@@ -318,7 +374,13 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
     if (ical) status = "confirmed";
     else {
       const s = rng();
-      status = s < 0.68 ? "confirmed" : s < 0.72 ? "pending" : s < 0.75 ? "pending-payment" : s < 0.77
+      status = s < 0.68
+        ? "confirmed"
+        : s < 0.72
+        ? "pending"
+        : s < 0.75
+        ? "pending-payment"
+        : s < 0.77
         ? "pending-user"
         : s < 0.91
         ? "cancelled"
@@ -345,7 +407,7 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
         if (!chosen.includes(idx)) chosen.push(idx);
       }
     }
-    if (LOCKING_STATUSES.has(status)) for (const idx of chosen) occupy(idx, start, nights);
+    if (LOCKING_STATUSES.has(status)) { for (const idx of chosen) occupy(idx, start, nights); }
 
     const checkIn = dayToYmd(start);
     const checkOut = addDays(checkIn, nights);
@@ -362,7 +424,9 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
       first_name: first,
       last_name: last,
       email: rng() < 0.95 ? `${first}.${last}${n}@example.com`.toLowerCase().replace(/[^a-z0-9.@]/g, "") : "",
-      phone: rng() < 0.8 ? `+34 6${intBetween(rng, 10, 99)} ${intBetween(rng, 100, 999)} ${intBetween(rng, 100, 999)}` : "",
+      phone: rng() < 0.8
+        ? `+34 6${intBetween(rng, 10, 99)} ${intBetween(rng, 100, 999)} ${intBetween(rng, 100, 999)}`
+        : "",
       country,
       state,
       city,
@@ -376,15 +440,19 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
         rateId: ical ? 0 : type.rateId,
         adults: ical ? type.adults : intBetween(rng, 1, type.adults),
         children: ical ? type.children : intBetween(rng, 0, type.children),
-        guestName: ical ? "" : i === 0 ? (rng() < 0.7 ? `${first} ${last}` : "") : `${pick(rng, FIRST)} ${last}`,
+        guestName: ical
+          ? ""
+          : i === 0
+          ? (rng() < 0.7 ? `${first} ${last}` : "")
+          : `${pick(rng, FIRST)} ${last}`,
       };
     });
-    const totalPrice = ical
-      ? 0
-      : Math.round(chosen.reduce((sum, idx) => {
+    const totalPrice = ical ? 0 : Math.round(
+      chosen.reduce((sum, idx) => {
         const type = typeById.get(units[idx].typeId)!;
         return sum + roomTotal(type.nightlyPrice, start, nights);
-      }, 0) * 100) / 100;
+      }, 0) * 100,
+    ) / 100;
     const paymentPlan: { status: string; share: number }[] = [];
     if (!ical) {
       if (status === "confirmed") paymentPlan.push({ status: "completed", share: rng() < 0.3 ? 0.3 : 1 });
@@ -409,7 +477,11 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
         ical: ical ? makeIcal(ical, rng, quoted) : null,
         note: !ical && rng() < 0.1 ? pick(rng, NOTES) : "",
         internalNotes: !ical && rng() < 0.03
-          ? [{ note: "Guest asked for a quiet room.", user: 1, date_utc: new Date(createdUtcMs + 3_600_000).toISOString().slice(0, 19) }]
+          ? [{
+            note: "Guest asked for a quiet room.",
+            user: 1,
+            date_utc: new Date(createdUtcMs + 3_600_000).toISOString().slice(0, 19),
+          }]
           : [],
         paymentPlan,
       },

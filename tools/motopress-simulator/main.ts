@@ -15,13 +15,21 @@ const simulator = new Simulator({
     ...(process.argv.includes("--today") ? { today: arg("today", "") } : {}),
   },
 });
-const server = await startSimulatorServer({ port: Number(arg("port", "8089")), host: arg("host", "127.0.0.1"), simulator });
+const server = await startSimulatorServer({
+  port: Number(arg("port", "8089")),
+  host: arg("host", "127.0.0.1"),
+  simulator,
+});
 const summary = simulator.summary();
 console.log(`MotoPress simulator listening on ${server.url}`);
 console.log(`  site URL:         ${server.url}   (REST base ${server.url}/wp-json/mphb/v1)`);
 console.log(`  consumer key:     ${simulator.credentials.consumerKey}`);
 console.log(`  consumer secret:  ${simulator.credentials.consumerSecret}`);
-console.log(`  hotel:            ${summary.types} types, ${summary.units} units (hidden: ${summary.hiddenUnitIds.join(", ") || "none"}), ${summary.bookings} bookings, today ${summary.today}`);
+console.log(
+  `  hotel:            ${summary.types} types, ${summary.units} units (hidden: ${
+    summary.hiddenUnitIds.join(", ") || "none"
+  }), ${summary.bookings} bookings, today ${summary.today}`,
+);
 console.log(`  control API:      POST ${server.url}/__control/<method> (stats, setFaults, addBooking, ...)`);
 const stop = async () => {
   await server.close();

@@ -12,7 +12,7 @@ export interface SimulatorServer {
 async function toRequest(req: IncomingMessage, origin: string, signal: AbortSignal): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
     else if (value !== undefined) headers.set(name, value);
   }
   let body: ArrayBuffer | undefined;
@@ -73,7 +73,9 @@ export function startSimulatorServer(
         } else res.destroy();
       });
   };
-  const server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener) : createServer(listener);
+  const server = options.tls
+    ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, listener)
+    : createServer(listener);
   // A client that rejects the certificate aborts the handshake: not the simulator's failure.
   server.on("tlsClientError", () => {});
   return new Promise((resolve, reject) => {

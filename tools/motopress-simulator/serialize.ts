@@ -1,5 +1,11 @@
 import { wpDateTime } from "./dates.ts";
-import { type BookingRecord, emptyCustomer, type HotelData, type TypeRecord, type UnitRecord } from "./generator.ts";
+import {
+  type BookingRecord,
+  emptyCustomer,
+  type HotelData,
+  type TypeRecord,
+  type UnitRecord,
+} from "./generator.ts";
 import { roomPrice } from "./pricing.ts";
 
 export interface SiteSettings {
@@ -54,9 +60,16 @@ export function typeJson(t: TypeRecord, base: string, context: "view" | "embed" 
       self: [link(`${base}/accommodation_types/${t.id}`)],
       collection: [link(`${base}/accommodation_types`)],
       ...(t.services.some((x) => x.id !== null)
-        ? { services: t.services.filter((x) => x.id !== null).map((x) => link(`${base}/accommodation_types/services/${x.id}`)) }
+        ? {
+          services: t.services.filter((x) => x.id !== null).map((x) =>
+            link(`${base}/accommodation_types/services/${x.id}`)
+          ),
+        }
         : {}),
-      amenities: [link(`${base}/accommodation_types/amenities/21`), link(`${base}/accommodation_types/amenities/22`)],
+      amenities: [
+        link(`${base}/accommodation_types/amenities/21`),
+        link(`${base}/accommodation_types/amenities/22`),
+      ],
     },
   };
   if (context === "view") return { id: t.id, status: t.status, ...body };
@@ -85,7 +98,11 @@ export function unitJson(u: UnitRecord, base: string, language: SiteLanguage = "
 export function bookingJson(
   b: BookingRecord,
   hotel: HotelData,
-  lookup: { unit(id: number): UnitRecord | undefined; type(id: number): TypeRecord | undefined; rateType(id: number): number },
+  lookup: {
+    unit(id: number): UnitRecord | undefined;
+    type(id: number): TypeRecord | undefined;
+    rateType(id: number): number;
+  },
   base: string,
   site: SiteSettings,
 ) {
@@ -118,7 +135,9 @@ export function bookingJson(
   if (b.payments.length) links.payments = b.payments.map((p) => link(`${base}/payments/${p.id}`, true));
   else if (b.status !== "confirmed") links.payments = [link(`${base}/payments`)];
   links.accommodation = b.rooms.map((r) => link(`${base}/accommodations/${r.unitId}`, true));
-  links.accommodation_type = reserved.map((r) => link(`${base}/accommodation_types/${r.accommodation_type}`, true));
+  links.accommodation_type = reserved.map((r) =>
+    link(`${base}/accommodation_types/${r.accommodation_type}`, true)
+  );
   const rates = b.rooms.filter((r) => r.rateId !== 0).map((r) => link(`${base}/rates/${r.rateId}`, true));
   if (rates.length) links.rate = rates;
   const c = b.customer;
@@ -140,7 +159,12 @@ export function bookingJson(
     currency: hotel.currency,
     total_price: b.totalPrice,
     checkout_id: b.checkoutId,
-    payments: b.payments.map((p) => ({ id: p.id, status: p.status, amount: p.amount, currency: hotel.currency })),
+    payments: b.payments.map((p) => ({
+      id: p.id,
+      status: p.status,
+      amount: p.amount,
+      currency: hotel.currency,
+    })),
     imported,
     ical_description: b.ical?.description ?? "",
     ical_prodid: b.ical?.prodid ?? "",

@@ -23,13 +23,17 @@ function num(env: Record<string, string | undefined>, name: string, fallback: nu
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new LimitsError(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)}).`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new LimitsError(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)}).`);
+  }
   return n;
 }
 
 export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
   const flag = (env.EDGE_RUNTIME_LIMITS ?? "on").toLowerCase();
-  if (!["on", "off"].includes(flag)) throw new LimitsError(`EDGE_RUNTIME_LIMITS must be on or off (got ${JSON.stringify(flag)}).`);
+  if (!["on", "off"].includes(flag)) {
+    throw new LimitsError(`EDGE_RUNTIME_LIMITS must be on or off (got ${JSON.stringify(flag)}).`);
+  }
   const limits: Limits = {
     enforced: flag === "on",
     cpuSoftMs: num(env, "EDGE_RUNTIME_CPU_SOFT_MS", 1000, 1),
@@ -40,7 +44,11 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
     beforeUnloadPct: num(env, "EDGE_RUNTIME_BEFOREUNLOAD_PCT", 90, 1),
     pollMs: num(env, "EDGE_RUNTIME_POLL_MS", 20, 1),
   };
-  if (limits.cpuSoftMs > limits.cpuHardMs) throw new LimitsError("EDGE_RUNTIME_CPU_SOFT_MS must not exceed EDGE_RUNTIME_CPU_HARD_MS.");
-  if (limits.beforeUnloadPct > 100) throw new LimitsError("EDGE_RUNTIME_BEFOREUNLOAD_PCT must be at most 100.");
+  if (limits.cpuSoftMs > limits.cpuHardMs) {
+    throw new LimitsError("EDGE_RUNTIME_CPU_SOFT_MS must not exceed EDGE_RUNTIME_CPU_HARD_MS.");
+  }
+  if (limits.beforeUnloadPct > 100) {
+    throw new LimitsError("EDGE_RUNTIME_BEFOREUNLOAD_PCT must be at most 100.");
+  }
   return limits;
 }

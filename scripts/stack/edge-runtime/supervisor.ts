@@ -44,7 +44,9 @@ interface Worker {
 
 const encoder = new TextEncoder();
 const log = (level: string, message: string, data: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level, message, component: "edge-runtime", at: new Date().toISOString(), ...data }));
+  console.log(
+    JSON.stringify({ level, message, component: "edge-runtime", at: new Date().toISOString(), ...data }),
+  );
 
 const errorResponse = (status: number, code: string, message: string) =>
   new Response(JSON.stringify({ code, message }), {
@@ -83,8 +85,14 @@ export function createSupervisor(options: SupervisorOptions) {
     w.killedFor = reason;
     w.retired = true;
     log("error", `worker killed: ${KILL_MESSAGES[reason]}`, {
-      fn: w.fn, worker: w.id, reason, cpuMs: w.cpuMs, wallMs: Math.round(performance.now() - w.readyAt),
-      rssMb: Math.round(w.rssMb), inflight: w.inflight, pending: w.pending,
+      fn: w.fn,
+      worker: w.id,
+      reason,
+      cpuMs: w.cpuMs,
+      wallMs: Math.round(performance.now() - w.readyAt),
+      rssMb: Math.round(w.rssMb),
+      inflight: w.inflight,
+      pending: w.pending,
     });
     try {
       w.child.kill("SIGKILL");
@@ -95,7 +103,12 @@ export function createSupervisor(options: SupervisorOptions) {
     if (w.retired) return;
     w.retired = true;
     if (current.get(w.fn) === w) current.delete(w.fn);
-    log("info", `worker retired: ${why}`, { fn: w.fn, worker: w.id, cpuMs: w.cpuMs, rssMb: Math.round(w.rssMb) });
+    log("info", `worker retired: ${why}`, {
+      fn: w.fn,
+      worker: w.id,
+      cpuMs: w.cpuMs,
+      rssMb: Math.round(w.rssMb),
+    });
     maybeDrop(w);
   }
 
@@ -147,9 +160,24 @@ export function createSupervisor(options: SupervisorOptions) {
       stderr: "inherit",
     }).spawn();
     const w: Worker = {
-      id: nextId++, fn, child, pid: child.pid, port: 0, readyAt: 0, bootCpuMs: 0, cpuMs: 0, rssMb: 0,
-      retired: false, dropping: false, inflight: 0, pending: 0, killedFor: null, beforeUnloadSent: new Set(),
-      exited: child.status, stdin: child.stdin.getWriter(), gone: false,
+      id: nextId++,
+      fn,
+      child,
+      pid: child.pid,
+      port: 0,
+      readyAt: 0,
+      bootCpuMs: 0,
+      cpuMs: 0,
+      rssMb: 0,
+      retired: false,
+      dropping: false,
+      inflight: 0,
+      pending: 0,
+      killedFor: null,
+      beforeUnloadSent: new Set(),
+      exited: child.status,
+      stdin: child.stdin.getWriter(),
+      gone: false,
     };
     all.add(w);
     let onReady!: (port: number) => void;
@@ -185,14 +213,20 @@ export function createSupervisor(options: SupervisorOptions) {
       if (current.get(fn) === w) current.delete(fn);
       // One line per worker life, with the CPU it used: what `npm run bench` reads.
       log(w.killedFor || w.dropping ? "info" : "warn", "worker stopped", {
-        fn, worker: w.id, reason: w.killedFor ?? (w.dropping ? "early_drop" : "exited"), cpuMs: w.cpuMs,
-        code: status.code, signal: status.signal,
+        fn,
+        worker: w.id,
+        reason: w.killedFor ?? (w.dropping ? "early_drop" : "exited"),
+        cpuMs: w.cpuMs,
+        code: status.code,
+        signal: status.signal,
       });
     });
     const port = await Promise.race([
       ready,
       w.exited.then((s) => Promise.reject(new Error(`the worker exited during boot (code ${s.code})`))),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the worker did not boot in 60 s")), 60_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the worker did not boot in 60 s")), 60_000)
+      ),
     ]);
     w.port = port;
     w.readyAt = performance.now();
@@ -247,7 +281,11 @@ export function createSupervisor(options: SupervisorOptions) {
 
   async function handle(req: Request, fn: string): Promise<Response> {
     if (!(fn in options.functions)) {
-      return errorResponse(404, "FUNCTION_NOT_FOUND", `No function named ${fn}; have ${Object.keys(options.functions).join(", ")}.`);
+      return errorResponse(
+        404,
+        "FUNCTION_NOT_FOUND",
+        `No function named ${fn}; have ${Object.keys(options.functions).join(", ")}.`,
+      );
     }
     let w: Worker;
     try {
@@ -285,9 +323,19 @@ export function createSupervisor(options: SupervisorOptions) {
     } catch (err) {
       release();
       if (w.killedFor) {
-        return errorResponse(546, "WORKER_LIMIT", `Function failed due to not having enough compute resources (${w.killedFor}).`);
+        return errorResponse(
+          546,
+          "WORKER_LIMIT",
+          `Function failed due to not having enough compute resources (${w.killedFor}).`,
+        );
       }
-      if (idle.aborted) return errorResponse(504, "IDLE_TIMEOUT", "The function did not respond before the request idle timeout.");
+      if (idle.aborted) {
+        return errorResponse(
+          504,
+          "IDLE_TIMEOUT",
+          "The function did not respond before the request idle timeout.",
+        );
+      }
       log("error", "worker request failed", { fn, worker: w.id, error: String(err) });
       return errorResponse(500, "WORKER_ERROR", "Function exited due to an error (please check logs).");
     }

@@ -30,7 +30,13 @@ g.EdgeRuntime = {
   waitUntil(promise: Promise<unknown>) {
     const tracked: Promise<unknown> = Promise.resolve(promise)
       .catch((err) =>
-        console.error(JSON.stringify({ level: "error", message: "background task failed", error: String(err?.stack ?? err) }))
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: "background task failed",
+            error: String(err?.stack ?? err),
+          }),
+        )
       )
       .finally(() => {
         pending.delete(tracked);

@@ -33,7 +33,11 @@ export async function startConsoleServer(opts: {
   });
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    const headers = { "x-content-type-options": "nosniff", "cache-control": "no-store", "referrer-policy": "no-referrer" };
+    const headers = {
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+    };
     if (url.pathname === "/config.json") {
       res.writeHead(200, { ...headers, "content-type": TYPES[".json"] });
       return res.end(JSON.stringify(opts.config));
@@ -46,7 +50,10 @@ export async function startConsoleServer(opts: {
     }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" });
+      res.writeHead(200, {
+        ...headers,
+        "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
+      });
       res.end(body);
     } catch {
       res.writeHead(404, { ...headers, "content-type": "text/plain" });
@@ -82,7 +89,9 @@ export async function consoleStale(): Promise<boolean> {
   const root = path.join(projectRoot, "console");
   const sources = [path.join(root, "index.html"), path.join(root, "vite.config.ts")];
   for (const dir of ["src", "src/pages"]) {
-    for (const f of await readdir(path.join(root, dir)).catch(() => [])) sources.push(path.join(root, dir, f));
+    for (const f of await readdir(path.join(root, dir)).catch(() => [])) {
+      sources.push(path.join(root, dir, f));
+    }
   }
   for (const dir of ["shared"]) {
     for (const f of await readdir(path.join(projectRoot, dir))) sources.push(path.join(projectRoot, dir, f));

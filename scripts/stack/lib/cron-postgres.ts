@@ -2,7 +2,7 @@
 // the cron test). The embedded PostgreSQL has no pg_cron, so the schedule can only be proven here.
 // Installs `postgresql-15-cron` with apt when it is missing and we are root; otherwise says why
 // pg_cron is unavailable instead of throwing.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { access, mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -57,7 +57,9 @@ async function apt(args: string[], log: (line: string) => void): Promise<void> {
 }
 
 /** Makes sure pg_cron.so is there: installs the Debian package when root. Returns a reason when not. */
-export async function ensurePgCron(opts: { install?: boolean; log?: (line: string) => void } = {}): Promise<string | null> {
+export async function ensurePgCron(
+  opts: { install?: boolean; log?: (line: string) => void } = {},
+): Promise<string | null> {
   const log = opts.log ?? (() => {});
   if (!(await exists(path.join(PG_BIN, "postgres"))) || !(await exists(path.join(PG_BIN, "initdb")))) {
     return `PostgreSQL 15 server binaries not found in ${PG_BIN} (apt-get install postgresql-15).`;
@@ -79,10 +81,14 @@ export async function ensurePgCron(opts: { install?: boolean; log?: (line: strin
       return `apt-get install -y ${PG_CRON_PACKAGE} failed: ${(e.stderr || e.message).trim().slice(-500)}`;
     }
   }
-  return (await exists(PG_CRON_SO)) ? null : `${PG_CRON_PACKAGE} was installed but ${PG_CRON_SO} is still missing.`;
+  return (await exists(PG_CRON_SO))
+    ? null
+    : `${PG_CRON_PACKAGE} was installed but ${PG_CRON_SO} is still missing.`;
 }
 
-export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise<CronPostgres | CronUnavailable> {
+export async function startCronPostgres(
+  opts: CronPostgresOptions = {},
+): Promise<CronPostgres | CronUnavailable> {
   const log = opts.log ?? (() => {});
   const reason = await ensurePgCron({ install: opts.install, log });
   if (reason) return { available: false, reason };
@@ -98,7 +104,12 @@ export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise
   await rm(dataDir, { recursive: true, force: true });
   if (isRoot()) {
     const pgUser = await postgresUser().catch(() => null);
-    if (!pgUser) return { available: false, reason: "running as root but there is no `postgres` system user to run PostgreSQL as." };
+    if (!pgUser) {
+      return {
+        available: false,
+        reason: "running as root but there is no `postgres` system user to run PostgreSQL as.",
+      };
+    }
     ids = pgUser;
     await rm(relocatedDir(projectRoot, dataDir), { recursive: true, force: true });
     dataDir = await dataDirFor(pgUser, projectRoot, dataDir);
@@ -110,28 +121,50 @@ export async function startCronPostgres(opts: CronPostgresOptions = {}): Promise
   const spawnOpts = { cwd: "/", env: { ...process.env, LC_ALL: "C", LANG: "C" }, ...(ids ?? {}) };
   await new Promise<void>((resolve, reject) => {
     const initdb = spawn(path.join(PG_BIN, "initdb"), [
-      "-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "--encoding=UTF8",
+      "--locale=C",
+      "--no-sync",
     ], { ...spawnOpts, stdio: ["ignore", "pipe", "pipe"] });
     initdb.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     initdb.stderr!.on("data", (c: Buffer) => (out += c.toString()));
     initdb.once("error", reject);
-    initdb.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}):\n${out}`))));
+    initdb.once(
+      "exit",
+      (code) => (code === 0 ? resolve() : reject(new Error(`initdb failed (${code}):\n${out}`))),
+    );
   });
 
   const child: ChildProcess = spawn(path.join(PG_BIN, "postgres"), [
-    "-D", dataDir,
-    "-p", String(port),
-    "-c", "listen_addresses=127.0.0.1",
-    "-c", "unix_socket_directories=",
-    "-c", "shared_preload_libraries=pg_cron",
-    "-c", `cron.database_name=${database}`,
+    "-D",
+    dataDir,
+    "-p",
+    String(port),
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "unix_socket_directories=",
+    "-c",
+    "shared_preload_libraries=pg_cron",
+    "-c",
+    `cron.database_name=${database}`,
     // pg_cron runs each job over a libpq connection to itself (trust on 127.0.0.1, see initdb).
-    "-c", "cron.host=127.0.0.1",
-    "-c", "fsync=off",
-    "-c", "synchronous_commit=off",
-    "-c", "full_page_writes=off",
-    "-c", "max_connections=100",
-    "-c", "timezone=UTC",
+    "-c",
+    "cron.host=127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=100",
+    "-c",
+    "timezone=UTC",
   ], { ...spawnOpts, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
@@ -190,7 +223,10 @@ export async function applyPgNetStandin(url: string): Promise<void> {
  * Fills private.sync_settings (created by the schedule migration), where sync.invoke_function
  * finds the project URL and the admin key when the database has no Vault.
  */
-export async function setSyncSettings(url: string, settings: { projectUrl: string; adminKey: string }): Promise<void> {
+export async function setSyncSettings(
+  url: string,
+  settings: { projectUrl: string; adminKey: string },
+): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     await sql`

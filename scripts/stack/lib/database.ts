@@ -55,12 +55,18 @@ export interface StartOptions {
 
 const PASSWORD = "postgres";
 const SERVER_FLAGS = [
-  "-c", "max_connections=300",
-  "-c", "fsync=off",
-  "-c", "synchronous_commit=off",
-  "-c", "full_page_writes=off",
-  "-c", "unix_socket_directories=",
-  "-c", "listen_addresses=127.0.0.1",
+  "-c",
+  "max_connections=300",
+  "-c",
+  "fsync=off",
+  "-c",
+  "synchronous_commit=off",
+  "-c",
+  "full_page_writes=off",
+  "-c",
+  "unix_socket_directories=",
+  "-c",
+  "listen_addresses=127.0.0.1",
 ];
 
 export async function startDatabase(opts: StartOptions): Promise<Database> {
@@ -100,10 +106,14 @@ async function embeddedBinaries(): Promise<{ nativeDir: string; version: string 
   try {
     mod = await import(name) as { postgres: string };
   } catch {
-    throw new SetupError(`${name} is not installed (run npm ci), or this platform has no embedded PostgreSQL; set DATABASE_URL instead`);
+    throw new SetupError(
+      `${name} is not installed (run npm ci), or this platform has no embedded PostgreSQL; set DATABASE_URL instead`,
+    );
   }
   const nativeDir = path.dirname(path.dirname(mod.postgres));
-  const pkg = JSON.parse(await readFile(path.join(nativeDir, "..", "package.json"), "utf8")) as { version: string };
+  const pkg = JSON.parse(await readFile(path.join(nativeDir, "..", "package.json"), "utf8")) as {
+    version: string;
+  };
   return { nativeDir, version: pkg.version };
 }
 
@@ -133,10 +143,20 @@ async function startAsPostgresUser(
     await writeFile(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
     await chown(pwfile, user.uid, user.gid);
     try {
-      await runChild(path.join(bin, "initdb"), [
-        `--pgdata=${dataDir}`, "--auth=password", "--username=postgres", `--pwfile=${pwfile}`,
-        "--encoding=UTF8", "--locale=C", "--no-sync",
-      ], spawnAs, "initdb");
+      await runChild(
+        path.join(bin, "initdb"),
+        [
+          `--pgdata=${dataDir}`,
+          "--auth=password",
+          "--username=postgres",
+          `--pwfile=${pwfile}`,
+          "--encoding=UTF8",
+          "--locale=C",
+          "--no-sync",
+        ],
+        spawnAs,
+        "initdb",
+      );
     } finally {
       await rm(pwfile, { force: true });
     }
@@ -157,7 +177,13 @@ async function startAsPostgresUser(
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
     child.once("error", (err) => reject(new SetupError(`could not start PostgreSQL (${err.message})`)));
-    child.once("exit", (code) => reject(new SetupError(`PostgreSQL exited (${code}): ${out.trim().split("\n").slice(-3).join(" | ")}`)));
+    child.once(
+      "exit",
+      (code) =>
+        reject(
+          new SetupError(`PostgreSQL exited (${code}): ${out.trim().split("\n").slice(-3).join(" | ")}`),
+        ),
+    );
   });
   return {
     dataDir,
@@ -178,8 +204,12 @@ function runChild(file: string, args: string[], options: SpawnOptions, what: str
     child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
     child.once("error", (err) => reject(new SetupError(`could not run ${what} (${err.message})`)));
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new SetupError(`${what} failed (${code}): ${out.trim().split("\n").slice(-3).join(" | ")}`))
+    child.once(
+      "exit",
+      (code) =>
+        code === 0 ? resolve() : reject(
+          new SetupError(`${what} failed (${code}): ${out.trim().split("\n").slice(-3).join(" | ")}`),
+        ),
     );
   });
 }

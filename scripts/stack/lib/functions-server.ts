@@ -1,5 +1,5 @@
 // Starts `scripts/stack/functions-serve.ts` under real Deno (Node side: tests, npm start, bench).
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { freePort } from "./database.ts";
 import { projectRoot } from "./migrate.ts";

@@ -13,7 +13,8 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export async function isPlainPostgres(url: string): Promise<boolean> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const [{ supabase }] = await sql`select exists (select 1 from pg_roles where rolname = 'supabase_admin') as supabase`;
+    const [{ supabase }] =
+      await sql`select exists (select 1 from pg_roles where rolname = 'supabase_admin') as supabase`;
     return !supabase;
   } finally {
     await sql.end();
@@ -51,7 +52,14 @@ export async function migrate(url: string, log: (line: string) => void = () => {
   // Without Vault (plain PostgreSQL) the [db.vault] secrets of config.toml have nowhere to go;
   // the schedule reads private.sync_settings there instead (docs/scheduling.md).
   const vault = (await hasVault(url)) ? [] : ["--skip-vault"];
-  const { stdout, stderr } = await run(cli, ["db", "push", `--remote=${url}`, "--yes", "--include-all", ...vault], {
+  const { stdout, stderr } = await run(cli, [
+    "db",
+    "push",
+    `--remote=${url}`,
+    "--yes",
+    "--include-all",
+    ...vault,
+  ], {
     cwd: projectRoot,
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
   }).catch((err: { stdout?: string; stderr?: string; message: string }) => {

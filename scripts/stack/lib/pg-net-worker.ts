@@ -34,12 +34,18 @@ export async function startPgNetWorker(dbUrl: string, opts: PgNetWorkerOptions =
   const concurrency = opts.concurrency ?? 8;
   const log = opts.log ?? (() => {});
   const doFetch = opts.fetchImpl ?? fetch;
-  const sql = postgres(dbUrl, { max: 2, onnotice: () => {}, connection: { application_name: "pg-net-worker" } });
+  const sql = postgres(dbUrl, {
+    max: 2,
+    onnotice: () => {},
+    connection: { application_name: "pg-net-worker" },
+  });
 
   const [{ ok }] = await sql`select to_regclass('net.http_request_queue') is not null as ok`;
   if (!ok) {
     await sql.end();
-    throw new Error("pg-net worker: net.http_request_queue does not exist; apply scripts/stack/lib/pg-net-standin.sql first.");
+    throw new Error(
+      "pg-net worker: net.http_request_queue does not exist; apply scripts/stack/lib/pg-net-standin.sql first.",
+    );
   }
 
   let processed = 0;
@@ -88,7 +94,9 @@ export async function startPgNetWorker(dbUrl: string, opts: PgNetWorkerOptions =
       insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg,
                                       method, url, request_body)
       values (${row.id as string}, ${row.status_code as number | null}, ${row.content_type as string | null},
-              ${row.headers === null ? null : sql.json(row.headers as never)}, ${row.content as string | null},
+              ${row.headers === null ? null : sql.json(row.headers as never)}, ${row.content as
+      | string
+      | null},
               ${row.timed_out as boolean}, ${row.error_msg as string | null},
               ${req.method}, ${req.url}, ${req.body === null ? null : sql.json(req.body as never)})
       on conflict (id) do nothing`;

@@ -45,17 +45,29 @@ export async function postgresUser(opts: { create?: boolean } = {}): Promise<PgU
   if (opts.create) {
     try {
       await run("groupadd", ["--system", "postgres"]).catch(() => {});
-      await run("useradd", ["--system", "-g", "postgres", "--no-create-home", "-s", "/usr/sbin/nologin", "postgres"]);
+      await run("useradd", [
+        "--system",
+        "-g",
+        "postgres",
+        "--no-create-home",
+        "-s",
+        "/usr/sbin/nologin",
+        "postgres",
+      ]);
     } catch (err) {
       throw new SetupError(
-        `running as root, PostgreSQL needs a \`postgres\` system user, and creating it failed (${(err as Error).message.split("\n")[0]}); ` +
+        `running as root, PostgreSQL needs a \`postgres\` system user, and creating it failed (${
+          (err as Error).message.split("\n")[0]
+        }); ` +
           "create it (useradd --system postgres) or run as another user",
       );
     }
     const created = await lookup();
     if (created) return created;
   }
-  throw new SetupError("running as root, PostgreSQL needs a `postgres` system user; create it (useradd --system postgres) or run as another user");
+  throw new SetupError(
+    "running as root, PostgreSQL needs a `postgres` system user; create it (useradd --system postgres) or run as another user",
+  );
 }
 
 /** Can `user` enter `dir` and every directory above it? */
@@ -64,7 +76,11 @@ export async function reachableBy(user: PgUser, dir: string): Promise<boolean> {
   for (;;) {
     const s = await stat(current).catch(() => null);
     if (s) {
-      const bit = s.uid === user.uid ? 0o100 : user.groups.includes(s.gid) || s.gid === user.gid ? 0o010 : 0o001;
+      const bit = s.uid === user.uid
+        ? 0o100
+        : user.groups.includes(s.gid) || s.gid === user.gid
+        ? 0o010
+        : 0o001;
       if (!(s.mode & bit)) return false;
     }
     const parent = path.dirname(current);
@@ -107,7 +123,12 @@ export async function dataDirFor(user: PgUser, projectRoot: string, dataDir: str
  * when reachable, else one copy per checkout and version under the shared root, made atomically
  * (a half-copied tree is never used, even by two test runs starting at once).
  */
-export async function binariesFor(user: PgUser, projectRoot: string, nativeDir: string, version: string): Promise<string> {
+export async function binariesFor(
+  user: PgUser,
+  projectRoot: string,
+  nativeDir: string,
+  version: string,
+): Promise<string> {
   if (await reachableBy(user, path.join(nativeDir, "bin"))) return nativeDir;
   const root = sharedRoot(projectRoot);
   await mkdir(root, { recursive: true, mode: 0o755 });

@@ -51,7 +51,9 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)}).`);
+    throw new ConfigError(
+      `${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)}).`,
+    );
   }
   return n;
 }
@@ -76,7 +78,9 @@ function adminKeys(env: Env): string[] {
       // The platform's JSON is malformed: the other keys still work.
     }
   }
-  return [...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= MIN_ADMIN_KEY_LENGTH))];
+  return [
+    ...new Set(keys.filter((k): k is string => typeof k === "string" && k.length >= MIN_ADMIN_KEY_LENGTH)),
+  ];
 }
 
 function hostList(env: Env, name: string): string[] {
@@ -91,10 +95,10 @@ function jwks(env: Env): JsonWebKey[] {
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new ConfigError("SUPABASE_JWKS is not JSON (expected {\"keys\": [...]}).");
+    throw new ConfigError('SUPABASE_JWKS is not JSON (expected {"keys": [...]}).');
   }
   const keys = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
-  if (!Array.isArray(keys)) throw new ConfigError("SUPABASE_JWKS has no \"keys\" list.");
+  if (!Array.isArray(keys)) throw new ConfigError('SUPABASE_JWKS has no "keys" list.');
   // Only public asymmetric keys: a symmetric ("oct") key in a JWKS would let its holder mint tokens.
   return keys.filter((k): k is JsonWebKey =>
     !!k && typeof k === "object" && ((k as JsonWebKey).kty === "EC" || (k as JsonWebKey).kty === "RSA") &&
@@ -105,7 +109,11 @@ function jwks(env: Env): JsonWebKey[] {
 function jwtSettings(env: Env, supabaseUrl: string): JwtVerifier | null {
   const keys = jwks(env);
   const secret = env.SYNC_JWT_SECRET || null;
-  if (secret !== null && secret.length < 32) throw new ConfigError("SYNC_JWT_SECRET must be at least 32 characters (the project's legacy JWT secret).");
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError(
+      "SYNC_JWT_SECRET must be at least 32 characters (the project's legacy JWT secret).",
+    );
+  }
   if (keys.length === 0 && !secret) return null;
   return {
     jwks: keys,
@@ -121,7 +129,9 @@ export function loadConfig(env: Env): Config {
   // Secrets may not start with SUPABASE_ on the platform, so the pooler URL needs a name of its own.
   const dbUrl = env.SYNC_DB_URL || env.SUPABASE_DB_URL;
   const supabaseUrl = env.SUPABASE_URL;
-  const missing = [!dbUrl && "SYNC_DB_URL or SUPABASE_DB_URL", !supabaseUrl && "SUPABASE_URL"].filter(Boolean);
+  const missing = [!dbUrl && "SYNC_DB_URL or SUPABASE_DB_URL", !supabaseUrl && "SUPABASE_URL"].filter(
+    Boolean,
+  );
   if (missing.length) throw new ConfigError(`Missing environment: ${missing.join(", ")}.`);
   const keys = adminKeys(env);
   const leaseSeconds = int(env, "SYNC_LEASE_SECONDS", 60, 1, 3600);
@@ -139,7 +149,13 @@ export function loadConfig(env: Env): Config {
     wallClockLimitMs: int(env, "SYNC_WALL_CLOCK_LIMIT_MS", 150_000, 10_000, 86_400_000),
     leaseSeconds,
     // Three heartbeats per lease: one lost beat never makes a live run look dead.
-    heartbeatIntervalMs: int(env, "SYNC_HEARTBEAT_INTERVAL_MS", Math.max(250, (leaseSeconds * 1000) / 3), 50, 3_600_000),
+    heartbeatIntervalMs: int(
+      env,
+      "SYNC_HEARTBEAT_INTERVAL_MS",
+      Math.max(250, (leaseSeconds * 1000) / 3),
+      50,
+      3_600_000,
+    ),
     tenantConcurrency: int(env, "SYNC_TENANT_CONCURRENCY", 2, 1, 32),
     motopress: {
       timeoutMs: int(env, "MOTOPRESS_TIMEOUT_MS", 30_000, 100, 300_000),

@@ -20,8 +20,7 @@ export const LOCK_TIMEOUT_MS = 5_000;
  * parameters to it (PgBouncer refuses unknown ones outright), and a session SET would leak to
  * whoever gets that connection next. The statement is pipelined with the transaction's first one.
  */
-const TRANSACTION_BOUNDS =
-  `select set_config('lock_timeout', '${LOCK_TIMEOUT_MS}ms', true),` +
+const TRANSACTION_BOUNDS = `select set_config('lock_timeout', '${LOCK_TIMEOUT_MS}ms', true),` +
   ` set_config('idle_in_transaction_session_timeout', '${IDLE_IN_TRANSACTION_TIMEOUT_MS}ms', true)`;
 
 /** Postgres.js waits this long for a connection; a restart is ridden out by the retries (runs/db-faults.ts). */
@@ -73,7 +72,9 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
           // transaction's array parameters would be sent wrong. A new pool fetches them; the
           // caller's retry runs there.
           replace(pool);
-          throw Object.assign(new Error("the database connection started without its array types"), { code: "POOL_WITHOUT_TYPES" });
+          throw Object.assign(new Error("the database connection started without its array types"), {
+            code: "POOL_WITHOUT_TYPES",
+          });
         }
         // Not awaited: sent in the same write as the body's first statement. A failure fails the
         // transaction (postgres.js rethrows any statement's error from begin).
@@ -93,7 +94,8 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
   }
 
   return new Proxy((() => {}) as unknown as Sql, {
-    apply: (_target, _this, args) => Reflect.apply(current as unknown as (...a: unknown[]) => unknown, undefined, args),
+    apply: (_target, _this, args) =>
+      Reflect.apply(current as unknown as (...a: unknown[]) => unknown, undefined, args),
     get: (_target, prop) => {
       const value = Reflect.get(current, prop);
       return typeof value === "function" ? value.bind(current) : value;
@@ -126,7 +128,10 @@ function watchedSocket(o: SocketOptions, wedged: () => void): net.Socket {
   // bytesWritten counts what the socket was given, sent or still buffered. The verdict waits one
   // more turn: after a long synchronous stretch the timer may come due before the write
   // postgres.js already scheduled (setImmediate) has run.
-  const timer = setTimeout(() => setImmediate(() => socket.destroyed || socket.bytesWritten > 0 || wedged()), FIRST_WRITE_MS);
+  const timer = setTimeout(
+    () => setImmediate(() => socket.destroyed || socket.bytesWritten > 0 || wedged()),
+    FIRST_WRITE_MS,
+  );
   socket.once("close", () => clearTimeout(timer));
   // postgres.js reads these for TLS's server name and its error messages.
   Object.assign(socket, { host: o.host[0], port: o.port[0] });

@@ -13,7 +13,7 @@ export function invokeHeaders(key: string): Record<string, string> {
  */
 export function httpInvoker(config: Config, fetchImpl: typeof fetch = fetch, attempts = 3): Invoker {
   return async (source, body) => {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       let failure: string;
       try {
         const res = await fetchImpl(`${config.supabaseUrl}/functions/v1/${source}`, {

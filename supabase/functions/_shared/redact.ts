@@ -43,7 +43,8 @@ function safeBtoa(v: string): string {
   }
 }
 
-const SECRET_PARAM = /([?&;]|\b)(consumer_key|consumer_secret|apikey|api_key|access_token|refresh_token|token|secret|password|passwd|key|signature|sig)=([^&#\s"'<>]+)/gi;
+const SECRET_PARAM =
+  /([?&;]|\b)(consumer_key|consumer_secret|apikey|api_key|access_token|refresh_token|token|secret|password|passwd|key|signature|sig)=([^&#\s"'<>]+)/gi;
 const PATTERNS: [RegExp, string][] = [
   // Query strings and form bodies: the value of any credential-named parameter.
   [SECRET_PARAM, `$1$2=${REDACTED}`],
@@ -51,7 +52,10 @@ const PATTERNS: [RegExp, string][] = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]+@/gi, `$1:${REDACTED}@`],
   // Authorization headers, also as they appear in JSON or in a dumped request.
   [/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]{4,}/g, `$1 ${REDACTED}`],
-  [/("?(?:apikey|x-api-key|authorization|consumer_secret|consumer_key|password)"?\s*[:=]\s*"?)([^"\s,}&]{4,})/gi, `$1${REDACTED}`],
+  [
+    /("?(?:apikey|x-api-key|authorization|consumer_secret|consumer_key|password)"?\s*[:=]\s*"?)([^"\s,}&]{4,})/gi,
+    `$1${REDACTED}`,
+  ],
   // MotoPress / WooCommerce-style keys (ck_/cs_ + 40 hex), Supabase API keys, JWTs.
   [/\b(ck|cs)_[A-Za-z0-9]{8,}/g, `$1_${REDACTED}`],
   [/\bsb_(secret|publishable)_[A-Za-z0-9_-]{8,}/g, `sb_$1_${REDACTED}`],
@@ -63,7 +67,10 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** `text` with every credential removed; `extra` adds values known only to the caller. */
 export function redact(text: string, extra: readonly (string | null | undefined)[] = []): string {
   let out = text;
-  const values = [...extra.filter((v): v is string => typeof v === "string" && v.trim().length >= 6), ...known.keys()];
+  const values = [
+    ...extra.filter((v): v is string => typeof v === "string" && v.trim().length >= 6),
+    ...known.keys(),
+  ];
   if (values.length) {
     // Longest first, so a Basic form is not half-replaced by the key it contains.
     values.sort((a, b) => b.length - a.length);

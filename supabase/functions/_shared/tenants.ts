@@ -20,12 +20,21 @@ export async function findTenant(sql: Sql, tenantId: string): Promise<Tenant | n
   const [row] = await sql`
     select tenant_id, slug, name, timezone, is_active from public.tenant_registry where tenant_id = ${tenantId}`;
   return row
-    ? { tenantId: row.tenant_id, slug: row.slug, name: row.name, timezone: row.timezone, isActive: row.is_active }
+    ? {
+      tenantId: row.tenant_id,
+      slug: row.slug,
+      name: row.name,
+      timezone: row.timezone,
+      isActive: row.is_active,
+    }
     : null;
 }
 
 const notConfigured = (tenantId: string) =>
-  new TenantNotConfiguredError(tenantId, "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.");
+  new TenantNotConfiguredError(
+    tenantId,
+    "This tenant has no MotoPress credentials; add them with `npm run tenant -- add`.",
+  );
 
 export async function requireTenant(sql: Sql, tenantId: string): Promise<Tenant> {
   const tenant = await findTenant(sql, tenantId);

@@ -9,7 +9,11 @@ export type Source = "motopress-accommodations" | "motopress-bookings" | "sync-c
 export type SyncSource = Exclude<Source, "sync-command-center">;
 export type Trigger = "manual" | "cron" | "parent" | "repair";
 
-export type Logger = (level: "info" | "warn" | "error", message: string, data?: Record<string, unknown>) => void;
+export type Logger = (
+  level: "info" | "warn" | "error",
+  message: string,
+  data?: Record<string, unknown>,
+) => void;
 
 /** What the platform adapter tells a job about the isolate it runs in. */
 export interface IsolateMeter {

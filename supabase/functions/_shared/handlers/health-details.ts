@@ -46,7 +46,8 @@ export async function healthDetails(sql: Sql, tenantId: string) {
       and greatest(r1.check_out_date, r2.check_out_date) >= current_date
     order by from_date limit ${LIMIT}`;
   // Room-status drift the reconciliation repaired (contract §6), where that table exists.
-  const [{ has_changes }] = await sql`select to_regclass('hotels.room_status_changes') is not null as has_changes`;
+  const [{ has_changes }] =
+    await sql`select to_regclass('hotels.room_status_changes') is not null as has_changes`;
   const drift = has_changes
     ? await sql`
       select c.created_at, u.name as unit_name, c.from_status, c.to_status, c.reason

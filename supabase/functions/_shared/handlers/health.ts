@@ -40,7 +40,9 @@ export async function healthReport(sql: Sql, tenantId: string | null) {
       where q.resolved_at is null and (${tenantId}::uuid is null or q.tenant_id = ${tenantId})
     ) x where x.rn <= 20 order by x.tenant_id, x.rn`;
   const byTenant = (id: string | null, active: boolean) =>
-    runs.filter((r) => r.tenant_id === id && ["running", "continuing"].includes(r.status) === active).map((r) => publicRun(toRun(r)));
+    runs.filter((r) => r.tenant_id === id && ["running", "continuing"].includes(r.status) === active).map((
+      r,
+    ) => publicRun(toRun(r)));
   return {
     generatedAt: new Date().toISOString(),
     allTenantRuns: { activeRuns: byTenant(null, true), recentFailures: byTenant(null, false) },

@@ -29,11 +29,17 @@ export function roomStatusFunction(deps: Pick<FunctionDeps, "sql" | "config" | "
       if (body.action === "reconcile") {
         if (body.tenantId) await requireTenant(sql, body.tenantId);
         const report = await reconcileRoomStatus(sql, body.tenantId ?? null);
-        if (report.changed) log("info", "room status reconciled", { tenantId: body.tenantId ?? null, changed: report.changed });
+        if (report.changed) {
+          log("info", "room status reconciled", { tenantId: body.tenantId ?? null, changed: report.changed });
+        }
         return json(200, report);
       }
       const result = await performAction(sql, body, actorOf(caller));
-      log("info", "room status action", { tenantId: body.tenantId, action: body.action, changed: result.changes.length });
+      log("info", "room status action", {
+        tenantId: body.tenantId,
+        action: body.action,
+        changed: result.changes.length,
+      });
       return json(200, result);
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });

@@ -47,15 +47,20 @@ export function runInProgress(holder: Run): ApiError {
   const chain = holder.parentRunId
     ? ` It is part of chain run ${holder.parentRunId}; only that chain drives it (forceCancel the chain to stop it).`
     : "";
-  return new ApiError(409, "RUN_IN_PROGRESS", `A ${holder.source} run is already active for this tenant (started ${holder.startedAt}, last heartbeat ${holder.heartbeatAt}).${chain}`, {
-    runId: holder.id,
-    ...(holder.parentRunId ? { chainRunId: holder.parentRunId } : {}),
-    status: holder.status,
-    source: holder.source,
-    tenantId: holder.tenantId,
-    startedAt: holder.startedAt,
-    heartbeatAt: holder.heartbeatAt,
-  });
+  return new ApiError(
+    409,
+    "RUN_IN_PROGRESS",
+    `A ${holder.source} run is already active for this tenant (started ${holder.startedAt}, last heartbeat ${holder.heartbeatAt}).${chain}`,
+    {
+      runId: holder.id,
+      ...(holder.parentRunId ? { chainRunId: holder.parentRunId } : {}),
+      status: holder.status,
+      source: holder.source,
+      tenantId: holder.tenantId,
+      startedAt: holder.startedAt,
+      heartbeatAt: holder.heartbeatAt,
+    },
+  );
 }
 
 export function publicRun(run: Run) {
@@ -83,8 +88,13 @@ export async function resumeFor(sql: Sql, runId: string, source: Source): Promis
   if (run) return run;
   const now = await getRun(sql, runId);
   if (now?.status === "running") throw runInProgress(now);
-  throw new ApiError(409, "RUN_NOT_RESUMABLE", `Run ${runId} is ${now?.status}; only a continuing or stale run can be resumed.`, {
-    runId,
-    status: now?.status,
-  });
+  throw new ApiError(
+    409,
+    "RUN_NOT_RESUMABLE",
+    `Run ${runId} is ${now?.status}; only a continuing or stale run can be resumed.`,
+    {
+      runId,
+      status: now?.status,
+    },
+  );
 }

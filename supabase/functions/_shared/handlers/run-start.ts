@@ -17,7 +17,15 @@ export function startInBackground(
   drive: (run: Run) => Promise<unknown>,
   extra: Record<string, unknown> = {},
 ): Response {
-  deps.waitUntil(drive(run).catch((err) => deps.log("error", "run crashed", { runId: run.id, error: String(err) })));
+  deps.waitUntil(
+    drive(run).catch((err) => deps.log("error", "run crashed", { runId: run.id, error: String(err) })),
+  );
   if (wantsEventStream(req)) return sseResponse((sink) => watchRun(deps.sql, run.id, sink));
-  return json(202, { runId: run.id, status: "running", source: run.source, tenantId: run.tenantId, ...extra });
+  return json(202, {
+    runId: run.id,
+    status: "running",
+    source: run.source,
+    tenantId: run.tenantId,
+    ...extra,
+  });
 }

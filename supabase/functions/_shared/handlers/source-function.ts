@@ -17,7 +17,8 @@ import { continueItself, startInBackground } from "./run-start.ts";
 export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: JobFor) {
   const { sql, config, log } = deps;
 
-  const drive = (run: Run) => executeRun({ ...deps, onSuspended: continueItself(deps) }, run, jobFor(deps, run));
+  const drive = (run: Run) =>
+    executeRun({ ...deps, onSuspended: continueItself(deps) }, run, jobFor(deps, run));
 
   const runQuery = z.strictObject({ runId: runIdQuery });
 
@@ -27,12 +28,18 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
       const command = toCommand(await readJson(req, runRequestSchema), true);
       if (command.kind === "cancel") {
         if (command.tenantId) await requireTenant(sql, command.tenantId);
-        const runIds = await cancelRuns(sql, { source, tenantId: command.tenantId, reason: `forceCancel on ${source}.` });
+        const runIds = await cancelRuns(sql, {
+          source,
+          tenantId: command.tenantId,
+          reason: `forceCancel on ${source}.`,
+        });
         log("info", "forceCancel", { source, tenantId: command.tenantId, runIds });
         return json(200, { cancelled: runIds.length, runIds });
       }
       if (command.kind === "continue") {
-        return startInBackground(deps, req, await resumeFor(sql, command.runId, source), drive, { resumed: true });
+        return startInBackground(deps, req, await resumeFor(sql, command.runId, source), drive, {
+          resumed: true,
+        });
       }
       await requireSyncableTenant(sql, command.tenantId!);
       const claim = await claimRun(sql, {
@@ -42,7 +49,13 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
         leaseSeconds: config.leaseSeconds,
       });
       if (claim.outcome === "busy") throw runInProgress(claim.holder);
-      return startInBackground(deps, req, claim.run, drive, claim.outcome === "resumed" ? { resumed: true } : {});
+      return startInBackground(
+        deps,
+        req,
+        claim.run,
+        drive,
+        claim.outcome === "resumed" ? { resumed: true } : {},
+      );
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

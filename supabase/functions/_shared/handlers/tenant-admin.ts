@@ -11,7 +11,10 @@ import { loadCredentials, requireTenant } from "../tenants.ts";
 
 const uuid = z.uuid({ message: "Must be a tenant id (uuid)." });
 const text = (max: number, what: string) =>
-  z.string({ message: `${what} must be text.` }).trim().min(1, `${what} is required.`).max(max, `${what} is at most ${max} characters.`);
+  z.string({ message: `${what} must be text.` }).trim().min(1, `${what} is required.`).max(
+    max,
+    `${what} is at most ${max} characters.`,
+  );
 const siteUrl = text(2000, "Site URL").refine((v) => {
   try {
     return /^https?:$/.test(new URL(v).protocol);
@@ -23,7 +26,10 @@ const siteUrl = text(2000, "Site URL").refine((v) => {
 export const saveTenantSchema = z.strictObject({
   action: z.literal("save_tenant"),
   tenantId: uuid.optional(),
-  slug: text(63, "Slug").regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "Lowercase letters, digits and dashes, not starting with a dash."),
+  slug: text(63, "Slug").regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    "Lowercase letters, digits and dashes, not starting with a dash.",
+  ),
   name: text(200, "Name"),
   timezone: text(64, "Time zone"),
   siteUrl,
@@ -77,11 +83,19 @@ export async function listTenants(sql: Sql) {
 }
 
 export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema>) {
-  const [{ ok }] = await sql`select exists (select 1 from pg_timezone_names where name = ${body.timezone}) as ok`;
-  if (!ok) throw invalid([{ field: "timezone", message: "Not a time zone PostgreSQL knows (e.g. Europe/Madrid, UTC)." }]);
+  const [{ ok }] =
+    await sql`select exists (select 1 from pg_timezone_names where name = ${body.timezone}) as ok`;
+  if (!ok) {
+    throw invalid([{
+      field: "timezone",
+      message: "Not a time zone PostgreSQL knows (e.g. Europe/Madrid, UTC).",
+    }]);
+  }
   if (!body.tenantId) {
     const missing = (["consumerKey", "consumerSecret"] as const).filter((k) => !body[k]);
-    if (missing.length) throw invalid(missing.map((field) => ({ field, message: "Required for a new hotel." })));
+    if (missing.length) {
+      throw invalid(missing.map((field) => ({ field, message: "Required for a new hotel." })));
+    }
   }
   const site = body.siteUrl.replace(/\/+$/, "");
   const slugTaken = () =>
@@ -101,7 +115,11 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
         set slug = ${body.slug}, name = ${body.name}, timezone = ${body.timezone},
             is_active = coalesce(${body.isActive ?? null}::boolean, is_active), updated_at = now()
         where tenant_id = ${body.tenantId} returning tenant_id`;
-      if (!row) throw new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${body.tenantId}.`, { tenantId: body.tenantId });
+      if (!row) {
+        throw new ApiError(404, "TENANT_NOT_FOUND", `No tenant with id ${body.tenantId}.`, {
+          tenantId: body.tenantId,
+        });
+      }
       tenantId = row.tenant_id;
       const updated = await tx`
         update private.motopress_credentials
@@ -111,7 +129,12 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
       if (updated.length === 0) {
         const missing = (["consumerKey", "consumerSecret"] as const).filter((k) => !body[k]);
         if (missing.length) {
-          throw invalid(missing.map((field) => ({ field, message: "Required: this hotel has no stored credentials yet." })));
+          throw invalid(
+            missing.map((field) => ({
+              field,
+              message: "Required: this hotel has no stored credentials yet.",
+            })),
+          );
         }
         await tx`
           insert into private.motopress_credentials (tenant_id, site_url, consumer_key, consumer_secret)
@@ -135,14 +158,18 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
 
 /** One request per list (first page): proves the URL, the keys and the API, and counts what is there. */
 export async function testConnection(sql: Sql, config: Config, body: z.infer<typeof testConnectionSchema>) {
-  const stored = body.tenantId ? (await requireTenant(sql, body.tenantId), await loadCredentials(sql, body.tenantId)) : null;
+  const stored = body.tenantId
+    ? (await requireTenant(sql, body.tenantId), await loadCredentials(sql, body.tenantId))
+    : null;
   const creds = {
     siteUrl: body.siteUrl ?? stored?.siteUrl,
     consumerKey: body.consumerKey ?? stored?.consumerKey,
     consumerSecret: body.consumerSecret ?? stored?.consumerSecret,
   };
   const missing = (Object.keys(creds) as (keyof typeof creds)[]).filter((k) => !creds[k]);
-  if (missing.length) throw invalid(missing.map((field) => ({ field, message: "Required (no stored value to use)." })));
+  if (missing.length) {
+    throw invalid(missing.map((field) => ({ field, message: "Required (no stored value to use)." })));
+  }
   const client = createMotoPressClient({
     siteUrl: creds.siteUrl!.replace(/\/+$/, ""),
     consumerKey: creds.consumerKey!,
@@ -154,11 +181,13 @@ export async function testConnection(sql: Sql, config: Config, body: z.infer<typ
   });
   const totals: Record<string, number> = {};
   try {
-    for (const [name, pages] of [
-      ["accommodationTypes", client.accommodationTypes()],
-      ["accommodations", client.accommodations()],
-      ["bookings", client.bookings()],
-    ] as const) {
+    for (
+      const [name, pages] of [
+        ["accommodationTypes", client.accommodationTypes()],
+        ["accommodations", client.accommodations()],
+        ["bookings", client.bookings()],
+      ] as const
+    ) {
       for await (const page of pages) {
         totals[name] = page.total;
         break;
@@ -171,7 +200,8 @@ export async function testConnection(sql: Sql, config: Config, body: z.infer<typ
   }
   return {
     ok: true as const,
-    message: `Connected: ${totals.accommodationTypes} accommodation types, ${totals.accommodations} accommodations, ${totals.bookings} bookings.`,
+    message:
+      `Connected: ${totals.accommodationTypes} accommodation types, ${totals.accommodations} accommodations, ${totals.bookings} bookings.`,
     totals,
   };
 }

@@ -67,7 +67,10 @@ export async function watchRun(
       if (run.status === "completed") sink.send("done", { run: publicRun(run) });
       else {
         sink.send("error", {
-          error: { code: run.errorCode ?? "FAILED", message: run.errorMessage ?? `Run ended as ${run.status}.` },
+          error: {
+            code: run.errorCode ?? "FAILED",
+            message: run.errorMessage ?? `Run ended as ${run.status}.`,
+          },
           run: publicRun(run),
         });
       }

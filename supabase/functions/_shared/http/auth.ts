@@ -58,14 +58,22 @@ export async function authenticate(req: Request, auth: AuthSettings): Promise<Ca
   const bearer = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
   const candidates = [bearer, req.headers.get("apikey")?.trim()].filter((k): k is string => !!k);
   if (candidates.length === 0) {
-    throw new ApiError(401, "UNAUTHORIZED", "Missing admin key or operator token: send `apikey: <key>`, or sign in and send `Authorization: Bearer <jwt>`.");
+    throw new ApiError(
+      401,
+      "UNAUTHORIZED",
+      "Missing admin key or operator token: send `apikey: <key>`, or sign in and send `Authorization: Bearer <jwt>`.",
+    );
   }
   if (await isAdminKey(candidates, auth.adminKeys)) return { kind: "admin" };
   if (!bearer || !looksLikeJwt(bearer)) {
     throw new ApiError(401, "UNAUTHORIZED", "The admin key is not valid for this project.");
   }
   if (!auth.jwt) {
-    throw new ApiError(401, "UNAUTHORIZED", "This project accepts no user tokens (configure SUPABASE_JWKS or SYNC_JWT_SECRET); use the admin key.");
+    throw new ApiError(
+      401,
+      "UNAUTHORIZED",
+      "This project accepts no user tokens (configure SUPABASE_JWKS or SYNC_JWT_SECRET); use the admin key.",
+    );
   }
   let claims: JwtClaims;
   try {
@@ -76,7 +84,11 @@ export async function authenticate(req: Request, auth: AuthSettings): Promise<Ca
   }
   const role = roleOf(claims);
   if (!role) {
-    throw new ApiError(403, "FORBIDDEN", "Your account has no sync role: an administrator must set app_metadata.sync_role to \"operator\" or \"viewer\".");
+    throw new ApiError(
+      403,
+      "FORBIDDEN",
+      'Your account has no sync role: an administrator must set app_metadata.sync_role to "operator" or "viewer".',
+    );
   }
   return {
     kind: "user",
@@ -89,12 +101,16 @@ export async function authenticate(req: Request, auth: AuthSettings): Promise<Ca
 /** Actions (anything that syncs, cancels, writes or calls MotoPress) need the admin key or `operator`. */
 export function requireOperator(caller: Caller, what = "This action"): void {
   if (caller.kind === "user" && caller.role !== "operator") {
-    throw new ApiError(403, "FORBIDDEN", `${what} needs the operator role; viewers can only read.`, { role: caller.role });
+    throw new ApiError(403, "FORBIDDEN", `${what} needs the operator role; viewers can only read.`, {
+      role: caller.role,
+    });
   }
 }
 
 /** Kept for callers that only accept the admin key. */
 export async function requireAdminKey(req: Request, validKeys: readonly string[]): Promise<void> {
   const caller = await authenticate(req, { adminKeys: validKeys, jwt: null, now: Date.now });
-  if (caller.kind !== "admin") throw new ApiError(401, "UNAUTHORIZED", "The admin key is not valid for this project.");
+  if (caller.kind !== "admin") {
+    throw new ApiError(401, "UNAUTHORIZED", "The admin key is not valid for this project.");
+  }
 }

@@ -20,9 +20,14 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 }
 
 export function invalid(fields: FieldError[], message?: string): ApiError {
-  return new ApiError(400, "INVALID_REQUEST", message ?? `Invalid request: ${fields.map((f) => f.field).join(", ")}.`, {
-    fields,
-  });
+  return new ApiError(
+    400,
+    "INVALID_REQUEST",
+    message ?? `Invalid request: ${fields.map((f) => f.field).join(", ")}.`,
+    {
+      fields,
+    },
+  );
 }
 
 async function readLimited(req: Request, limit: number): Promise<string> {
@@ -52,7 +57,10 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S): Pr
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw invalid([{ field: "(body)", message: `Malformed JSON: ${(e as Error).message}` }], "Body is not valid JSON.");
+      throw invalid(
+        [{ field: "(body)", message: `Malformed JSON: ${(e as Error).message}` }],
+        "Body is not valid JSON.",
+      );
     }
   }
   const parsed = schema.safeParse(value);

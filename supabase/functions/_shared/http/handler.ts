@@ -27,13 +27,17 @@ async function withRouteRetry(route: (req: Request) => Promise<Response>, req: R
   const replayable = req.body === null || (Number.isFinite(length) && length <= REPLAY_MAX_BYTES);
   if (!replayable) return await route(req);
   const body = req.body === null ? null : await req.arrayBuffer();
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await route(new Request(req.url, { method: req.method, headers: req.headers, body }));
     } catch (err) {
       if (!isTransientDbError(err)) throw err;
       if (attempt >= ROUTE_ATTEMPTS) {
-        throw new ApiError(503, "DATABASE_UNAVAILABLE", "The database is unavailable (a dropped connection or a restart); try again in a few seconds.");
+        throw new ApiError(
+          503,
+          "DATABASE_UNAVAILABLE",
+          "The database is unavailable (a dropped connection or a restart); try again in a few seconds.",
+        );
       }
       await new Promise((r) => setTimeout(r, 150 * 3 ** (attempt - 1)));
     }
@@ -60,7 +64,13 @@ export function createHandler(
       if (req.method === "OPTIONS") return new Response(null, { status: 204, headers: corsHeaders });
       const route = routes[req.method as "GET" | "POST"];
       if (!route) {
-        throw new ApiError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}.`, {}, { allow });
+        throw new ApiError(
+          405,
+          "METHOD_NOT_ALLOWED",
+          `${req.method} is not allowed here; use ${allow}.`,
+          {},
+          { allow },
+        );
       }
       const keys = opts.adminKeys();
       const jwt = opts.jwt?.() ?? null;

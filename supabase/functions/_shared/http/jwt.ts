@@ -19,7 +19,14 @@ export class JwtError extends Error {
   override name = "JwtError";
 }
 
-const ALGS: Record<string, { kty: string; import: AlgorithmIdentifier | RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | EcdsaParams }> = {
+const ALGS: Record<
+  string,
+  {
+    kty: string;
+    import: AlgorithmIdentifier | RsaHashedImportParams | EcKeyImportParams;
+    verify: AlgorithmIdentifier | EcdsaParams;
+  }
+> = {
   ES256: {
     kty: "EC",
     import: { name: "ECDSA", namedCurve: "P-256" } as EcKeyImportParams,
@@ -56,7 +63,9 @@ function jsonPart(part: string, what: string): Record<string, unknown> {
     if (e instanceof JwtError) throw e;
     throw new JwtError(`The token's ${what} is not JSON.`);
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new JwtError(`The token's ${what} is not an object.`);
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    throw new JwtError(`The token's ${what} is not an object.`);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -89,7 +98,13 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   if (hsKey?.secret !== secret) {
     hsKey = {
       secret,
-      key: crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]),
+      key: crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["verify"],
+      ),
     };
   }
   return hsKey.key;
@@ -102,7 +117,9 @@ export async function verifyJwt(token: string, v: JwtVerifier, nowMs: number): P
   if (parts.length !== 3) throw new JwtError("The token is not a JWT (three dot-separated parts).");
   const header = jsonPart(parts[0], "header");
   const alg = header.alg;
-  if (typeof alg !== "string" || alg.toLowerCase() === "none") throw new JwtError("Unsigned tokens (alg \"none\") are refused.");
+  if (typeof alg !== "string" || alg.toLowerCase() === "none") {
+    throw new JwtError('Unsigned tokens (alg "none") are refused.');
+  }
   if (header.crit !== undefined) throw new JwtError("Tokens with critical header extensions are refused.");
   const signed = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
   const signature = b64urlBytes(parts[2]);
@@ -110,7 +127,11 @@ export async function verifyJwt(token: string, v: JwtVerifier, nowMs: number): P
 
   let valid = false;
   if (alg === "HS256") {
-    if (!v.hsSecret) throw new JwtError("HS256 tokens are not accepted by this project (no legacy JWT secret is configured).");
+    if (!v.hsSecret) {
+      throw new JwtError(
+        "HS256 tokens are not accepted by this project (no legacy JWT secret is configured).",
+      );
+    }
     valid = await crypto.subtle.verify("HMAC", await hmacKey(v.hsSecret), signature, signed);
   } else if (ALGS[alg]) {
     const kid = typeof header.kid === "string" ? header.kid : undefined;
@@ -119,7 +140,11 @@ export async function verifyJwt(token: string, v: JwtVerifier, nowMs: number): P
       (kid === undefined || (k as { kid?: string }).kid === kid)
     );
     if (candidates.length === 0) {
-      throw new JwtError(kid ? `No signing key of this project has kid "${kid.slice(0, 64)}".` : `No ${alg} signing key is configured.`);
+      throw new JwtError(
+        kid
+          ? `No signing key of this project has kid "${kid.slice(0, 64)}".`
+          : `No ${alg} signing key is configured.`,
+      );
     }
     for (const jwk of candidates) {
       const key = await importPublic(jwk, alg);
@@ -129,7 +154,9 @@ export async function verifyJwt(token: string, v: JwtVerifier, nowMs: number): P
       }
     }
   } else {
-    throw new JwtError(`Signing algorithm ${JSON.stringify(alg).slice(0, 40)} is not accepted (ES256, RS256 or HS256).`);
+    throw new JwtError(
+      `Signing algorithm ${JSON.stringify(alg).slice(0, 40)} is not accepted (ES256, RS256 or HS256).`,
+    );
   }
   if (!valid) throw new JwtError("The token's signature is not valid for this project.");
 
@@ -137,7 +164,9 @@ export async function verifyJwt(token: string, v: JwtVerifier, nowMs: number): P
   const now = nowMs / 1000;
   if (typeof claims.exp !== "number") throw new JwtError("The token has no expiry (exp).");
   if (claims.exp + v.leewaySeconds <= now) throw new JwtError("The token has expired; sign in again.");
-  if (typeof claims.nbf === "number" && claims.nbf - v.leewaySeconds > now) throw new JwtError("The token is not valid yet (nbf).");
+  if (typeof claims.nbf === "number" && claims.nbf - v.leewaySeconds > now) {
+    throw new JwtError("The token is not valid yet (nbf).");
+  }
   if (claims.iss !== v.issuer) throw new JwtError("The token was issued for another project (issuer).");
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(v.audience)) throw new JwtError(`The token's audience is not "${v.audience}".`);

@@ -106,7 +106,9 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 function config<T>(value: T | undefined, fallback: T, valid: (v: T) => boolean, name: string): T {
   const v = value ?? fallback;
-  if (!valid(v)) throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `Invalid MotoPress client option ${name}.`);
+  if (!valid(v)) {
+    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `Invalid MotoPress client option ${name}.`);
+  }
   return v;
 }
 
@@ -116,10 +118,16 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     siteUrl = normaliseSiteUrl(cfg.siteUrl);
   } catch {
     // Not echoed whole: an operator may have pasted a URL with keys in it.
-    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `The stored site URL "${redact(cfg.siteUrl)}" is not a valid URL.`);
+    throw new MotoPressError(
+      "MOTOPRESS_INVALID_CONFIG",
+      `The stored site URL "${redact(cfg.siteUrl)}" is not a valid URL.`,
+    );
   }
   if (!cfg.consumerKey || !cfg.consumerSecret) {
-    throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", "The consumer key and consumer secret are required.");
+    throw new MotoPressError(
+      "MOTOPRESS_INVALID_CONFIG",
+      "The consumer key and consumer secret are required.",
+    );
   }
   const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: number) =>
     Number.isInteger(v) && v >= min && v <= max;
@@ -171,7 +179,9 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
       total: total ?? -1,
       totalPages: totalPages !== null && totalPages >= 0
         ? totalPages
-        : response.body.length === perPage ? page + 1 : page,
+        : response.body.length === perPage
+        ? page + 1
+        : page,
     };
   }
 
@@ -181,7 +191,10 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     { startPage = 1, knownTotal = null }: ScanOptions = {},
   ): AsyncGenerator<Page<T>> {
     if (!Number.isInteger(startPage) || startPage < 1) {
-      throw new MotoPressError("MOTOPRESS_INVALID_CONFIG", `startPage must be a positive integer, got ${startPage}.`);
+      throw new MotoPressError(
+        "MOTOPRESS_INVALID_CONFIG",
+        `startPage must be a positive integer, got ${startPage}.`,
+      );
     }
     const inflight = new Map<number, Promise<RawPage>>();
     const launch = (page: number) => {
@@ -254,7 +267,10 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
 
   async function single<T>(resource: string, id: number, schema: z.ZodType<T>): Promise<T | null> {
     if (!Number.isInteger(id) || id <= 0) {
-      throw new MotoPressError("MOTOPRESS_INVALID_PARAM", `${resource} id must be a positive integer, got ${id}.`);
+      throw new MotoPressError(
+        "MOTOPRESS_INVALID_PARAM",
+        `${resource} id must be a positive integer, got ${id}.`,
+      );
     }
     const response = await http.getJson(`${resource}/${id}`);
     if (response === null) return null;
@@ -274,7 +290,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   }
 
   return {
-    accommodationTypes: (o) => paginate("accommodation_types", (raw) => validatePage(accommodationTypeSchema, raw), o),
+    accommodationTypes: (o) =>
+      paginate("accommodation_types", (raw) => validatePage(accommodationTypeSchema, raw), o),
     accommodations: (o) => paginate("accommodations", (raw) => validatePage(accommodationSchema, raw), o),
     bookings: (o) => paginate("bookings", (raw) => validatePage(bookingSchema, raw), o),
     rawBookings: (o) => paginate("bookings", (raw) => ({ items: [...raw], itemErrors: [] }), o),

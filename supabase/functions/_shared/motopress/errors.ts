@@ -63,7 +63,13 @@ export class MotoPressError extends Error {
   }
 
   toJSON() {
-    return { code: this.code, message: this.message, status: this.status, attempts: this.attempts, wpCode: this.wpCode };
+    return {
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      attempts: this.attempts,
+      wpCode: this.wpCode,
+    };
   }
 }
 

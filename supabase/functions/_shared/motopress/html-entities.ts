@@ -1,7 +1,7 @@
 // WordPress runs unit titles through `the_title` (wptexturize, convert_chars), so they arrive with
 // numeric entities (`&#8211;`, `&#038;`); kses stores named ones (`&amp;`, `&ntilde;`) in raw titles and
 // term names. The `entities` package carries the whole HTML5 table, so no name is left behind.
-import { DecodingMode, decodeHTML } from "entities";
+import { decodeHTML, DecodingMode } from "entities";
 
 /**
  * Decodes HTML entities in one pass (`&amp;#8211;` becomes the literal text `&#8211;`). Strict: only

@@ -3,7 +3,7 @@ import { OutboundRefused } from "../net/outbound.ts";
 import { redact } from "../redact.ts";
 import { diagnoseHtml, diagnoseNetworkError, diagnoseRestRestriction } from "./diagnose.ts";
 import { MotoPressError, type MotoPressErrorCode } from "./errors.ts";
-import { wpErrorSchema, type WpError } from "./schemas.ts";
+import { type WpError, wpErrorSchema } from "./schemas.ts";
 
 export type AuthMode = "basic" | "query";
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
@@ -43,7 +43,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 type Body = { kind: "text"; text: string; bytes: number } | { kind: "too-large"; bytes: number };
 
-const formatBytes = (n: number) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
+const formatBytes = (
+  n: number,
+) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
 
 /** Reads at most `max` bytes of a body; more, and the stream is cancelled. */
 async function readCapped(response: Response, max: number): Promise<Body> {
@@ -139,7 +141,11 @@ export class HttpSession {
     return this.authMode;
   }
 
-  buildUrl(path: string, params: Record<string, string | number> = {}, mode: AuthMode = this.authMode): string {
+  buildUrl(
+    path: string,
+    params: Record<string, string | number> = {},
+    mode: AuthMode = this.authMode,
+  ): string {
     const url = new URL(this.options.siteUrl + API_PREFIX + path);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
     if (mode === "query") {
@@ -186,12 +192,18 @@ export class HttpSession {
             (!outcome.badResponse || badResponseRetries < this.options.maxBadResponseRetries);
           if (!budgetLeft) throw this.scrub(outcome.error.withAttempts(attempts));
           if (outcome.retryAfterMs !== null && outcome.retryAfterMs > this.options.maxRetryAfterMs) {
-            throw this.scrub(new MotoPressError(
-              "MOTOPRESS_RATE_LIMITED",
-              `${outcome.error.message} The site asked to wait ${Math.round(outcome.retryAfterMs / 1000)} s, ` +
-                `longer than the ${Math.round(this.options.maxRetryAfterMs / 1000)} s this client waits; try again later.`,
-              { status: outcome.error.status, attempts, url: outcome.error.url ?? undefined },
-            ));
+            throw this.scrub(
+              new MotoPressError(
+                "MOTOPRESS_RATE_LIMITED",
+                `${outcome.error.message} The site asked to wait ${
+                  Math.round(outcome.retryAfterMs / 1000)
+                } s, ` +
+                  `longer than the ${
+                    Math.round(this.options.maxRetryAfterMs / 1000)
+                  } s this client waits; try again later.`,
+                { status: outcome.error.status, attempts, url: outcome.error.url ?? undefined },
+              ),
+            );
           }
           retries++;
           if (outcome.badResponse) badResponseRetries++;
@@ -250,7 +262,12 @@ export class HttpSession {
     } catch (err) {
       if (!(err instanceof OutboundRefused)) throw err;
       if (err.reason === "unresolvable") {
-        return { kind: "retry", badResponse: false, retryAfterMs: null, error: new MotoPressError("MOTOPRESS_UNAVAILABLE", err.message) };
+        return {
+          kind: "retry",
+          badResponse: false,
+          retryAfterMs: null,
+          error: new MotoPressError("MOTOPRESS_UNAVAILABLE", err.message),
+        };
       }
       const code = err.reason === "https-required" ? "MOTOPRESS_HTTPS_REQUIRED" : "MOTOPRESS_URL_REFUSED";
       return { kind: "fatal", error: new MotoPressError(code, err.message) };
@@ -277,7 +294,9 @@ export class HttpSession {
     // Over HTTPS the plugin sets no error for a key it does not know, so an unknown or revoked key
     // gets the same 401 as no key at all. The query-string retry has ruled out a stripped
     // Authorization header, and the answer came from the plugin's own route, so permalinks are fine.
-    const tried = this.options.authFallback ? "by Basic auth and by query string" : `by ${this.authMode === "basic" ? "Basic auth" : "query string"}`;
+    const tried = this.options.authFallback
+      ? "by Basic auth and by query string"
+      : `by ${this.authMode === "basic" ? "Basic auth" : "query string"}`;
     return new MotoPressError(
       "MOTOPRESS_AUTH_FAILED",
       `The site does not accept this consumer key (401 mphb_rest_cannot_view ${tried}): the key is unknown, was ` +
@@ -285,7 +304,9 @@ export class HttpSession {
         "Accommodation › Settings › Advanced › API keys, or add a new key with Read permission for an " +
         "Administrator. If the key is listed there, WordPress does not see the request as HTTPS: the proxy or CDN " +
         "in front of it must pass X-Forwarded-Proto: https." +
-        (this.options.authFallback ? "" : " Or the server strips the Authorization header: try query-string keys."),
+        (this.options.authFallback
+          ? ""
+          : " Or the server strips the Authorization header: try query-string keys."),
       details,
     );
   }
@@ -305,9 +326,11 @@ export class HttpSession {
     let status: number | null = null;
     try {
       // The caller's signal (deadline, lost run) bounds the request as the timeout does.
-      const signal = this.options.signal ? AbortSignal.any([controller.signal, this.options.signal]) : controller.signal;
+      const signal = this.options.signal
+        ? AbortSignal.any([controller.signal, this.options.signal])
+        : controller.signal;
       let target = new URL(url);
-      for (let hop = 0; ; hop++) {
+      for (let hop = 0;; hop++) {
         const refused = await this.guard(target);
         if (refused) return refused;
         this.stats.requests++;
@@ -364,7 +387,9 @@ export class HttpSession {
       const d = diagnoseNetworkError(cause, new URL(this.options.siteUrl).host);
       const message = redact(d.message, [this.options.consumerKey, this.options.consumerSecret]);
       const error = new MotoPressError(d.code, message, { status, url: safeUrl, cause });
-      return d.retry ? { kind: "retry", badResponse: false, retryAfterMs: null, error } : { kind: "fatal", error };
+      return d.retry
+        ? { kind: "retry", badResponse: false, retryAfterMs: null, error }
+        : { kind: "fatal", error };
     } finally {
       clearTimeout(timer);
     }
@@ -376,7 +401,11 @@ export class HttpSession {
     try {
       next = new URL(location, from);
     } catch {
-      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site answered ${status} with an invalid Location header.`, { status });
+      return new MotoPressError(
+        "MOTOPRESS_BAD_RESPONSE",
+        `The site answered ${status} with an invalid Location header.`,
+        { status },
+      );
     }
     if (next.origin !== from.origin) {
       return new MotoPressError(
@@ -387,7 +416,11 @@ export class HttpSession {
       );
     }
     if (hop >= MAX_REDIRECTS) {
-      return new MotoPressError("MOTOPRESS_BAD_RESPONSE", `The site redirected more than ${MAX_REDIRECTS} times.`, { status });
+      return new MotoPressError(
+        "MOTOPRESS_BAD_RESPONSE",
+        `The site redirected more than ${MAX_REDIRECTS} times.`,
+        { status },
+      );
     }
     return next;
   }
@@ -414,7 +447,9 @@ export class HttpSession {
     // plugin, a challenge): never retried. A 5xx page is the exception, below.
     const page = html && status < 500 && status !== 429 ? diagnoseHtml(text, status) : null;
     if (page) return { kind: "fatal", error: err(page.code, page.message) };
-    const restOff = wp && status >= 400 && status < 500 ? diagnoseRestRestriction(status, wp.code, wp.message) : null;
+    const restOff = wp && status >= 400 && status < 500
+      ? diagnoseRestRestriction(status, wp.code, wp.message)
+      : null;
     if (restOff) return { kind: "fatal", error: err(restOff.code, restOff.message) };
 
     if (status >= 200 && status < 300) {
@@ -508,7 +543,10 @@ export class HttpSession {
       }
       return {
         kind: "fatal",
-        error: err("MOTOPRESS_AUTH_FAILED", `The site refused the credentials (401 ${wpText}). Check the API key.`),
+        error: err(
+          "MOTOPRESS_AUTH_FAILED",
+          `The site refused the credentials (401 ${wpText}). Check the API key.`,
+        ),
       };
     }
     if (status === 403) {
@@ -549,7 +587,10 @@ export class HttpSession {
         : "";
       return {
         kind: "fatal",
-        error: err("MOTOPRESS_INVALID_PARAM", `The site rejected the request parameters (${wpText}).${params}`),
+        error: err(
+          "MOTOPRESS_INVALID_PARAM",
+          `The site rejected the request parameters (${wpText}).${params}`,
+        ),
       };
     }
     return {

@@ -37,11 +37,16 @@ function isCalendarDate(value: string): boolean {
   return m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]);
 }
 
-const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(isCalendarDate, "not a calendar date");
+const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(
+  isCalendarDate,
+  "not a calendar date",
+);
 const naiveDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, "expected Y-m-d\\TH:i:s");
 
 /** WordPress uses `""` for unset meta; some builds or add-ons send null or omit the key. */
-const optionalText = z.string().nullish().transform((v) => (v === undefined || v === null || v === "" ? null : v));
+const optionalText = z.string().nullish().transform((
+  v,
+) => (v === undefined || v === null || v === "" ? null : v));
 const text = z.string().nullish().transform((v) => v ?? "");
 
 /** The premium iCal importer stores SUMMARY/DESCRIPTION as `"…"`, literal quotes included. */
@@ -85,11 +90,14 @@ export const rawAccommodationTypeSchema = z.looseObject({
   base_children: nonNegativeInt.optional(),
   bed_type: optionalText,
   // An int by the getter (intval); a float or a negative from an add-on is rounded / dropped, not fatal.
-  size: z.number().finite().nullish().transform((v) => (v === null || v === undefined || v < 0 ? null : Math.round(v))),
+  size: z.number().finite().nullish().transform((
+    v,
+  ) => (v === null || v === undefined || v < 0 ? null : Math.round(v))),
   view: optionalText,
   // A permanently deleted service is serialized as {"id":null,"title":null}: WordPress empties the
   // trash after 30 days and nothing removes the stale id from the type.
-  services: z.array(z.looseObject({ id: z.number().int().nullish(), title: z.string().nullish() })).optional(),
+  services: z.array(z.looseObject({ id: z.number().int().nullish(), title: z.string().nullish() }))
+    .optional(),
   categories: z.array(namedTerm).optional(),
   tags: z.array(namedTerm).optional(),
   amenities: z.array(namedTerm).optional(),
@@ -224,10 +232,22 @@ const rawReservedAccommodation = z.object({
   discount: money.optional(),
 });
 
-const customerKeys = ["first_name", "last_name", "email", "phone", "country", "state", "city", "zip", "address1"] as const;
-const rawCustomer = z.object(Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
-  [K in typeof customerKeys[number]]: typeof optionalText;
-});
+const customerKeys = [
+  "first_name",
+  "last_name",
+  "email",
+  "phone",
+  "country",
+  "state",
+  "city",
+  "zip",
+  "address1",
+] as const;
+const rawCustomer = z.object(
+  Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
+    [K in typeof customerKeys[number]]: typeof optionalText;
+  },
+);
 
 export const rawBookingSchema = z.object({
   id,
@@ -372,7 +392,9 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
         adults: r.adults ?? null,
         children: r.children ?? null,
         guestName: r.guest_name === null ? null : (r.guest_name.trim() || null),
-        services: (r.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s] : [])).map((s) => ({
+        services: (r.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s] : [])).map((
+          s,
+        ) => ({
           id: s.id as number,
           quantity: s.quantity ?? null,
           adults: s.adults ?? null,
@@ -392,7 +414,12 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
     currency: b.currency,
     totalPrice: b.total_price,
     checkoutId: b.checkout_id,
-    payments: (b.payments ?? []).map((p) => ({ id: p.id, status: p.status, amount: p.amount, currency: p.currency })),
+    payments: (b.payments ?? []).map((p) => ({
+      id: p.id,
+      status: p.status,
+      amount: p.amount,
+      currency: p.currency,
+    })),
     imported: b.imported,
     icalProdid: b.ical_prodid,
     icalSummary: b.ical_summary,

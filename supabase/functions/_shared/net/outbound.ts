@@ -114,12 +114,31 @@ const ranges = (family: Family, list: string[]): Cidr[] =>
 
 // Not reachable on the public internet, or not meant to be (RFC 6890 and friends).
 const NON_PUBLIC_V4 = ranges(4, [
-  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-  "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-  "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.0.2.0/24",
+  "192.88.99.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "198.51.100.0/24",
+  "203.0.113.0/24",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
 ]);
 const NON_PUBLIC_V6 = ranges(6, [
-  "::/128", "::1/128", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+  "::/128",
+  "::1/128",
+  "100::/64",
+  "2001:db8::/32",
+  "fc00::/7",
+  "fe80::/10",
+  "fec0::/10",
+  "ff00::/8",
 ]);
 
 /** The IPv4 address an IPv6 transition form carries (NAT64, 6to4, IPv4-compatible), if any. */
@@ -179,7 +198,10 @@ export class OutboundPolicy {
     }
     const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
     if (u.protocol !== "https:" && u.protocol !== "http:") {
-      throw new OutboundRefused("scheme", `Only https:// site URLs are supported (got ${u.protocol}//${host}).`);
+      throw new OutboundRefused(
+        "scheme",
+        `Only https:// site URLs are supported (got ${u.protocol}//${host}).`,
+      );
     }
     const listed = this.isListed(host);
     if (u.protocol === "http:" && !listed) {
@@ -199,17 +221,25 @@ export class OutboundPolicy {
         if (resolved === null) return; // no DNS API on this runtime: the name itself passed
         addresses = resolved;
       } catch (err) {
-        throw new OutboundRefused("unresolvable", `Could not resolve the site's host ${host} (${(err as Error)?.name ?? "DNS error"}).`);
+        throw new OutboundRefused(
+          "unresolvable",
+          `Could not resolve the site's host ${host} (${(err as Error)?.name ?? "DNS error"}).`,
+        );
       }
       if (addresses.length === 0) {
-        throw new OutboundRefused("unresolvable", `The site's host ${host} has no A or AAAA record: check the site URL.`);
+        throw new OutboundRefused(
+          "unresolvable",
+          `The site's host ${host} has no A or AAAA record: check the site URL.`,
+        );
       }
     }
     const blocked = addresses.filter((a) => !isPublicAddress(a) && !this.listedAddress(a));
     if (blocked.length) {
       throw new OutboundRefused(
         "private-address",
-        `The site's host ${host} resolves to a private, loopback or reserved address (${blocked.join(", ")}); ` +
+        `The site's host ${host} resolves to a private, loopback or reserved address (${
+          blocked.join(", ")
+        }); ` +
           "requests there are refused. Use the site's public URL, or list the host in SYNC_ALLOW_PRIVATE_HOSTS.",
       );
     }

@@ -10,7 +10,6 @@ import type { Resolver } from "../net/outbound.ts";
 import { redact, rememberSecret } from "../redact.ts";
 import type { FunctionDeps } from "../types.ts";
 
-
 type Handler = (req: Request) => Promise<Response>;
 
 /** Set by scripts/stack/functions-serve.ts, which routes /functions/v1/<name> itself. */
@@ -29,11 +28,15 @@ function installProcessGuard(log: (level: "error", message: string, data: Record
   g[GUARD] = true;
   globalThis.addEventListener("unhandledrejection", (e: PromiseRejectionEvent) => {
     e.preventDefault();
-    log("error", "unhandled rejection (process kept serving)", { error: String((e.reason as Error)?.stack ?? e.reason) });
+    log("error", "unhandled rejection (process kept serving)", {
+      error: String((e.reason as Error)?.stack ?? e.reason),
+    });
   });
   globalThis.addEventListener("error", (e: ErrorEvent) => {
     e.preventDefault();
-    log("error", "uncaught exception (process kept serving)", { error: String((e.error as Error)?.stack ?? e.message) });
+    log("error", "uncaught exception (process kept serving)", {
+      error: String((e.error as Error)?.stack ?? e.message),
+    });
   });
 }
 
@@ -81,7 +84,13 @@ export function serveFunction(name: string, build: (deps: FunctionDeps) => Handl
   } catch (err) {
     // A broken environment is the operator's to fix: the details go to the function's log (which
     // only the project's owners read); an unauthenticated caller learns only that it is broken.
-    console.error(JSON.stringify({ level: "error", fn: name, message: redact(`Function misconfigured: ${(err as Error).message}`) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        fn: name,
+        message: redact(`Function misconfigured: ${(err as Error).message}`),
+      }),
+    );
     handler = () =>
       Promise.resolve(
         new Response(
@@ -95,7 +104,9 @@ export function serveFunction(name: string, build: (deps: FunctionDeps) => Handl
         ),
       );
   }
-  const registry = (globalThis as Record<string, unknown>)[LOCAL_REGISTRY] as Map<string, Handler> | undefined;
+  const registry = (globalThis as Record<string, unknown>)[LOCAL_REGISTRY] as
+    | Map<string, Handler>
+    | undefined;
   if (registry) registry.set(name, handler);
   else Deno.serve(handler);
   return handler;

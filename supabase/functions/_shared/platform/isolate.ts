@@ -29,7 +29,7 @@ export function denoIsolateMeter(): IsolateMeter {
   // end of the event loop has no detail and is not a shutdown we must react to.
   globalThis.addEventListener("beforeunload", (event) => {
     const reason = (event as CustomEvent<{ reason?: string } | null>).detail?.reason;
-    if (typeof reason === "string") for (const fn of listeners) fn(reason);
+    if (typeof reason === "string") { for (const fn of listeners) fn(reason); }
   });
   return {
     startedAt,

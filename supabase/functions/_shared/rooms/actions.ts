@@ -12,7 +12,12 @@ import { HOUSEKEEPING } from "./rule.ts";
 const id = (what: string) => z.uuid({ message: `Must be a ${what} id (uuid).` });
 const tenantId = id("tenant");
 const stayAction = <A extends string>(action: A) =>
-  z.strictObject({ tenantId, action: z.literal(action), reservationId: id("reservation"), unitId: id("unit").optional() });
+  z.strictObject({
+    tenantId,
+    action: z.literal(action),
+    reservationId: id("reservation"),
+    unitId: id("unit").optional(),
+  });
 const date = (what: string) => z.iso.date({ message: `Must be a date (YYYY-MM-DD): ${what}.` });
 
 const blockAction = z.strictObject({
@@ -22,9 +27,14 @@ const blockAction = z.strictObject({
   kind: z.enum(["out_of_service", "out_of_order"], { message: "Must be out_of_service or out_of_order." }),
   startsOn: date("the first blocked night"),
   endsOn: date("the day after the last blocked night (exclusive)"),
-  reason: z.string({ message: "Required: why the unit is blocked." }).trim().min(1, "Must not be empty.").max(500),
+  reason: z.string({ message: "Required: why the unit is blocked." }).trim().min(1, "Must not be empty.").max(
+    500,
+  ),
   force: z.boolean({ message: "Must be true or false." }).optional(),
-}).refine((b) => b.endsOn > b.startsOn, { path: ["endsOn"], message: "Must be after startsOn (the end is exclusive)." });
+}).refine((b) => b.endsOn > b.startsOn, {
+  path: ["endsOn"],
+  message: "Must be after startsOn (the end is exclusive).",
+});
 
 export const roomActionSchema = z.discriminatedUnion("action", [
   stayAction("check_in"),
@@ -40,7 +50,10 @@ export const roomActionSchema = z.discriminatedUnion("action", [
   blockAction,
   z.strictObject({ tenantId, action: z.literal("unblock"), blockId: id("block") }),
   z.strictObject({ tenantId: tenantId.optional(), action: z.literal("reconcile") }),
-], { message: "Must be one of check_in, check_out, undo_check_in, undo_check_out, set_housekeeping, block, unblock, reconcile." });
+], {
+  message:
+    "Must be one of check_in, check_out, undo_check_in, undo_check_out, set_housekeeping, block, unblock, reconcile.",
+});
 export type RoomAction = z.infer<typeof roomActionSchema>;
 export type OperatorAction = Exclude<RoomAction, { action: "reconcile" }>;
 
@@ -52,8 +65,7 @@ export interface ActionResult {
   units: Board["units"];
 }
 
-const refuse = (reasons: string[]) =>
-  new InvalidOperationError(`Refused: ${reasons.join(" ")}`, reasons);
+const refuse = (reasons: string[]) => new InvalidOperationError(`Refused: ${reasons.join(" ")}`, reasons);
 
 interface Stay {
   id: string;
@@ -68,7 +80,12 @@ interface Stay {
 }
 
 /** Stays with their state at `now` by the same rule the database applies (sync.stay_state). */
-function stays(tx: Tx, tenant: string, now: string, where: { reservationId?: string; unitId?: string | null; unitIds?: string[] }) {
+function stays(
+  tx: Tx,
+  tenant: string,
+  now: string,
+  where: { reservationId?: string; unitId?: string | null; unitIds?: string[] },
+) {
   return tx<Stay[]>`
     select ra.id, ra.reservation_id, ra.accommodation_unit_id as unit_id, u.name as unit_name, r.external_booking_id,
       r.status, r.check_in_date::text, r.check_out_date::text,
@@ -87,7 +104,8 @@ function stays(tx: Tx, tenant: string, now: string, where: { reservationId?: str
 }
 
 async function requireUnit(tx: Tx, tenant: string, unitId: string): Promise<{ id: string; name: string }> {
-  const [u] = await tx`select id, name from hotels.accommodation_units where tenant_id = ${tenant} and id = ${unitId}`;
+  const [u] =
+    await tx`select id, name from hotels.accommodation_units where tenant_id = ${tenant} and id = ${unitId}`;
   if (!u) throw new NotFoundError("UNIT_NOT_FOUND", `No unit ${unitId} in this tenant.`, { unitId });
   return { id: u.id, name: u.name };
 }
@@ -102,7 +120,12 @@ async function activeBlocks(tx: Tx, unitIds: string[], today: string) {
 const label = (s: Stay) => `Booking ${s.external_booking_id} on ${s.unit_name}`;
 
 /** Validates and applies one action. `now` is injectable for tests (the database clock otherwise). */
-export async function performAction(sql: Sql, a: OperatorAction, actor: string, now: Date | null = null): Promise<ActionResult> {
+export async function performAction(
+  sql: Sql,
+  a: OperatorAction,
+  actor: string,
+  now: Date | null = null,
+): Promise<ActionResult> {
   return await sql.begin(async (tx) => {
     await tx`select set_config('sync.room_status_cause', 'operator', true),
                     set_config('sync.room_status_now', ${now ? now.toISOString() : ""}, true)`;
@@ -134,33 +157,50 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
       case "undo_check_in":
       case "undo_check_out": {
         reservationId = a.reservationId;
-        const [r] = await tx`select id from public.guest_reservations where tenant_id = ${a.tenantId} and id = ${a.reservationId}`;
+        const [r] =
+          await tx`select id from public.guest_reservations where tenant_id = ${a.tenantId} and id = ${a.reservationId}`;
         if (!r) {
-          throw new NotFoundError("RESERVATION_NOT_FOUND", `No reservation ${a.reservationId} in this tenant.`, {
-            reservationId: a.reservationId,
-          });
+          throw new NotFoundError(
+            "RESERVATION_NOT_FOUND",
+            `No reservation ${a.reservationId} in this tenant.`,
+            {
+              reservationId: a.reservationId,
+            },
+          );
         }
         if (a.unitId) unitId = (await requireUnit(tx, a.tenantId, a.unitId)).id;
-        const mine = await stays(tx, a.tenantId, at, { reservationId: a.reservationId, unitId: a.unitId ?? null });
-        if (mine.length === 0) throw refuse([`The reservation has no stay${a.unitId ? " on that unit" : ""}.`]);
+        const mine = await stays(tx, a.tenantId, at, {
+          reservationId: a.reservationId,
+          unitId: a.unitId ?? null,
+        });
+        if (mine.length === 0) {
+          throw refuse([`The reservation has no stay${a.unitId ? " on that unit" : ""}.`]);
+        }
         unitIds = [...new Set(mine.map((s) => s.unit_id))];
         reservationIds = [a.reservationId];
         const onUnits = await stays(tx, a.tenantId, at, { unitIds });
         const othersInHouse = (s: Stay) =>
-          onUnits.filter((o) => o.unit_id === s.unit_id && o.reservation_id !== s.reservation_id && o.state === "in_house");
+          onUnits.filter((o) =>
+            o.unit_id === s.unit_id && o.reservation_id !== s.reservation_id && o.state === "in_house"
+          );
         if (a.action === "check_in") {
           const blocks = await activeBlocks(tx, unitIds, today);
           for (const s of mine) {
-            if (s.state === "cancelled") reasons.push(`${label(s)} is cancelled (status ${s.status}): it cannot be checked in.`);
-            else if (s.state === "in_house") reasons.push(`${label(s)} is already in house.`);
+            if (s.state === "cancelled") {
+              reasons.push(`${label(s)} is cancelled (status ${s.status}): it cannot be checked in.`);
+            } else if (s.state === "in_house") reasons.push(`${label(s)} is already in house.`);
             else if (s.state === "departed") reasons.push(`${label(s)} has already checked out.`);
             if (s.state !== "cancelled" && s.check_in_date !== today) {
               reasons.push(`${label(s)} arrives on ${s.check_in_date}, not today (${today}).`);
             }
             for (const b of blocks.filter((b) => b.unit_id === s.unit_id)) {
-              reasons.push(`${s.unit_name} is blocked (${b.kind.replaceAll("_", " ")} until ${b.ends_on}: ${b.reason}).`);
+              reasons.push(
+                `${s.unit_name} is blocked (${b.kind.replaceAll("_", " ")} until ${b.ends_on}: ${b.reason}).`,
+              );
             }
-            for (const o of othersInHouse(s)) reasons.push(`${s.unit_name} has another guest in house (booking ${o.external_booking_id}).`);
+            for (const o of othersInHouse(s)) {
+              reasons.push(`${s.unit_name} has another guest in house (booking ${o.external_booking_id}).`);
+            }
           }
           if (reasons.length) throw refuse(reasons);
           await writeStays(() =>
@@ -171,7 +211,9 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
           );
         } else if (a.action === "check_out" || a.action === "undo_check_in") {
           for (const s of mine) {
-            if (s.state !== "in_house") reasons.push(`${label(s)} is not in house (it is ${s.state.replace("_", " ")}).`);
+            if (s.state !== "in_house") {
+              reasons.push(`${label(s)} is not in house (it is ${s.state.replace("_", " ")}).`);
+            }
           }
           if (reasons.length) throw refuse(reasons);
           await writeStays(() =>
@@ -183,8 +225,12 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
           );
         } else {
           for (const s of mine) {
-            if (s.state !== "departed") reasons.push(`${label(s)} has not checked out (it is ${s.state.replace("_", " ")}).`);
-            for (const o of othersInHouse(s)) reasons.push(`${s.unit_name} has another guest in house (booking ${o.external_booking_id}).`);
+            if (s.state !== "departed") {
+              reasons.push(`${label(s)} has not checked out (it is ${s.state.replace("_", " ")}).`);
+            }
+            for (const o of othersInHouse(s)) {
+              reasons.push(`${s.unit_name} has another guest in house (booking ${o.external_booking_id}).`);
+            }
           }
           if (reasons.length) throw refuse(reasons);
           await writeStays(() =>
@@ -208,8 +254,13 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
         const onUnit = await stays(tx, a.tenantId, at, { unitIds });
         const covers = (d: string) => a.startsOn <= d && d < a.endsOn;
         for (const s of onUnit) {
-          if (s.state === "in_house" && a.startsOn < (s.check_out_date > today ? s.check_out_date : addDay(today)) && a.endsOn > today) {
-            reasons.push(`${label(s)} is in house until ${s.check_out_date}: the block would cover an occupied room.`);
+          if (
+            s.state === "in_house" &&
+            a.startsOn < (s.check_out_date > today ? s.check_out_date : addDay(today)) && a.endsOn > today
+          ) {
+            reasons.push(
+              `${label(s)} is in house until ${s.check_out_date}: the block would cover an occupied room.`,
+            );
           }
           if (s.state === "expected" && s.check_in_date === today && covers(today)) {
             reasons.push(`${label(s)} arrives today: the block would cover today's arrival.`);
@@ -229,7 +280,11 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
       case "unblock": {
         const [b] = await tx`
           select id, accommodation_unit_id, ended_at from hotels.unit_blocks where tenant_id = ${a.tenantId} and id = ${a.blockId}`;
-        if (!b) throw new NotFoundError("BLOCK_NOT_FOUND", `No block ${a.blockId} in this tenant.`, { blockId: a.blockId });
+        if (!b) {
+          throw new NotFoundError("BLOCK_NOT_FOUND", `No block ${a.blockId} in this tenant.`, {
+            blockId: a.blockId,
+          });
+        }
         if (b.ended_at) throw refuse([`The block already ended at ${(b.ended_at as Date).toISOString()}.`]);
         blockId = b.id;
         unitId = b.accommodation_unit_id;
@@ -245,7 +300,9 @@ export async function performAction(sql: Sql, a: OperatorAction, actor: string, 
     const { tenantId: _t, action: _a, ...details } = a as Record<string, unknown>;
     await tx`
       insert into hotels.room_status_actions (tenant_id, action, accommodation_unit_id, reservation_id, block_id, details, forced, actor, created_at)
-      values (${a.tenantId}, ${a.action}, ${unitId}, ${reservationId}, ${blockId ?? null}, ${tx.json(details as never)}, ${forced},
+      values (${a.tenantId}, ${a.action}, ${unitId}, ${reservationId}, ${blockId ?? null}, ${
+      tx.json(details as never)
+    }, ${forced},
               ${actor}, ${at})`;
     const board = await roomBoard(tx, a.tenantId, unitIds);
     return {

@@ -22,7 +22,14 @@ export interface BoardUnit {
   reason: string;
   statusAt: string;
   housekeeping: Housekeeping;
-  block: { blockId: string; kind: string; startsOn: string; endsOn: string; reason: string; activeToday: boolean } | null;
+  block: {
+    blockId: string;
+    kind: string;
+    startsOn: string;
+    endsOn: string;
+    reason: string;
+    activeToday: boolean;
+  } | null;
   inHouse: BoardStay | null;
   nextArrival: BoardStay | null;
   openConflicts: number;
@@ -51,7 +58,11 @@ const stay = (j: Record<string, string> | null): BoardStay | null =>
   };
 
 /** The board, optionally restricted to some units (an action's answer). */
-export async function roomBoard(sql: Sql | Tx, tenantId: string, unitIds: string[] | null = null): Promise<Board> {
+export async function roomBoard(
+  sql: Sql | Tx,
+  tenantId: string,
+  unitIds: string[] | null = null,
+): Promise<Board> {
   const [head] = await sql`
     select sync.tenant_zone(${tenantId}) as tz, (now() at time zone sync.tenant_zone(${tenantId}))::date::text as today`;
   const rows = await sql`
@@ -78,7 +89,10 @@ export async function roomBoard(sql: Sql | Tx, tenantId: string, unitIds: string
     left join hotels.accommodation_types ty on ty.id = u.accommodation_type_id
     where u.tenant_id = ${tenantId} and (${unitIds}::uuid[] is null or u.id = any (${unitIds}::uuid[]))
     order by u.name, u.motopress_unit_id`;
-  const counts = { out_of_service: 0, occupied: 0, dirty: 0, reserved: 0, available: 0 } as Record<RoomStatus, number>;
+  const counts = { out_of_service: 0, occupied: 0, dirty: 0, reserved: 0, available: 0 } as Record<
+    RoomStatus,
+    number
+  >;
   const units: BoardUnit[] = rows.map((r) => {
     counts[r.room_status as RoomStatus]++;
     return {
@@ -104,5 +118,12 @@ export async function roomBoard(sql: Sql | Tx, tenantId: string, unitIds: string
       removedUpstream: r.removed,
     };
   });
-  return { tenantId, timezone: head.tz, today: head.today, generatedAt: new Date().toISOString(), counts, units };
+  return {
+    tenantId,
+    timezone: head.tz,
+    today: head.today,
+    generatedAt: new Date().toISOString(),
+    counts,
+    units,
+  };
 }

@@ -18,7 +18,11 @@ export interface ReconcileReport {
 }
 
 /** `now` is injectable for tests; the database clock otherwise. */
-export async function reconcileRoomStatus(sql: Sql | Tx, tenantId: string | null, now: Date | null = null): Promise<ReconcileReport> {
+export async function reconcileRoomStatus(
+  sql: Sql | Tx,
+  tenantId: string | null,
+  now: Date | null = null,
+): Promise<ReconcileReport> {
   const [row] = await sql`
     select sync.reconcile_room_status(${tenantId}::uuid, coalesce(${now}::timestamptz, now())) as report`;
   return row.report as ReconcileReport;

@@ -59,7 +59,10 @@ export interface ClaimInput {
 }
 
 export function claimRun(sql: Sql, input: ClaimInput): Promise<ClaimResult>;
-export function claimRun(sql: Sql, input: ClaimInput & { parentRunId: string }): Promise<ClaimResult | ParentInactive>;
+export function claimRun(
+  sql: Sql,
+  input: ClaimInput & { parentRunId: string },
+): Promise<ClaimResult | ParentInactive>;
 export async function claimRun(
   sql: Sql,
   input: ClaimInput & { parentRunId?: string },
@@ -206,7 +209,9 @@ export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise
   const [row] = await sql`
     select * from sync.finish_run(${lease.runId}, ${lease.fencingToken}, ${finish.status}, ${stats}::jsonb,
                                   ${failed ? finish.errorCode ?? null : null},
-                                  ${failed && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null})`;
+                                  ${
+    failed && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null
+  })`;
   return row ? toRun(row) : null;
 }
 
@@ -220,7 +225,9 @@ export async function suspendRun(
   const stats = update.stats === undefined ? null : sql.json(redactDeep(update.stats) as never);
   const [row] = await sql`
     select * from sync.suspend_run(${lease.runId}, ${lease.fencingToken}, ${checkpoint}::jsonb, ${stats}::jsonb,
-                                   ${update.interruption === undefined ? null : redact(update.interruption)})`;
+                                   ${
+    update.interruption === undefined ? null : redact(update.interruption)
+  })`;
   return row ? toRun(row) : null;
 }
 

@@ -7,7 +7,9 @@ export class DatabaseUnavailableError extends Error {
   readonly code = "DATABASE_UNAVAILABLE";
   constructor(readonly attempts: number, readonly elapsedMs: number, cause: unknown) {
     super(
-      `The database failed ${attempts} attempts in a row over ${Math.round(elapsedMs / 1000)} s; last: ${describe(cause)}.`,
+      `The database failed ${attempts} attempts in a row over ${Math.round(elapsedMs / 1000)} s; last: ${
+        describe(cause)
+      }.`,
       { cause },
     );
     this.name = "DatabaseUnavailableError";
@@ -25,7 +27,11 @@ const TRANSIENT_SQLSTATES = new Set([
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now (starting up)
   "53300", // too_many_connections
-  "08000", "08003", "08006", "08001", "08004", // connection exceptions
+  "08000",
+  "08003",
+  "08006",
+  "08001",
+  "08004", // connection exceptions
 ]);
 // postgres.js and the runtime's socket errors.
 const TRANSIENT_CLIENT_CODES = new Set([
@@ -46,7 +52,8 @@ export function isTransientDbError(err: unknown): boolean {
   if (!e || typeof e !== "object") return false;
   const code = typeof e.code === "string" ? e.code : "";
   if (e.name === "PostgresError") return TRANSIENT_SQLSTATES.has(code) || code.startsWith("08");
-  return TRANSIENT_CLIENT_CODES.has(code) || /connection (closed|reset|refused)|broken pipe/i.test(String((err as Error).message));
+  return TRANSIENT_CLIENT_CODES.has(code) ||
+    /connection (closed|reset|refused)|broken pipe/i.test(String((err as Error).message));
 }
 
 function describe(err: unknown): string {
@@ -104,7 +111,7 @@ export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = 
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? abortableSleep;
   let firstFault: number | undefined;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await withAttemptTimeout(fn, opts.attemptTimeoutMs);
     } catch (err) {
@@ -139,7 +146,10 @@ function withAttemptTimeout<T>(fn: () => Promise<T>, ms: number | undefined): Pr
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(Object.assign(new Error(`no answer from the database in ${ms} ms`), { code: "ATTEMPT_TIMEOUT" })),
+      () =>
+        reject(
+          Object.assign(new Error(`no answer from the database in ${ms} ms`), { code: "ATTEMPT_TIMEOUT" }),
+        ),
       ms,
     );
   });

@@ -7,7 +7,7 @@ import { HopBudget, unmeteredIsolate } from "./budget.ts";
 import { classifyRunError } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
 import { isTransientDbError, withDbRetry } from "./db-faults.ts";
-import { leaseOf, type Lease, type Run } from "./types.ts";
+import { type Lease, leaseOf, type Run } from "./types.ts";
 
 export interface JobContext {
   sql: Sql;
@@ -61,7 +61,8 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
   const lease = leaseOf(run);
   const controller = new AbortController();
   let lastStats: Record<string, unknown> | undefined;
-  const log: Logger = (level, message, data) => deps.log(level, message, { runId: run.id, source: run.source, ...data });
+  const log: Logger = (level, message, data) =>
+    deps.log(level, message, { runId: run.id, source: run.source, ...data });
   const keepAliveStop = keepAlive(deps.sql, lease, deps.config.heartbeatIntervalMs, () => {
     log("warn", "lease lost: the run was cancelled or reclaimed; stopping");
     controller.abort(new RunLostError(run.id, "cancelled"));
@@ -70,7 +71,9 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
   // next page boundary through the budget).
   const unsubscribe = isolate.onBeforeUnload((reason) => {
     log("warn", "beforeunload: ending the hop at the next page boundary", { reason });
-    noteInterruption(deps.sql, lease, `the runtime stopped the worker (beforeunload: ${reason})`).catch(() => {});
+    noteInterruption(deps.sql, lease, `the runtime stopped the worker (beforeunload: ${reason})`).catch(
+      () => {},
+    );
   });
   // The executor's own writes (finish, suspend) retry no later than the isolate's wall clock allows.
   const retry = { deadline: budget.hardDeadline };
@@ -99,16 +102,31 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       ...budget.report(),
     });
     if (result.status !== "continue") {
-      const done = await withDbRetry(() =>
-        finishRun(deps.sql, lease, result.status === "completed"
-          ? { status: "completed", stats: result.stats }
-          : { status: "failed", stats: result.stats, errorCode: result.errorCode, errorMessage: result.errorMessage }), retry
+      const done = await withDbRetry(
+        () =>
+          finishRun(
+            deps.sql,
+            lease,
+            result.status === "completed" ? { status: "completed", stats: result.stats } : {
+              status: "failed",
+              stats: result.stats,
+              errorCode: result.errorCode,
+              errorMessage: result.errorMessage,
+            },
+          ),
+        retry,
       );
       if (!done) log("warn", "finish lost: the run was cancelled or reclaimed before it could finish");
       return { run: done, lost: !done };
     }
-    const suspended = await withDbRetry(() =>
-      suspendRun(deps.sql, lease, { checkpoint: result.checkpoint, stats: result.stats, interruption: result.interruption }), retry
+    const suspended = await withDbRetry(
+      () =>
+        suspendRun(deps.sql, lease, {
+          checkpoint: result.checkpoint,
+          stats: result.stats,
+          interruption: result.interruption,
+        }),
+      retry,
     );
     if (!suspended) return { run: null, lost: true };
     stop();
@@ -129,13 +147,21 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       // before the first page, a chain's look at its child): nothing committed is lost, so the run
       // hands over from its last committed checkpoint instead of failing. Each takeover counts
       // against the run's attempts without progress, so one that keeps meeting it ends NO_PROGRESS.
-      log("warn", "database fault outside a page: handing over from the last checkpoint", { error: String(err) });
-      const suspended = await withDbRetry(() =>
-        suspendRun(deps.sql, lease, { interruption: `a database fault (${(err as Error)?.message ?? String(err)})` }), retry
+      log("warn", "database fault outside a page: handing over from the last checkpoint", {
+        error: String(err),
+      });
+      const suspended = await withDbRetry(
+        () =>
+          suspendRun(deps.sql, lease, {
+            interruption: `a database fault (${(err as Error)?.message ?? String(err)})`,
+          }),
+        retry,
       ).catch(() => null);
       if (suspended) {
         stop();
-        await deps.onSuspended?.(suspended).catch((e) => log("error", "could not start the continuation", { error: String(e) }));
+        await deps.onSuspended?.(suspended).catch((e) =>
+          log("error", "could not start the continuation", { error: String(e) })
+        );
         return { run: suspended, lost: false };
       }
     }
@@ -144,8 +170,15 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
       message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
     };
     log("error", "run failed", { code, error: String((err as Error)?.stack ?? err) });
-    const failed = await withDbRetry(() =>
-      finishRun(deps.sql, lease, { status: "failed", errorCode: code, errorMessage: message, stats: lastStats }), retry
+    const failed = await withDbRetry(
+      () =>
+        finishRun(deps.sql, lease, {
+          status: "failed",
+          errorCode: code,
+          errorMessage: message,
+          stats: lastStats,
+        }),
+      retry,
     );
     return { run: failed, lost: !failed };
   } finally {

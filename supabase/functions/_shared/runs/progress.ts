@@ -44,7 +44,14 @@ function describe(p: ProgressData): string {
   }
 }
 
-export const STARTING: Progress = progressFrom({ stage: "starting", activity: "starting", step: null, steps: null, current: 0, total: null });
+export const STARTING: Progress = progressFrom({
+  stage: "starting",
+  activity: "starting",
+  step: null,
+  steps: null,
+  current: 0,
+  total: null,
+});
 
 /** A stored progress that carries its data (rows written before it did have only the message). */
 export function isProgressData(value: unknown): value is Progress {

@@ -8,14 +8,22 @@ export const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "continuing"];
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
 export const TRANSITIONS: ReadonlyArray<readonly [from: RunStatus, to: RunStatus, why: string]> = [
-  ["running", "continuing", "the hop's budget is spent (checkpoint and continue), or the reaper hands a dead worker's run over"],
+  [
+    "running",
+    "continuing",
+    "the hop's budget is spent (checkpoint and continue), or the reaper hands a dead worker's run over",
+  ],
   ["running", "completed", "the sync finished"],
   ["running", "failed", "an error, or takeovers that committed nothing ran out (NO_PROGRESS)"],
   ["running", "cancelled", "forceCancel"],
   ["running", "running", "takeover of a killed worker's run: same status, new fencing token"],
   ["continuing", "running", "the continuation, or a resume after the lease expired"],
   ["continuing", "completed", "a fan-out parent waiting on its chains: the last one's end completes it"],
-  ["continuing", "failed", "takeovers that committed nothing ran out (NO_PROGRESS); a fan-out parent with a failed chain"],
+  [
+    "continuing",
+    "failed",
+    "takeovers that committed nothing ran out (NO_PROGRESS); a fan-out parent with a failed chain",
+  ],
   ["continuing", "cancelled", "forceCancel"],
 ];
 

@@ -40,10 +40,18 @@ export function entryOf(raw: unknown, mappingVersion = BOOKING_MAPPING_VERSION):
 }
 
 /** A booking fetched by id (already validated): written in full, its hash stored as unknown. */
-export const validatedEntry = (booking: Booking): BookingEntry => ({ id: booking.id, hash: null, raw: null, booking });
+export const validatedEntry = (booking: Booking): BookingEntry => ({
+  id: booking.id,
+  hash: null,
+  raw: null,
+  booking,
+});
 
 /** A page of raw items as entries. */
-export const entriesOf = (page: Page<unknown>): Page<BookingEntry> => ({ ...page, items: page.items.map((raw) => entryOf(raw)) });
+export const entriesOf = (page: Page<unknown>): Page<BookingEntry> => ({
+  ...page,
+  items: page.items.map((raw) => entryOf(raw)),
+});
 
 /** Validates the entries that changed; already validated ones pass as they are. */
 export function settle(entries: BookingEntry[]) {

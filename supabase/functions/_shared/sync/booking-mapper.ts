@@ -47,7 +47,10 @@ export interface RoomRow {
   guest_name: string | null;
 }
 
-export type Mapped = { ok: true; reservation: ReservationRow; rooms: RoomRow[] } | { ok: false; reason: string };
+export type Mapped = { ok: true; reservation: ReservationRow; rooms: RoomRow[] } | {
+  ok: false;
+  reason: string;
+};
 
 // OTA "blocks" are imported bookings that only close dates (reference §3.4-3.5): Airbnb's
 // "Airbnb (Not available)", Booking.com's "CLOSED - Not available", and similar wording.
@@ -59,7 +62,9 @@ export function kindOf(b: Pick<Booking, "imported" | "icalSummary">): Reservatio
 }
 
 /** Airbnb's description: "Reservation URL: …/details/HMXXXXXXXX\nPhone Number (Last 4 Digits): 0907". */
-export function parseIcalDescription(description: string | null): { reference: string | null; phoneLast4: string | null } {
+export function parseIcalDescription(
+  description: string | null,
+): { reference: string | null; phoneLast4: string | null } {
   if (!description) return { reference: null, phoneLast4: null };
   const reference = description.match(/reservations\/details\/([A-Z0-9]{6,})/i)?.[1] ??
     description.match(/\b(HM[A-Z0-9]{6,})\b/)?.[1] ?? null;
@@ -77,12 +82,15 @@ export function phoneLast4(phone: string | null): string | null {
 
 export function mapBooking(b: Booking): Mapped {
   const rooms = b.reservedAccommodations;
-  if (rooms.length === 0) return { ok: false, reason: "Booking has no reserved accommodation, so it has no room to link." };
+  if (rooms.length === 0) {
+    return { ok: false, reason: "Booking has no reserved accommodation, so it has no room to link." };
+  }
   const unnamed = rooms.findIndex((r) => r.accommodationId === 0);
   if (unnamed >= 0) {
     return {
       ok: false,
-      reason: `Room ${unnamed + 1} of the booking names no accommodation (MotoPress sends 0 when the room's ` +
+      reason:
+        `Room ${unnamed + 1} of the booking names no accommodation (MotoPress sends 0 when the room's ` +
         "record lost its accommodation), so it has no room to link. Reassign the room in the booking's admin page.",
     };
   }

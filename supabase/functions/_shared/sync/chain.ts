@@ -76,7 +76,8 @@ async function initialCheckpoint(sql: Sql, run: Run): Promise<ChainCheckpoint> {
 /** One tenant's chain (`parent.tenantId` set): its invocation does that tenant's work only. */
 export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
   return (parent) => async (ctx: JobContext): Promise<JobResult> => {
-    const cp: ChainCheckpoint = (parent.checkpoint as ChainCheckpoint | null) ?? await initialCheckpoint(deps.sql, parent);
+    const cp: ChainCheckpoint = (parent.checkpoint as ChainCheckpoint | null) ??
+      await initialCheckpoint(deps.sql, parent);
     for (const t of cp.tenants) {
       if (ctx.signal.aborted || ctx.budgetSpent()) break;
       if (t.state !== "completed" && t.state !== "failed") await advanceTenant(deps, ctx, t);
@@ -94,7 +95,9 @@ export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
       status: "failed",
       errorCode: single?.code ?? "TENANTS_FAILED",
       errorMessage: single?.message ??
-        `${failed.length} of ${cp.tenants.length} tenants failed: ${failed.map((t) => `${t.slug} (${t.error?.message})`).join("; ")}`,
+        `${failed.length} of ${cp.tenants.length} tenants failed: ${
+          failed.map((t) => `${t.slug} (${t.error?.message})`).join("; ")
+        }`,
       stats,
     };
   };
@@ -111,7 +114,10 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
   while (t.step < CHAIN.length) {
     if (ctx.signal.aborted) return;
     const source = CHAIN[t.step];
-    const child = await withDbRetry(() => childRun(sql, ctx.run, t, source), { signal: ctx.signal, deadline: ctx.deadline });
+    const child = await withDbRetry(() => childRun(sql, ctx.run, t, source), {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+    });
     if ("error" in child) {
       t.state = "failed";
       t.error = { code: child.error.code, message: `${shortName(source)}: ${child.error.message}` };
@@ -120,7 +126,11 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
     t.state = "running";
     t.childRunId = child.run.id;
     // The child's hop ends with the chain's: one deadline, and no continuation of its own.
-    const { run } = await executeRun({ ...deps, deadline: ctx.deadline }, child.run, JOBS[source](deps, child.run));
+    const { run } = await executeRun(
+      { ...deps, deadline: ctx.deadline },
+      child.run,
+      JOBS[source](deps, child.run),
+    );
     const final = run ?? await getRun(sql, child.run.id);
     if (!final) return;
     t.steps[source] = stepResult(final);
@@ -164,7 +174,9 @@ async function childRun(
     return {
       error: {
         code: current?.errorCode ?? "CHILD_LOST",
-        message: `run ${t.childRunId} is ${current?.status ?? "gone"}${current?.errorMessage ? ` (${current.errorMessage})` : ""}`,
+        message: `run ${t.childRunId} is ${current?.status ?? "gone"}${
+          current?.errorMessage ? ` (${current.errorMessage})` : ""
+        }`,
       },
     };
   }
@@ -204,14 +216,21 @@ export function fanoutJob(deps: FunctionDeps): (parent: Run) => Job {
   return (parent) => async (ctx: JobContext): Promise<JobResult> => {
     const prior = parent.checkpoint as FanoutCheckpoint | null;
     if (prior?.fanout) return { status: "continue", checkpoint: prior, stats: parent.stats };
-    const reaped = await withDbRetry(() => reapStaleRuns(deps.sql), { signal: ctx.signal, deadline: ctx.deadline });
+    const reaped = await withDbRetry(() => reapStaleRuns(deps.sql), {
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+    });
     const cp: FanoutCheckpoint = { fanout: true, reaped: reaped.length, tenantCount: 0 };
     cp.tenantCount = await withDbRetry(() =>
       withFencedTransaction(deps.sql, ctx.lease, async (tx) => {
         const [row] = await tx`select sync.enqueue_fanout(${parent.id}) as n`;
         return row.n as number;
       }, { checkpoint: { ...cp, tenantCount: null } }), { signal: ctx.signal, deadline: ctx.deadline });
-    const stats = { reaped: cp.reaped, tenantCount: cp.tenantCount, concurrency: deps.config.tenantConcurrency };
+    const stats = {
+      reaped: cp.reaped,
+      tenantCount: cp.tenantCount,
+      concurrency: deps.config.tenantConcurrency,
+    };
     return { status: "continue", checkpoint: cp, stats };
   };
 }
@@ -237,7 +256,11 @@ export async function advanceFanout(deps: FunctionDeps, parentRunId: string): Pr
     deps.log("info", "tenant chain started", { runId: parentRunId, chainRunId: runId });
     // If this call is lost the chain stays `continuing`, and the reaper re-invokes it after its lease.
     await deps.invoke("sync-command-center", { runId }).catch((err) =>
-      deps.log("error", "could not invoke a tenant chain; the reaper will", { runId: parentRunId, chainRunId: runId, error: String(err) })
+      deps.log("error", "could not invoke a tenant chain; the reaper will", {
+        runId: parentRunId,
+        chainRunId: runId,
+        error: String(err),
+      })
     );
   }
 }

@@ -42,7 +42,9 @@ async function reconcileFirst(ctx: JobContext, tenantId: string) {
   if (ctx.run.checkpoint) return; // a continuation: the run's start already did it
   try {
     const report = await reconcileRoomStatus(ctx.sql, tenantId);
-    if (report.changed) ctx.log("info", "room status reconciled before the sync", { tenantId, changed: report.changed });
+    if (report.changed) {
+      ctx.log("info", "room status reconciled before the sync", { tenantId, changed: report.changed });
+    }
   } catch (err) {
     ctx.log("warn", "room status reconciliation failed; the sync goes on", { tenantId, error: String(err) });
   }

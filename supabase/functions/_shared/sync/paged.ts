@@ -5,7 +5,13 @@
 // without its total changing), checked in steps that survive continuations and kills.
 import type { Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import { type FenceUpdate, type FoldedFence, RunLostError, withFencedTransaction, withFoldedFence } from "../runs/coordinator.ts";
+import {
+  type FenceUpdate,
+  type FoldedFence,
+  RunLostError,
+  withFencedTransaction,
+  withFoldedFence,
+} from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
 import { type Progress, progressFrom, STARTING } from "../runs/progress.ts";
@@ -82,7 +88,12 @@ async function analyzeIfGrown(ctx: JobContext, entity: Entity, before: number, a
  * restart, a lock or idle timeout): PostgreSQL rolled it back, and its first statement, the fence,
  * re-checks that the run is still ours. So `fn` must keep its results in its return value.
  */
-function fencedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx) => Promise<T>, update: FenceUpdate): Promise<T> {
+function fencedWithRetry<T>(
+  ctx: JobContext,
+  counters: Counters,
+  fn: (tx: Tx) => Promise<T>,
+  update: FenceUpdate,
+): Promise<T> {
   return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), pageRetry(ctx, counters));
 }
 
@@ -107,14 +118,26 @@ function pageRetry(ctx: JobContext, counters: Counters) {
 }
 
 /** `fencedWithRetry` for a page whose writer may carry the fence in its first statement. */
-function foldedWithRetry<T>(ctx: JobContext, counters: Counters, fn: (tx: Tx, fence: FoldedFence) => Promise<T>, checkpoint: Checkpoint): Promise<T> {
+function foldedWithRetry<T>(
+  ctx: JobContext,
+  counters: Counters,
+  fn: (tx: Tx, fence: FoldedFence) => Promise<T>,
+  checkpoint: Checkpoint,
+): Promise<T> {
   return withDbRetry(() => withFoldedFence(ctx.sql, ctx.lease, fn, { checkpoint }), pageRetry(ctx, counters));
 }
 
 /** A page's transaction is a few statements: one that has not settled in this long is lost. */
 const PAGE_ATTEMPT_TIMEOUT_MS = 30_000;
 
-const onePage = <T>(item: T): Page<T> => ({ page: 0, totalPages: 0, total: 0, items: [item], itemErrors: [], unstable: false });
+const onePage = <T>(item: T): Page<T> => ({
+  page: 0,
+  totalPages: 0,
+  total: 0,
+  items: [item],
+  itemErrors: [],
+  unstable: false,
+});
 
 export async function runPhases(
   ctx: JobContext,
@@ -142,7 +165,9 @@ export async function runPhases(
     // was written; the next invocation starts at the same checkpoint.
     if (err instanceof HopDeadlineError || (ctx.hopSignal.aborted && !ctx.signal.aborted)) {
       const phase = phases[Math.min(cp.phase, phases.length - 1)];
-      const where = cp.removal ? `checking what is gone (${cp.removal.entity})` : `${phase.stage} page ${cp.page}`;
+      const where = cp.removal
+        ? `checking what is gone (${cp.removal.entity})`
+        : `${phase.stage} page ${cp.page}`;
       return {
         status: "continue",
         checkpoint: cp,
@@ -170,7 +195,11 @@ async function runPasses(
   const { counters } = state;
   const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
 
-  for (; state.cp.phase < phases.length; state.cp = { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }) {
+  for (
+    ;
+    state.cp.phase < phases.length;
+    state.cp = { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }
+  ) {
     const phase = phases[state.cp.phase];
     for await (const page of phase.pages(state.cp.page, state.cp.total)) {
       if (ctx.signal.aborted) throw lost();
@@ -189,12 +218,20 @@ async function runPasses(
       // The counters commit with the page they count, after its writes (the write's counts are
       // known only then), so a run resumed after a kill has exactly what its pages wrote.
       const stats = (counts: Counters) =>
-        redactDeep({ counters: addCounters({ ...counters }, prefix(phase.entity, { pages: 1, ...counts })), progress });
+        redactDeep({
+          counters: addCounters({ ...counters }, prefix(phase.entity, { pages: 1, ...counts })),
+          progress,
+        });
       const pageCounters = await foldedWithRetry(ctx, counters, async (tx, fence) => {
         if (phase.folded) return addCounters({ pages: 1 }, await phase.write(tx, page, { fence, stats }));
         await fence.fence();
-        const written = addCounters({ items: page.items.length, itemErrors: page.itemErrors.length }, await phase.write(tx, page));
-        await tx`update public.sync_runs set stats = ${tx.json(stats(written) as never)} where id = ${ctx.lease.runId}`;
+        const written = addCounters(
+          { items: page.items.length, itemErrors: page.itemErrors.length },
+          await phase.write(tx, page),
+        );
+        await tx`update public.sync_runs set stats = ${
+          tx.json(stats(written) as never)
+        } where id = ${ctx.lease.runId}`;
         return addCounters({ pages: 1 }, written);
       }, next);
       const insertedKey = `${phase.entity}.inserted`;
@@ -221,7 +258,14 @@ async function runPasses(
     if (result) return result;
   }
 
-  const done = progressFrom({ stage: "done", activity: "done", step: null, steps: null, current: 1, total: 1 });
+  const done = progressFrom({
+    stage: "done",
+    activity: "done",
+    step: null,
+    steps: null,
+    current: 1,
+    total: 1,
+  });
   return { status: "completed", stats: { ...state.stats(done), listMovedDuringPass: state.cp.unstable } };
 }
 
@@ -234,26 +278,34 @@ export const REMOVAL_BATCH = 50;
  * position reached and the counters, so a continuation (or a resume after a kill) goes on after
  * the last id checked and never checks a confirmed id again.
  */
-// deno-lint-ignore no-explicit-any
-async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassState): Promise<JobResult | null> {
+async function checkRemovals(
+  ctx: JobContext,
+  // deno-lint-ignore no-explicit-any
+  phase: Phase<any>,
+  state: PassState,
+): Promise<JobResult | null> {
   const { counters } = state;
   const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
   let after = state.cp.removal?.entity === phase.entity ? state.cp.removal.after : null;
-  const progress = (): Progress => progressFrom({
-    stage: phase.stage,
-    activity: "removals",
-    step: null,
-    steps: null,
-    current: (counters[`${phase.entity}.removedUpstream`] ?? 0) + (counters[`${phase.entity}.verifiedPresent`] ?? 0),
-    total: null,
-  });
+  const progress = (): Progress =>
+    progressFrom({
+      stage: phase.stage,
+      activity: "removals",
+      step: null,
+      steps: null,
+      current: (counters[`${phase.entity}.removedUpstream`] ?? 0) +
+        (counters[`${phase.entity}.verifiedPresent`] ?? 0),
+      total: null,
+    });
   // Each verdict's transaction: the fence (with the new position), the write, then the counters.
   const commit = async (write: (tx: Tx) => Promise<Counters>, position: string) => {
     const checkpoint: Checkpoint = { ...state.cp, removal: { entity: phase.entity, after: position } };
     const add = await fencedWithRetry(ctx, counters, async (tx) => {
       const add = await write(tx);
       const next = addCounters({ ...counters }, prefix(phase.entity, add));
-      await tx`update public.sync_runs set stats = ${tx.json(redactDeep({ counters: next, progress: progress() }) as never)}
+      await tx`update public.sync_runs set stats = ${
+        tx.json(redactDeep({ counters: next, progress: progress() }) as never)
+      }
                where id = ${ctx.lease.runId}`;
       return add;
     }, { checkpoint });
@@ -265,13 +317,21 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
   };
 
   for (;;) {
-    const batch = await withDbRetry(() => ctx.sql`
-      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`, { signal: ctx.signal, deadline: ctx.deadline });
+    const batch = await withDbRetry(
+      () =>
+        ctx.sql`
+      select external_id from sync.removal_candidates(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${after}, ${REMOVAL_BATCH})`,
+      { signal: ctx.signal, deadline: ctx.deadline },
+    );
     if (batch.length === 0) break;
     for (const { external_id: id } of batch) {
       if (ctx.signal.aborted) throw lost();
       if (ctx.budgetSpent()) {
-        return { status: "continue", checkpoint: { ...state.cp, removal: { entity: phase.entity, after } }, stats: state.stats(progress()) };
+        return {
+          status: "continue",
+          checkpoint: { ...state.cp, removal: { entity: phase.entity, after } },
+          stats: state.stats(progress()),
+        };
       }
       after = id as string;
       const numeric = Number(id);
@@ -279,7 +339,10 @@ async function checkRemovals(ctx: JobContext, phase: Phase<any>, state: PassStat
       const item = await phase.fetchOne(numeric);
       if (item === null) {
         await commit(async (tx) => {
-          const [row] = await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[id]}, false) as n`;
+          const [row] =
+            await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[
+              id,
+            ]}, false) as n`;
           return { removedUpstream: row.n };
         }, after);
       } else {

@@ -67,7 +67,8 @@ export async function repairTenant(
       if (lease) {
         await fenced((tx) =>
           tx`update public.guest_reservations set removed_upstream_at = now(), updated_at = now()
-             where tenant_id = ${tenantId} and external_booking_id = ${bookingId} and removed_upstream_at is null`);
+             where tenant_id = ${tenantId} and external_booking_id = ${bookingId} and removed_upstream_at is null`
+        );
       }
       continue;
     }

@@ -56,7 +56,12 @@ const seenIds = (items: { id: number }[], errors: ItemError[]) => [
   ...errors.flatMap((e) => (e.id === null ? [] : [e.id])),
 ];
 
-export async function writeTypesPage(tx: Tx, tenantId: string, runId: string, page: Page<AccommodationType>): Promise<Counters> {
+export async function writeTypesPage(
+  tx: Tx,
+  tenantId: string,
+  runId: string,
+  page: Page<AccommodationType>,
+): Promise<Counters> {
   const items = page.items.map((t) => ({
     id: t.id,
     name: t.title,
@@ -77,13 +82,25 @@ export async function writeTypesPage(tx: Tx, tenantId: string, runId: string, pa
       serviceIds: t.serviceIds,
     },
   }));
-  const row = await bookkeeping(tx, tenantId, runId, "accommodation_type", seenIds(page.items, page.itemErrors),
-    page.items.map((t) => t.id), fromItemErrors(page.itemErrors),
-    items.length ? tx`sync.upsert_accommodation_types(${tenantId}, ${tx.json(items as never)})` : null);
+  const row = await bookkeeping(
+    tx,
+    tenantId,
+    runId,
+    "accommodation_type",
+    seenIds(page.items, page.itemErrors),
+    page.items.map((t) => t.id),
+    fromItemErrors(page.itemErrors),
+    items.length ? tx`sync.upsert_accommodation_types(${tenantId}, ${tx.json(items as never)})` : null,
+  );
   return { inserted: row.inserted ?? 0, updated: row.updated ?? 0, ...quarantineCounters(row) };
 }
 
-export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, page: Page<Accommodation>): Promise<Counters> {
+export async function writeUnitsPage(
+  tx: Tx,
+  tenantId: string,
+  runId: string,
+  page: Page<Accommodation>,
+): Promise<Counters> {
   const items = page.items.map((u) => ({
     id: u.id,
     type_id: u.accommodationTypeId ?? 0,
@@ -94,13 +111,27 @@ export async function writeUnitsPage(tx: Tx, tenantId: string, runId: string, pa
   if (items.length) {
     // A unit's type must exist before the unit (its foreign key): a statement of its own.
     const typeIds = [...new Set(items.map((i) => i.type_id))];
-    const [t] = await tx`select sync.ensure_accommodation_types(${tenantId}, ${tx.array(typeIds, INT4)}) as n`;
+    const [t] = await tx`select sync.ensure_accommodation_types(${tenantId}, ${
+      tx.array(typeIds, INT4)
+    }) as n`;
     typesCreated = t.n;
   }
-  const row = await bookkeeping(tx, tenantId, runId, "accommodation", seenIds(page.items, page.itemErrors),
-    page.items.map((u) => u.id), fromItemErrors(page.itemErrors),
-    items.length ? tx`sync.upsert_accommodation_units(${tenantId}, ${tx.json(items as never)})` : null);
-  return { inserted: row.inserted ?? 0, updated: row.updated ?? 0, typesAutoCreated: typesCreated, ...quarantineCounters(row) };
+  const row = await bookkeeping(
+    tx,
+    tenantId,
+    runId,
+    "accommodation",
+    seenIds(page.items, page.itemErrors),
+    page.items.map((u) => u.id),
+    fromItemErrors(page.itemErrors),
+    items.length ? tx`sync.upsert_accommodation_units(${tenantId}, ${tx.json(items as never)})` : null,
+  );
+  return {
+    inserted: row.inserted ?? 0,
+    updated: row.updated ?? 0,
+    typesAutoCreated: typesCreated,
+    ...quarantineCounters(row),
+  };
 }
 
 /** Rooms first, in the caller's transaction: the reservations cannot exist without them. */
@@ -111,14 +142,24 @@ async function upsertReservations(
   rooms: RoomRow[],
 ): Promise<Counters> {
   const [u] = await tx`select * from sync.resolve_booked_units(${tenantId}, ${tx.json(rooms as never)})`;
-  const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${tx.json(reservations as never)})`;
-  return { unitsAutoCreated: u.units_created, typesAutoCreated: u.types_created, inserted: r.inserted, updated: r.updated };
+  const [r] = await tx`select * from sync.upsert_reservations(${tenantId}, ${
+    tx.json(reservations as never)
+  })`;
+  return {
+    unitsAutoCreated: u.units_created,
+    typesAutoCreated: u.types_created,
+    inserted: r.inserted,
+    updated: r.updated,
+  };
 }
 
 const roomsCall = (tx: Tx, tenantId: string, rooms: RoomRow[]): Fragment =>
   tx`sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
 
-const roomCounters = (row: Record<string, number>): Counters => ({ roomsWritten: row.written, roomsRemoved: row.removed });
+const roomCounters = (row: Record<string, number>): Counters => ({
+  roomsWritten: row.written,
+  roomsRemoved: row.removed,
+});
 
 /** Units, reservations and their rooms for a set of bookings (repair uses it for one booking). */
 export async function writeReservations(
@@ -133,7 +174,14 @@ export async function writeReservations(
 }
 
 const NOTHING_WRITTEN: Counters = {
-  typesAutoCreated: 0, unitsAutoCreated: 0, inserted: 0, updated: 0, roomsWritten: 0, roomsRemoved: 0, quarantined: 0, quarantineResolved: 0,
+  typesAutoCreated: 0,
+  unitsAutoCreated: 0,
+  inserted: 0,
+  updated: 0,
+  roomsWritten: 0,
+  roomsRemoved: 0,
+  quarantined: 0,
+  quarantineResolved: 0,
 };
 
 /**
@@ -157,7 +205,9 @@ export async function writeBookingsPage(
   const allCounted = { items: entries.length, itemErrors: 0, ...NOTHING_WRITTEN };
   const [check] = await tx`
     select owned, changed from sync.bookings_page_unchanged(${tenantId}, ${runId},
-      ${commit ? commit.fence.lease.fencingToken : null}, ${commit ? tx.json(commit.fence.checkpoint as never) : null}::jsonb,
+      ${commit ? commit.fence.lease.fencingToken : null}, ${
+    commit ? tx.json(commit.fence.checkpoint as never) : null
+  }::jsonb,
       ${tx.array(ids, INT4)}, ${tx.array(hashes as string[], TEXT)},
       ${commit && ids.length === entries.length ? tx.json(commit.stats(allCounted) as never) : null}::jsonb)`;
   if (commit) await commit.fence.held(check.owned);
@@ -175,13 +225,19 @@ export async function writeBookingsPage(
       reservations.push({ ...mapped.reservation, content_hash: hash });
       rooms.push(...mapped.rooms);
     } else {
-      quarantine.push({ id: booking.id, reason: quarantineReason(mapped.reason), payload: quarantinePayload(booking) });
+      quarantine.push({
+        id: booking.id,
+        reason: quarantineReason(mapped.reason),
+        payload: quarantinePayload(booking),
+      });
     }
   }
   const counted = { items: entries.length - itemErrors.length, itemErrors: itemErrors.length };
   const seen = todo.flatMap((e) => (e.id === null ? [] : [e.id]));
   const [w] = await tx`
-    select * from sync.write_bookings_page(${tenantId}, ${runId}, ${tx.json(reservations as never)}, ${tx.json(rooms as never)},
+    select * from sync.write_bookings_page(${tenantId}, ${runId}, ${tx.json(reservations as never)}, ${
+    tx.json(rooms as never)
+  },
       ${tx.array(seen, INT4)}, ${tx.array(reservations.map((r) => r.external_booking_id), TEXT)},
       ${tx.json(quarantine as never)}, ${commit ? tx.json(commit.stats(counted) as never) : null}::jsonb)`;
   return {
