@@ -27,7 +27,7 @@ import {
   testConnection,
   testConnectionSchema,
 } from "./tenant-admin.ts";
-import { continueItself, startInBackground } from "./run-start.ts";
+import { claimAndStart, continueItself, startInBackground } from "./run-start.ts";
 
 const SOURCE = "sync-command-center";
 export const commandSchema = runRequestSchema.extend({
@@ -211,20 +211,11 @@ export function commandCenter(deps: FunctionDeps) {
         });
       }
       if (command.tenantId) await requireTenant(sql, command.tenantId);
-      const claim = await claimRun(sql, {
+      return claimAndStart(deps, req, {
         tenantId: command.tenantId,
         source: SOURCE,
         trigger: command.trigger,
-        leaseSeconds: config.leaseSeconds,
-      });
-      if (claim.outcome === "busy") throw runInProgress(claim.holder);
-      return startInBackground(
-        deps,
-        req,
-        claim.run,
-        drive,
-        claim.outcome === "resumed" ? { resumed: true } : {},
-      );
+      }, drive);
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }

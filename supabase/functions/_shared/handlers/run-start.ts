@@ -2,8 +2,10 @@
 // (kept alive by the platform's waitUntil), and the caller gets 202 or the run's progress stream.
 import { json } from "../http/errors.ts";
 import { sseResponse, wantsEventStream } from "../http/sse.ts";
+import { type ClaimInput, claimRun } from "../runs/coordinator.ts";
 import type { Run } from "../runs/types.ts";
 import type { FunctionDeps } from "../types.ts";
+import { runInProgress } from "./run-api.ts";
 import { watchRun } from "./watch.ts";
 
 /** A function's own continuation: a new invocation that resumes the checkpointed run. */
@@ -28,4 +30,16 @@ export function startInBackground(
     tenantId: run.tenantId,
     ...extra,
   });
+}
+
+/** Claims the slot (409 naming the holder when it is taken) and starts the run it got. */
+export async function claimAndStart(
+  deps: Pick<FunctionDeps, "sql" | "log" | "waitUntil" | "config">,
+  req: Request,
+  input: Omit<ClaimInput, "leaseSeconds">,
+  drive: (run: Run) => Promise<unknown>,
+): Promise<Response> {
+  const claim = await claimRun(deps.sql, { ...input, leaseSeconds: deps.config.leaseSeconds });
+  if (claim.outcome === "busy") throw runInProgress(claim.holder);
+  return startInBackground(deps, req, claim.run, drive, claim.outcome === "resumed" ? { resumed: true } : {});
 }

@@ -4,15 +4,15 @@ import { z } from "zod";
 import { readJson, searchParams } from "../http/body.ts";
 import { json } from "../http/errors.ts";
 import { createHandler } from "../http/handler.ts";
-import { cancelRuns, claimRun } from "../runs/coordinator.ts";
+import { cancelRuns } from "../runs/coordinator.ts";
 import { executeRun } from "../runs/executor.ts";
 import type { Run, SyncSource } from "../runs/types.ts";
 import type { JobFor } from "../sync/jobs.ts";
 import { requireSyncableTenant, requireTenant } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
-import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
+import { resumeFor, runRequestSchema, toCommand } from "./run-api.ts";
 import { runIdQuery, runResponse } from "./run-query.ts";
-import { continueItself, startInBackground } from "./run-start.ts";
+import { claimAndStart, continueItself, startInBackground } from "./run-start.ts";
 
 export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: JobFor) {
   const { sql, config, log } = deps;
@@ -42,20 +42,11 @@ export function sourceFunction(source: SyncSource, deps: FunctionDeps, jobFor: J
         });
       }
       await requireSyncableTenant(sql, command.tenantId!);
-      const claim = await claimRun(sql, {
+      return claimAndStart(deps, req, {
         tenantId: command.tenantId,
         source,
         trigger: command.trigger,
-        leaseSeconds: config.leaseSeconds,
-      });
-      if (claim.outcome === "busy") throw runInProgress(claim.holder);
-      return startInBackground(
-        deps,
-        req,
-        claim.run,
-        drive,
-        claim.outcome === "resumed" ? { resumed: true } : {},
-      );
+      }, drive);
     },
   }, { adminKeys: () => config.adminKeys, jwt: () => config.jwt, log });
 }
