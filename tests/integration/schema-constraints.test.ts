@@ -2,6 +2,7 @@
 // relies on refuse rows that break them, each error naming its constraint.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, insertTenant, type TestDatabase } from "../helpers/db.ts";
+import { addUnits } from "../helpers/rooms.ts";
 
 let db: TestDatabase;
 let tenant: string;
@@ -11,13 +12,7 @@ let reservationId: string;
 beforeAll(async () => {
   db = await createTestDatabase(2);
   tenant = await insertTenant(db.sql);
-  const [type] = await db.sql`
-    insert into hotels.accommodation_types (tenant_id, motopress_type_id, name) values (${tenant}, 1, 'Double')
-    returning id`;
-  const [unit] = await db.sql`
-    insert into hotels.accommodation_units (tenant_id, accommodation_type_id, motopress_unit_id, motopress_type_id, name)
-    values (${tenant}, ${type.id}, 11, 1, 'Room 11') returning id`;
-  unitId = unit.id;
+  unitId = (await addUnits(db.sql, tenant, [11]))[11];
   const [res] = await db.sql`
     insert into public.guest_reservations (tenant_id, external_booking_id, accommodation_unit_id, status, kind,
       check_in_date, check_out_date)
