@@ -105,6 +105,9 @@ async function dropConnections(): Promise<number> {
   return rows.filter((r) => r.ok).length;
 }
 
+/** A page's first statement: the fence, or the bookings writer's check that carries it. */
+const PAGE_FENCE = String.raw`sync\.(fence_run|bookings_page_unchanged)\(`;
+
 /**
  * Stops the tenant's next page at its fence, inside the page's open transaction, and returns the
  * blocked connection's pid. `held` (armed before the run started) holds the site's next response,
@@ -124,13 +127,16 @@ async function holdNextPage(tenantId: string, held: { reached: Promise<void>; re
   const [{ me }] = await lock`select pg_backend_pid() as me`;
   held.release();
   expect(locked.length, "the run waiting on the site has its row").toBe(1);
-  // Blocked by us and inside a transaction that began before its statement: a page, not the
-  // run's heartbeat or finish (single statements).
+  // Blocked by us in a page's first statement (PAGE_FENCE), not in a single statement on the
+  // run's row: a heartbeat, or the note a worker leaves at beforeunload, whose failure the worker
+  // ignores, so the fault would go unmet. query_start > xact_start does not tell them apart: under
+  // the extended protocol a single statement's transaction starts at its Parse, before its Execute.
   const pid = await waitFor(async () => {
     const [row] = await sql`
       select pid from pg_stat_activity
       where datname = ${DB_NAME} and application_name = 'motopress-sync'
-        and ${me}::int = any (pg_blocking_pids(pid)) and query_start > xact_start`;
+        and ${me}::int = any (pg_blocking_pids(pid))
+        and query ~ ${PAGE_FENCE}`;
     return row?.pid as number | undefined;
   }, 30_000);
   return { pid, release: async () => (await lock`commit`, lock.release()) };
