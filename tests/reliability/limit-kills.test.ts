@@ -1,8 +1,11 @@
 // Reliability harness 1b (issue 9, item 6): the crash harness with the runtime's own limits as the
 // killer. Three servers of the local edge runtime share one database; each has one limit tightened
 // and the functions told not to budget for it, so the runtime kills their workers mid-sync:
-//   cpu     CPU 200/400 ms per worker (hops ignore CPU; no beforeunload before the kill);
-//   wall    wall clock 2.5 s per worker (hops think they have a day);
+//   cpu     CPU 150/300 ms per worker (hops ignore CPU; no beforeunload before the kill), on a
+//           hotel of its own whose first import (20,000 bookings) costs several workers' CPU
+//           however fast the machine (a re-sync of the small hotels may fit in one);
+//   wall    wall clock 2.5 s per worker (hops think they have a day), the site slow enough that a
+//           sync takes twice that;
 //   memory  a worker memory limit just above an idle worker's footprint.
 // Every sync is started again only by ordinary claims (POST {tenantId}). Every time: the database
 // equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
@@ -30,6 +33,7 @@ const MODES: Mode[] = ["cpu", "wall_clock", "memory"];
 let stack: Stack;
 const servers = {} as Record<Mode, FunctionsServer>;
 const sites: { id: string; site: SimSite }[] = [];
+let cpuSite: { id: string; site: SimSite };
 
 beforeAll(async () => {
   stack = await startStack({ SYNC_LEASE_SECONDS: String(LEASE_S) });
@@ -37,8 +41,8 @@ beforeAll(async () => {
   [servers.cpu, servers.wall_clock, servers.memory] = await Promise.all([
     startFunctionsServer({
       ...base,
-      EDGE_RUNTIME_CPU_SOFT_MS: "200",
-      EDGE_RUNTIME_CPU_HARD_MS: "400",
+      EDGE_RUNTIME_CPU_SOFT_MS: "150",
+      EDGE_RUNTIME_CPU_HARD_MS: "300",
       SYNC_CPU_LIMIT_MS: "3600000",
     }),
     startFunctionsServer({
@@ -62,10 +66,12 @@ beforeAll(async () => {
     });
     sites.push({ id: await tenantForSite(stack.db.sql, site), site });
   }
+  const site = await startSite({ seed: 73, hotel: { bookings: 20_000, hiddenUnits: 0 } });
+  cpuSite = { id: await tenantForSite(stack.db.sql, site), site };
 }, 180_000);
 afterAll(async () => {
   await Promise.all(Object.values(servers).map((s) => s?.stop()));
-  for (const s of sites) await s.site.close();
+  for (const s of [...sites, cpuSite]) await s?.site.close();
   await stack?.close();
 });
 
@@ -100,7 +106,7 @@ describe("kills through the runtime's limits", () => {
         maxTakeoverMs: 0,
       };
       // Accommodations first, once per site, on the default-limited stack.
-      for (const { id } of sites) {
+      for (const { id } of [...sites, cpuSite]) {
         const res = await stack.call("motopress-accommodations", { tenantId: id });
         expect((await waitForRun(stack.db.sql, res.body.runId, 60_000)).status).toBe("completed");
       }
@@ -110,10 +116,11 @@ describe("kills through the runtime's limits", () => {
       for (let i = 0; i < iterations || (large && killed() < 100 && i < 300); i++) {
         const mode = MODES[i % MODES.length];
         const server = servers[mode];
-        const { id: tenant, site } = sites[i % sites.length];
+        const { id: tenant, site } = mode === "cpu" ? cpuSite : sites[i % sites.length];
         const edits = mutateBookings(rng, site.sim, intBetween(rng, 2, 10));
         site.sim.setFaults({
-          latencyMsPerPage: mode === "wall_clock" ? intBetween(rng, 80, 160) : intBetween(rng, 0, 20),
+          // Wall-clock mode: 25 pages take at least twice the worker's 2.5 s, however fast the machine.
+          latencyMsPerPage: mode === "wall_clock" ? intBetween(rng, 200, 300) : intBetween(rng, 0, 20),
         });
         const label = `#${i} ${mode} tenant ${tenant.slice(0, 8)} [${edits.join(", ")}]`;
         const killsBefore = killsOf(server).length;
