@@ -3,7 +3,11 @@
 // Args: <siteUrl> <consumerKey> <consumerSecret>. Each step runs 7 times over every page; the best
 // time is printed, in µs per booking.
 import { createMotoPressClient } from "../supabase/functions/_shared/motopress/client.ts";
-import { bookingSchema, validatePage } from "../supabase/functions/_shared/motopress/schemas.ts";
+import {
+  bookingSchema,
+  validateBookingsPage,
+  validatePage,
+} from "../supabase/functions/_shared/motopress/schemas.ts";
 import { entryOf } from "../supabase/functions/_shared/sync/booking-entries.ts";
 import { mapBooking } from "../supabase/functions/_shared/sync/booking-mapper.ts";
 
@@ -32,5 +36,6 @@ console.log(`${n} bookings, ${Math.round(texts.reduce((a, t) => a + t.length, 0)
 step("JSON.parse of the page", () => texts.forEach((t) => JSON.parse(t)));
 step("content hash (entryOf)", () => pages.forEach((p) => p.forEach((b) => entryOf(b))));
 step("zod validation", () => pages.forEach((p) => validatePage(bookingSchema, p)));
+step("check + toBooking (the sync)", () => pages.forEach((p) => validateBookingsPage(p)));
 step("mapping (mapBooking)", () => valid.forEach((p) => p.forEach(mapBooking)));
 step("row JSON for the statement", () => mapped.forEach((p) => JSON.stringify(p)));

@@ -11,6 +11,7 @@ import {
   describeIssues,
   isNonLiveStatus,
   type ItemError,
+  validateBookingsPage,
   validatePage,
 } from "./schemas.ts";
 import type { z } from "zod";
@@ -293,7 +294,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     accommodationTypes: (o) =>
       paginate("accommodation_types", (raw) => validatePage(accommodationTypeSchema, raw), o),
     accommodations: (o) => paginate("accommodations", (raw) => validatePage(accommodationSchema, raw), o),
-    bookings: (o) => paginate("bookings", (raw) => validatePage(bookingSchema, raw), o),
+    bookings: (o) => paginate("bookings", validateBookingsPage, o),
     rawBookings: (o) => paginate("bookings", (raw) => ({ items: [...raw], itemErrors: [] }), o),
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),

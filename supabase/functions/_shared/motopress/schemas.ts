@@ -1,19 +1,13 @@
 import { z } from "zod";
+import { isRawBooking } from "./booking-check.ts";
+import { BOOKING_STATUSES, type BookingStatus, isCalendarDate, NAIVE_DATE_TIME, YMD } from "./formats.ts";
 import { decodeHtmlEntities } from "./html-entities.ts";
 import { PRIVATE_TITLE_PREFIXES, PROTECTED_TITLE_PREFIXES } from "./title-prefixes.ts";
 
 // Raw shapes follow the mphb/v1 API as described in docs/motopress-quirks.md and the reference notes.
 // Objects are loose: WordPress and add-ons append keys (`_links`, `_embedded`, `targetHints`, custom fields).
 
-export const BOOKING_STATUSES = [
-  "pending-user",
-  "pending-payment",
-  "pending",
-  "abandoned",
-  "confirmed",
-  "cancelled",
-] as const;
-export type BookingStatus = typeof BOOKING_STATUSES[number];
+export { BOOKING_STATUSES, type BookingStatus };
 
 /**
  * Statuses a single GET returns for every type (types, units, bookings) but a list never does: in the
@@ -28,26 +22,18 @@ const id = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const money = z.number().finite();
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const ymd = z.string().regex(YMD, "expected Y-m-d").refine(isCalendarDate, "not a calendar date");
+const naiveDateTime = z.string().regex(NAIVE_DATE_TIME, "expected Y-m-d\\TH:i:s");
 
-/** `value` has the Y-m-d shape (checked before); arithmetic, not a Date: every night of every room is checked. */
-function isCalendarDate(value: string): boolean {
-  const y = Number(value.slice(0, 4)), m = Number(value.slice(5, 7)), d = Number(value.slice(8, 10));
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  return m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]);
-}
-
-const ymd = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected Y-m-d").refine(
-  isCalendarDate,
-  "not a calendar date",
-);
-const naiveDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/, "expected Y-m-d\\TH:i:s");
-
+/** Text as sent: a string, null or absent (converted by `orNull`/`orEmpty`). */
+const nullishString = z.string().nullish();
 /** WordPress uses `""` for unset meta; some builds or add-ons send null or omit the key. */
-const optionalText = z.string().nullish().transform((
-  v,
-) => (v === undefined || v === null || v === "" ? null : v));
-const text = z.string().nullish().transform((v) => v ?? "");
+const orNull = (
+  v: string | null | undefined,
+): string | null => (v === undefined || v === null || v === "" ? null : v);
+const orEmpty = (v: string | null | undefined): string => v ?? "";
+const optionalText = nullishString.transform(orNull);
+const text = nullishString.transform(orEmpty);
 
 /** The premium iCal importer stores SUMMARY/DESCRIPTION as `"…"`, literal quotes included. */
 export function unquoteIcal(value: string): string {
@@ -57,16 +43,15 @@ export function unquoteIcal(value: string): string {
  * `check_in_time`/`check_out_time` are a site setting (option + ":00"). An unreadable value is a
  * harmless oddity: it becomes `null` (unknown) rather than costing the booking.
  */
-const siteTime = z.string().nullish().transform((v) => {
+function siteTime(v: string | null | undefined): string | null {
   const m = v ? /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(v.trim()) : null;
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return null;
   return `${m[1].padStart(2, "0")}:${m[2]}:${m[3] ?? "00"}`;
-});
-const icalText = optionalText.transform((v) => {
-  if (v === null) return null;
-  const unquoted = unquoteIcal(v);
+}
+function icalText(v: string | null | undefined): string | null {
+  const unquoted = unquoteIcal(v ?? "");
   return unquoted === "" ? null : unquoted;
-});
+}
 
 const linkObject = z.looseObject({ href: z.string() });
 const links = z.record(z.string(), z.array(linkObject)).optional();
@@ -201,11 +186,13 @@ export const accommodationSchema = rawAccommodationSchema.transform((a): Accommo
 
 // ---------- bookings ----------
 
-// Plain (stripping) objects, unlike the loose ones above: the transform below reads only declared
-// keys, so an add-on's extra keys change nothing, and not copying them is a quarter of a booking's
-// validation (the sync validates every booking of a first import).
+// Validation only: every field passes as sent, and `toBooking` converts it. A page's bookings are
+// checked by hand first (booking-check.ts, a few times faster: the sync checks every booking of a
+// first import); these schemas are the reference that check is tested against, and give a refused
+// booking its reason. Plain (stripping) objects, unlike the loose ones above: `toBooking` reads only
+// declared keys, so an add-on's extra keys change nothing.
 
-const labelled = z.object({ label: text, value: money.optional(), price: money.optional() });
+const labelled = z.object({ label: nullishString, value: money.optional(), price: money.optional() });
 const taxes = z.object({
   accommodation: z.array(labelled).optional(),
   services: z.array(labelled).optional(),
@@ -219,7 +206,7 @@ const rawReservedAccommodation = z.object({
   rate: nonNegativeInt.optional(),
   adults: nonNegativeInt.optional(),
   children: nonNegativeInt.optional(),
-  guest_name: optionalText,
+  guest_name: nullishString,
   services: z.array(z.object({
     id: z.number().int().nullish(),
     quantity: nonNegativeInt.optional(),
@@ -244,8 +231,8 @@ const customerKeys = [
   "address1",
 ] as const;
 const rawCustomer = z.object(
-  Object.fromEntries(customerKeys.map((k) => [k, optionalText])) as {
-    [K in typeof customerKeys[number]]: typeof optionalText;
+  Object.fromEntries(customerKeys.map((k) => [k, nullishString])) as {
+    [K in typeof customerKeys[number]]: typeof nullishString;
   },
 );
 
@@ -254,31 +241,31 @@ export const rawBookingSchema = z.object({
   status: z.enum(BOOKING_STATUSES),
   date_created: naiveDateTime,
   date_created_utc: naiveDateTime,
-  key: optionalText,
+  key: nullishString,
   check_in_date: ymd,
   check_out_date: ymd,
-  check_in_time: siteTime,
-  check_out_time: siteTime,
+  check_in_time: nullishString,
+  check_out_time: nullishString,
   customer: rawCustomer.nullish(),
   reserved_accommodations: z.array(rawReservedAccommodation),
-  coupon_code: optionalText,
-  currency: optionalText,
+  coupon_code: nullishString,
+  currency: nullishString,
   total_price: money,
-  checkout_id: optionalText,
+  checkout_id: nullishString,
   payments: z.array(z.object({
     id,
     status: z.string(),
     amount: money,
-    currency: optionalText,
+    currency: nullishString,
   })).optional(),
   imported: z.boolean(),
-  ical_prodid: optionalText,
-  ical_summary: icalText,
-  ical_description: icalText,
-  note: optionalText,
+  ical_prodid: nullishString,
+  ical_summary: nullishString,
+  ical_description: nullishString,
+  note: nullishString,
   // date_utc is `false` when the stored date is not numeric.
   internal_notes: z.array(z.object({
-    note: text,
+    note: nullishString,
     user: z.number().int().nullish(),
     date_utc: z.union([z.string(), z.literal(false)]).nullish(),
   })).optional(),
@@ -287,6 +274,8 @@ export const rawBookingSchema = z.object({
   message: "check_out_date is before check_in_date",
   path: ["check_out_date"],
 });
+/** A booking as sent, checked. */
+export type RawBooking = z.infer<typeof rawBookingSchema>;
 
 export interface Customer {
   firstName: string | null;
@@ -357,31 +346,32 @@ export interface Booking {
 
 // Fees carry `price` on real sites although the published schema says `value`; taxes use `value`.
 function amounts(items: z.infer<typeof labelled>[] | undefined): LabelledAmount[] {
-  return (items ?? []).map((i) => ({ label: i.label, amount: i.price ?? i.value ?? 0 }));
+  return (items ?? []).map((i) => ({ label: orEmpty(i.label), amount: i.price ?? i.value ?? 0 }));
 }
 
-export const bookingSchema = rawBookingSchema.transform((b): Booking => {
+/** The booking the sync writes, from one as sent (checked by either validator). */
+export function toBooking(b: RawBooking): Booking {
   const c = b.customer;
   return {
     id: b.id,
     status: b.status,
     dateCreated: b.date_created,
     dateCreatedUtc: `${b.date_created_utc}Z`,
-    key: b.key,
+    key: orNull(b.key),
     checkInDate: b.check_in_date,
     checkOutDate: b.check_out_date,
-    checkInTime: b.check_in_time,
-    checkOutTime: b.check_out_time,
+    checkInTime: siteTime(b.check_in_time),
+    checkOutTime: siteTime(b.check_out_time),
     customer: {
-      firstName: c?.first_name ?? null,
-      lastName: c?.last_name ?? null,
-      email: c?.email ?? null,
-      phone: c?.phone ?? null,
+      firstName: orNull(c?.first_name),
+      lastName: orNull(c?.last_name),
+      email: orNull(c?.email),
+      phone: orNull(c?.phone),
       country: c?.country ? c.country.toUpperCase() : null,
-      state: c?.state ?? null,
-      city: c?.city ?? null,
-      zip: c?.zip ?? null,
-      address1: c?.address1 ?? null,
+      state: orNull(c?.state),
+      city: orNull(c?.city),
+      zip: orNull(c?.zip),
+      address1: orNull(c?.address1),
     },
     reservedAccommodations: b.reserved_accommodations.map((r) => {
       const t = Array.isArray(r.taxes) ? undefined : r.taxes;
@@ -391,7 +381,7 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
         rateId: r.rate ? r.rate : null,
         adults: r.adults ?? null,
         children: r.children ?? null,
-        guestName: r.guest_name === null ? null : (r.guest_name.trim() || null),
+        guestName: r.guest_name?.trim() || null,
         services: (r.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s] : [])).map((
           s,
         ) => ({
@@ -410,28 +400,30 @@ export const bookingSchema = rawBookingSchema.transform((b): Booking => {
         discount: r.discount ?? 0,
       };
     }),
-    couponCode: b.coupon_code,
-    currency: b.currency,
+    couponCode: orNull(b.coupon_code),
+    currency: orNull(b.currency),
     totalPrice: b.total_price,
-    checkoutId: b.checkout_id,
+    checkoutId: orNull(b.checkout_id),
     payments: (b.payments ?? []).map((p) => ({
       id: p.id,
       status: p.status,
       amount: p.amount,
-      currency: p.currency,
+      currency: orNull(p.currency),
     })),
     imported: b.imported,
-    icalProdid: b.ical_prodid,
-    icalSummary: b.ical_summary,
-    icalDescription: b.ical_description,
-    note: b.note,
+    icalProdid: orNull(b.ical_prodid),
+    icalSummary: icalText(b.ical_summary),
+    icalDescription: icalText(b.ical_description),
+    note: orNull(b.note),
     internalNotes: (b.internal_notes ?? []).map((n) => ({
-      note: n.note,
+      note: orEmpty(n.note),
       user: n.user ?? null,
       dateUtc: typeof n.date_utc === "string" && n.date_utc !== "" ? `${n.date_utc}Z` : null,
     })),
   };
-});
+}
+
+export const bookingSchema = rawBookingSchema.transform(toBooking);
 
 // ---------- WordPress error body ----------
 
@@ -467,11 +459,23 @@ export function rawId(raw: unknown): number | null {
   return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-/** Validates item by item, so one malformed booking never costs the rest of its page. */
-export function validatePage<T>(schema: z.ZodType<T>, rawItems: readonly unknown[]): ValidatedPage<T> {
+/**
+ * Validates item by item, so one malformed booking never costs the rest of its page. `quick`, a
+ * faster check of the same rules, answers first where it can.
+ */
+export function validatePage<T>(
+  schema: z.ZodType<T>,
+  rawItems: readonly unknown[],
+  quick?: (raw: unknown) => T | undefined,
+): ValidatedPage<T> {
   const items: T[] = [];
   const itemErrors: ItemError[] = [];
   for (const raw of rawItems) {
+    const checked = quick?.(raw);
+    if (checked !== undefined) {
+      items.push(checked);
+      continue;
+    }
     const result = schema.safeParse(raw);
     if (result.success) items.push(result.data);
     else itemErrors.push({ id: rawId(raw), reason: describeIssues(result.error), raw });
@@ -479,7 +483,15 @@ export function validatePage<T>(schema: z.ZodType<T>, rawItems: readonly unknown
   return { items, itemErrors };
 }
 
-export const validateBookingsPage = (raw: readonly unknown[]) => validatePage(bookingSchema, raw);
+/**
+ * Bookings: what the hand-written check passes is converted at once, the rest parsed by zod, which
+ * refuses it with its reason (or accepts it, should the check ever be stricter than the schema).
+ */
+const checkedBooking = (
+  raw: unknown,
+): Booking | undefined => (isRawBooking(raw) ? toBooking(raw as RawBooking) : undefined);
+export const validateBookingsPage = (raw: readonly unknown[]) =>
+  validatePage(bookingSchema, raw, checkedBooking);
 export const validateAccommodationsPage = (raw: readonly unknown[]) => validatePage(accommodationSchema, raw);
 export const validateAccommodationTypesPage = (raw: readonly unknown[]) =>
   validatePage(accommodationTypeSchema, raw);

@@ -3,7 +3,7 @@
 // reservations, and only the bookings that differ are validated, mapped and written (an unchanged
 // re-sync then costs little more than fetching the pages).
 import type { Page } from "../motopress/client.ts";
-import { type Booking, bookingSchema, rawId, validatePage } from "../motopress/schemas.ts";
+import { type Booking, rawId, validateBookingsPage } from "../motopress/schemas.ts";
 import { BOOKING_MAPPING_VERSION } from "./booking-mapper.ts";
 
 export interface BookingEntry {
@@ -56,7 +56,7 @@ export const entriesOf = (page: Page<unknown>): Page<BookingEntry> => ({
 /** Validates the entries that changed; already validated ones pass as they are. */
 export function settle(entries: BookingEntry[]) {
   const fresh = entries.filter((e) => !e.booking);
-  const { items, itemErrors } = validatePage(bookingSchema, fresh.map((e) => e.raw));
+  const { items, itemErrors } = validateBookingsPage(fresh.map((e) => e.raw));
   const hashOf = new Map(fresh.flatMap((e) => (e.id === null ? [] : [[e.id, e.hash] as const])));
   const valid = [
     ...entries.flatMap((e) => (e.booking ? [{ booking: e.booking, hash: e.hash }] : [])),
