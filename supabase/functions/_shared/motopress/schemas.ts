@@ -7,8 +7,6 @@ import { PRIVATE_TITLE_PREFIXES, PROTECTED_TITLE_PREFIXES } from "./title-prefix
 // Raw shapes follow the mphb/v1 API as described in docs/motopress-quirks.md and the reference notes.
 // Objects are loose: WordPress and add-ons append keys (`_links`, `_embedded`, `targetHints`, custom fields).
 
-export { BOOKING_STATUSES, type BookingStatus };
-
 /**
  * Statuses a single GET returns for every type (types, units, bookings) but a list never does: in the
  * trash, restored from it (WordPress restores to draft) or an unfinished admin draft. For the sync the
