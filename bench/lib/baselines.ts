@@ -5,6 +5,7 @@
 //     reservation and one junction insert per room, each its own autocommitted statement.
 import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { createMotoPressClient, type Page } from "../../supabase/functions/_shared/motopress/client.ts";
+import type { JsonItem } from "../../supabase/functions/_shared/motopress/json-items.ts";
 import {
   type Accommodation,
   type AccommodationType,
@@ -29,7 +30,7 @@ export interface Fetched {
   units: Accommodation[];
   bookingPages: Page<Booking>[];
   /** The same pages as received (what a sync's page writer takes). */
-  rawPages: Page<unknown>[];
+  rawPages: Page<JsonItem>[];
   ms: { types: number; units: number; bookings: number; total: number };
   requests: number;
   itemErrors: number;
@@ -46,7 +47,7 @@ export async function fetchAll(site: Site, concurrency = 2): Promise<Fetched> {
   const types: AccommodationType[] = [];
   const units: Accommodation[] = [];
   const bookingPages: Page<Booking>[] = [];
-  const rawPages: Page<unknown>[] = [];
+  const rawPages: Page<JsonItem>[] = [];
   let itemErrors = 0;
   for await (const p of client.accommodationTypes()) {
     types.push(...p.items), (itemErrors += p.itemErrors.length);
@@ -54,8 +55,8 @@ export async function fetchAll(site: Site, concurrency = 2): Promise<Fetched> {
   const t1 = performance.now();
   for await (const p of client.accommodations()) units.push(...p.items), (itemErrors += p.itemErrors.length);
   const t2 = performance.now();
-  for await (const raw of client.rawBookings()) {
-    const p = { ...raw, ...validatePage(bookingSchema, raw.items) };
+  for await (const raw of client.bookingItems()) {
+    const p = { ...raw, ...validatePage(bookingSchema, raw.items.map((i) => i.value)) };
     rawPages.push(raw), bookingPages.push(p), (itemErrors += p.itemErrors.length);
   }
   const t3 = performance.now();

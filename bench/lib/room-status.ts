@@ -5,7 +5,8 @@ import type { Sql } from "../../supabase/functions/_shared/db.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../../supabase/functions/_shared/runs/types.ts";
 import type { Page } from "../../supabase/functions/_shared/motopress/client.ts";
-import { commitBookingsPage } from "./page-writer.ts";
+import type { JsonItem } from "../../supabase/functions/_shared/motopress/json-items.ts";
+import { bookingsPageCommitter } from "./page-writer.ts";
 import { type Rows, writeInventory } from "./baselines.ts";
 import { median } from "./report.ts";
 
@@ -23,7 +24,7 @@ async function setTriggers(sql: Sql, enabled: boolean) {
 }
 
 /** Writes `pages` for a fresh tenant with our page writer, page by page; returns each page's ms. */
-async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<unknown>[]): Promise<number[]> {
+async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<JsonItem>[]): Promise<number[]> {
   await writeInventory(sql, tenantId, rows);
   const claim = await claimRun(sql, {
     tenantId,
@@ -32,11 +33,11 @@ async function writeAll(sql: Sql, tenantId: string, rows: Rows, pages: Page<unkn
     leaseSeconds: 3600,
   });
   if (claim.outcome !== "claimed") throw new Error("could not claim a run for the room-status bench");
-  const lease = leaseOf(claim.run);
+  const commit = bookingsPageCommitter(leaseOf(claim.run), tenantId);
   const times: number[] = [];
   for (const page of pages) {
     const t0 = performance.now();
-    await commitBookingsPage(sql, lease, tenantId, page);
+    await commit(sql, page);
     times.push(performance.now() - t0);
   }
   return times;
@@ -46,7 +47,7 @@ export async function pageCost(
   sql: Sql,
   insertTenant: (slug: string) => Promise<string>,
   rows: Rows,
-  pages: Page<unknown>[],
+  pages: Page<JsonItem>[],
 ) {
   // Without first, so that "with" pays for the larger tables: the overhead is not understated.
   await setTriggers(sql, false);

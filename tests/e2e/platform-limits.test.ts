@@ -61,7 +61,11 @@ async function claimUntilDone(
           next: res.body.runId as string,
         };
       }
-    } else expect(res.status, JSON.stringify(res.body)).toBe(409);
+    } else {
+      // 546: the claim reached the worker the limit was killing (its CPU is the run's too), as it
+      // can on the platform; the next click reaches a new worker.
+      expect([409, 546], JSON.stringify(res.body)).toContain(res.status);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -106,7 +106,7 @@ async function dropConnections(): Promise<number> {
 }
 
 /** A page's first statement: the fence, or the bookings writer's check that carries it. */
-const PAGE_FENCE = String.raw`sync\.(fence_run|bookings_page_unchanged)\(`;
+const PAGE_FENCE = String.raw`sync\.(fence_run|check_bookings_page|commit_bookings_page)\(`;
 
 /**
  * Stops the tenant's next page at its fence, inside the page's open transaction, and returns the

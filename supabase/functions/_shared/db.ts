@@ -3,6 +3,8 @@ import postgres from "postgres";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 export type Tx = postgres.TransactionSql<Record<string, never>>;
+/** Either: for statements that run in the caller's transaction or as transactions of their own. */
+export type Queryable = Sql | Tx;
 
 /**
  * Lock and idle bounds on every transaction of the functions. A page transaction never waits on

@@ -1,6 +1,7 @@
 import { redact } from "../redact.ts";
 import { MotoPressError } from "./errors.ts";
 import { type AuthMode, type FetchLike, HttpSession, normaliseSiteUrl } from "./http.ts";
+import { JsonItem, splitJsonArray } from "./json-items.ts";
 import {
   type Accommodation,
   accommodationSchema,
@@ -87,8 +88,11 @@ export interface MotoPressClient {
   accommodationTypes(options?: ScanOptions): AsyncIterable<Page<AccommodationType>>;
   accommodations(options?: ScanOptions): AsyncIterable<Page<Accommodation>>;
   bookings(options?: ScanOptions): AsyncIterable<Page<Booking>>;
-  /** The same pages, items as received: validating them is the caller's (the sync validates only changed ones). */
-  rawBookings(options?: ScanOptions): AsyncIterable<Page<unknown>>;
+  /**
+   * The same pages, items as received and parsed only when asked for (`JsonItem.value`):
+   * validating them is the caller's (the sync parses and validates only the changed ones).
+   */
+  bookingItems(options?: ScanOptions): AsyncIterable<Page<JsonItem>>;
   /** `null` when the item does not exist (hard-deleted) or is trash, draft or auto-draft (all three). */
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
@@ -161,9 +165,10 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     return Number(value);
   }
 
-  async function fetchPage(resource: string, page: number): Promise<RawPage> {
+  async function fetchPage(resource: string, page: number, asItems: boolean): Promise<RawPage> {
     // orderby=id asc keeps a scan stable while bookings are created (new ids sort last); never _embed (10x slower).
-    const response = await http.getJson(resource, { per_page: perPage, page, orderby: "id", order: "asc" });
+    const params = { per_page: perPage, page, orderby: "id", order: "asc" };
+    const response = await http.getJson(resource, params, asItems ? splitJsonArray : undefined);
     if (response === null || !Array.isArray(response.body)) {
       throw new MotoPressError(
         "MOTOPRESS_BAD_RESPONSE",
@@ -175,7 +180,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const totalPages = headerInt(response.headers, "x-wp-totalpages");
     return {
       page,
-      items: response.body,
+      // A body the splitter did not take (an item that is not an object, say) was parsed whole.
+      items: asItems ? response.body.map((x) => (x instanceof JsonItem ? x : JsonItem.of(x))) : response.body,
       // Proxies that drop X-WP-* headers: fall back to "keep going while pages are full".
       total: total ?? -1,
       totalPages: totalPages !== null && totalPages >= 0
@@ -190,6 +196,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     resource: string,
     settle: (raw: readonly unknown[]) => { items: T[]; itemErrors: ItemError[] },
     { startPage = 1, knownTotal = null }: ScanOptions = {},
+    asItems = false,
   ): AsyncGenerator<Page<T>> {
     if (!Number.isInteger(startPage) || startPage < 1) {
       throw new MotoPressError(
@@ -200,7 +207,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const inflight = new Map<number, Promise<RawPage>>();
     const launch = (page: number) => {
       if (inflight.has(page)) return;
-      const promise = fetchPage(resource, page);
+      const promise = fetchPage(resource, page, asItems);
       // A prefetched page may be abandoned (rewind, consumer stops early); its failure must not go unhandled.
       promise.catch(() => {});
       inflight.set(page, promise);
@@ -295,7 +302,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
       paginate("accommodation_types", (raw) => validatePage(accommodationTypeSchema, raw), o),
     accommodations: (o) => paginate("accommodations", (raw) => validatePage(accommodationSchema, raw), o),
     bookings: (o) => paginate("bookings", validateBookingsPage, o),
-    rawBookings: (o) => paginate("bookings", (raw) => ({ items: [...raw], itemErrors: [] }), o),
+    bookingItems: (o) =>
+      paginate("bookings", (raw) => ({ items: raw as JsonItem[], itemErrors: [] }), o, true),
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),
     accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),

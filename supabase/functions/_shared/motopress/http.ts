@@ -157,9 +157,15 @@ export class HttpSession {
 
   /**
    * GETs a JSON resource with timeouts and retries. Returns `null` for a WordPress "invalid id" 404,
-   * which is how MotoPress reports an item that does not exist (or was hard-deleted).
+   * which is how MotoPress reports an item that does not exist (or was hard-deleted). `split`, for
+   * a list: reads a successful body instead of JSON.parse when it can (null: it cannot, and
+   * JSON.parse reads it).
    */
-  async getJson(path: string, params: Record<string, string | number> = {}): Promise<JsonResponse | null> {
+  async getJson(
+    path: string,
+    params: Record<string, string | number> = {},
+    split?: (text: string) => unknown[] | null,
+  ): Promise<JsonResponse | null> {
     let attempts = 0;
     let retries = 0;
     let badResponseRetries = 0;
@@ -170,7 +176,7 @@ export class HttpSession {
       attempts++;
       const mode = this.authMode;
       const url = this.buildUrl(path, params, mode);
-      const outcome = await this.attempt(url, mode, attempts);
+      const outcome = await this.attempt(url, mode, attempts, split);
       switch (outcome.kind) {
         case "ok":
           return { ...outcome.response, attempts };
@@ -311,7 +317,12 @@ export class HttpSession {
     );
   }
 
-  private async attempt(url: string, mode: AuthMode, attempt: number): Promise<Outcome> {
+  private async attempt(
+    url: string,
+    mode: AuthMode,
+    attempt: number,
+    split?: (text: string) => unknown[] | null,
+  ): Promise<Outcome> {
     const safeUrl = redactUrl(url);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (mode === "basic") {
@@ -364,7 +375,7 @@ export class HttpSession {
             ),
           };
         }
-        return this.classify(response, body.text, safeUrl);
+        return this.classify(response, body.text, safeUrl, split);
       }
     } catch (cause) {
       // The caller's signal (deadline, lost run) is not the site's fault: no retry, its own reason.
@@ -425,8 +436,18 @@ export class HttpSession {
     return next;
   }
 
-  private classify(response: Response, text: string, url: string): Outcome {
+  private classify(
+    response: Response,
+    text: string,
+    url: string,
+    split?: (text: string) => unknown[] | null,
+  ): Outcome {
     const status = response.status;
+    // A list the splitter takes is valid JSON (an array: neither HTML nor a WordPress error).
+    const items = split && status >= 200 && status < 300 ? split(text) : null;
+    if (items) {
+      return { kind: "ok", response: { status, headers: response.headers, body: items, attempts: 0 } };
+    }
     const html = looksLikeHtml(text, response.headers.get("content-type"));
     let body: unknown = undefined;
     let parsed = false;

@@ -139,54 +139,9 @@ function fenceCall(tx: Tx, lease: Lease, update: FenceUpdate) {
   return tx`sync.fence_run(${lease.runId}, ${lease.fencingToken}, ${checkpoint}::jsonb, ${stats}::jsonb)`;
 }
 
-async function held(tx: Tx, lease: Lease, owned: boolean): Promise<void> {
-  if (owned !== true) throw new RunLostError(lease.runId, await statusOf(tx, lease.runId));
-}
-
-/**
- * The fence of a transaction whose first statement carries it (one round trip fewer per page):
- * that statement calls `sync.fence_run` (`lease`, `checkpoint`) or `fence()`, and passes what it
- * answered to `held`, which throws `RunLostError` when the run is no longer ours.
- */
-export interface FoldedFence {
-  lease: Lease;
-  /** The checkpoint to record, as JSON (or null). */
-  checkpoint: unknown;
-  held(owned: boolean): Promise<void>;
-  /** The fence as a statement of its own, for a first statement that cannot carry it. */
-  fence(): Promise<void>;
-}
-
-/**
- * As `withFencedTransaction`, but `fn`'s first statement is the fence. Until `held` confirmed it
- * nothing may be trusted: a transaction that ends without it is rolled back with an error, and a
- * failed fence throws, so the whole transaction rolls back either way.
- */
-export async function withFoldedFence<T>(
-  sql: Sql,
-  lease: Lease,
-  fn: (tx: Tx, fence: FoldedFence) => Promise<T>,
-  update: { checkpoint?: unknown } = {},
-): Promise<T> {
-  return await sql.begin(async (t) => {
-    const tx = t as Tx;
-    let fenced = false;
-    const folded: FoldedFence = {
-      lease,
-      checkpoint: update.checkpoint === undefined ? null : update.checkpoint,
-      held: async (owned) => {
-        await held(tx, lease, owned);
-        fenced = true;
-      },
-      fence: async () => {
-        await fence(tx, lease, update);
-        fenced = true;
-      },
-    };
-    const result = await fn(tx, folded);
-    if (!fenced) throw new Error("a fenced transaction ended without its fence");
-    return result;
-  }) as T;
+/** After a statement that called `sync.fence_run` for `lease`: throws unless it answered true. */
+export async function held(sql: Sql | Tx, lease: Lease, owned: boolean): Promise<void> {
+  if (owned !== true) throw new RunLostError(lease.runId, await statusOf(sql, lease.runId));
 }
 
 async function statusOf(sql: Sql | Tx, runId: string): Promise<RunStatus | "missing"> {

@@ -1,5 +1,6 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
 import { createMotoPressClient, type Page } from "../motopress/client.ts";
+import type { JsonItem } from "../motopress/json-items.ts";
 import { OutboundPolicy } from "../net/outbound.ts";
 import type { Job, JobContext } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
@@ -8,7 +9,7 @@ import { requireCredentials } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
 import { entriesOf, validatedEntry } from "./booking-entries.ts";
 import { runPhases } from "./paged.ts";
-import { writeBookingsPage, writeTypesPage, writeUnitsPage } from "./writers.ts";
+import { bookingsWriter, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
 /** The job that syncs `run`. */
 export type JobFor = (deps: FunctionDeps, run: Run) => Job;
@@ -78,19 +79,20 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
+  const write = bookingsWriter(tenantId, run.id);
   return await runPhases(ctx, [{
     stage: "bookings",
     entity: "booking",
-    pages: (startPage, knownTotal) => entryPages(client.rawBookings({ startPage, knownTotal })),
+    pages: (startPage, knownTotal) => entryPages(client.bookingItems({ startPage, knownTotal })),
     fetchOne: async (id) => {
       const booking = await client.booking(id);
       return booking && validatedEntry(booking);
     },
-    write: (tx, page, commit) => writeBookingsPage(tx, tenantId, run.id, page, commit),
-    folded: true,
+    write,
+    selfCommitting: true,
   }]);
 };
 
-async function* entryPages(pages: AsyncIterable<Page<unknown>>) {
+async function* entryPages(pages: AsyncIterable<Page<JsonItem>>) {
   for await (const page of pages) yield entriesOf(page);
 }

@@ -3,20 +3,15 @@
 // spent (its deadline, the CPU limit ahead, or beforeunload); and, after a complete pass, removals
 // that are each confirmed by id (MotoPress leaves no tombstones, and a list can shift under a scan
 // without its total changing), checked in steps that survive continuations and kills.
-import type { Tx } from "../db.ts";
+import type { Queryable, Tx } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
-import {
-  type FenceUpdate,
-  type FoldedFence,
-  RunLostError,
-  withFencedTransaction,
-  withFoldedFence,
-} from "../runs/coordinator.ts";
+import { type FenceUpdate, held, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
 import { type Progress, progressFrom, STARTING } from "../runs/progress.ts";
 import { HopDeadlineError } from "../runs/budget.ts";
 import { redactDeep } from "../redact.ts";
+import type { Lease } from "../runs/types.ts";
 
 export type Counters = Record<string, number>;
 export type Entity = "accommodation_type" | "accommodation" | "booking";
@@ -28,19 +23,30 @@ export interface Phase<T> {
   pages(startPage: number, knownTotal: number | null): AsyncIterable<Page<T>>;
   /** One item by id; null when it is gone upstream (404, trash). */
   fetchOne(id: number): Promise<T | null>;
-  /** With `commit` (a `folded` phase's page), see `PageCommit`; without, the caller fenced already. */
-  write(tx: Tx, page: Page<T>, commit?: PageCommit): Promise<Counters>;
   /**
-   * The writer folds the page's bookkeeping into its own statements: given a commit, its first
-   * statement carries the fence and its last records the run's stats, and it counts the page's
-   * items itself. Otherwise the page is fence, write, stats: two statements more.
+   * With `commit` (a `selfCommitting` phase's page), `sql` is the pool, and the writer commits the
+   * page itself (see `PageCommit`); without, `sql` is the caller's transaction, fenced already.
    */
-  folded?: boolean;
+  write(sql: Queryable, page: Page<T>, commit?: PageCommit): Promise<Counters>;
+  /**
+   * The writer commits its pages itself, in statements that are each a transaction and each carry
+   * the fence, and it counts the page's items. Otherwise the page is a transaction of fence, write
+   * and stats: three statements and BEGIN/COMMIT.
+   */
+  selfCommitting?: boolean;
 }
 
-/** What a folded writer records besides its rows. */
+/**
+ * What a self-committing writer records besides its rows: every statement that writes passes
+ * `lease` to `sync.fence_run` and what it answered to `held`; the statement that ends the page
+ * records `checkpoint` and `stats`. A statement before that one writes nothing the page's retry
+ * would not write again (a heartbeat, seen ids).
+ */
 export interface PageCommit {
-  fence: FoldedFence;
+  lease: Lease;
+  checkpoint: Checkpoint;
+  /** Throws `RunLostError` unless `owned`: nothing the statement did may be trusted then. */
+  held(owned: boolean): Promise<void>;
   /** The run's stats once this page is counted, given the page's counts known so far (unprefixed). */
   stats(counts: Counters): { counters: Counters; progress: Progress };
 }
@@ -115,16 +121,6 @@ function pageRetry(ctx: JobContext, counters: Counters) {
       });
     },
   };
-}
-
-/** `fencedWithRetry` for a page whose writer may carry the fence in its first statement. */
-function foldedWithRetry<T>(
-  ctx: JobContext,
-  counters: Counters,
-  fn: (tx: Tx, fence: FoldedFence) => Promise<T>,
-  checkpoint: Checkpoint,
-): Promise<T> {
-  return withDbRetry(() => withFoldedFence(ctx.sql, ctx.lease, fn, { checkpoint }), pageRetry(ctx, counters));
 }
 
 /** A page's transaction is a few statements: one that has not settled in this long is lost. */
@@ -222,18 +218,27 @@ async function runPasses(
           counters: addCounters({ ...counters }, prefix(phase.entity, { pages: 1, ...counts })),
           progress,
         });
-      const pageCounters = await foldedWithRetry(ctx, counters, async (tx, fence) => {
-        if (phase.folded) return addCounters({ pages: 1 }, await phase.write(tx, page, { fence, stats }));
-        await fence.fence();
-        const written = addCounters(
-          { items: page.items.length, itemErrors: page.itemErrors.length },
-          await phase.write(tx, page),
-        );
-        await tx`update public.sync_runs set stats = ${
-          tx.json(stats(written) as never)
-        } where id = ${ctx.lease.runId}`;
-        return addCounters({ pages: 1 }, written);
-      }, next);
+      const commit: PageCommit = {
+        lease: ctx.lease,
+        checkpoint: next,
+        held: (owned) => held(ctx.sql, ctx.lease, owned),
+        stats,
+      };
+      const pageCounters = phase.selfCommitting
+        ? await withDbRetry(
+          async () => addCounters({ pages: 1 }, await phase.write(ctx.sql, page, commit)),
+          pageRetry(ctx, counters),
+        )
+        : await fencedWithRetry(ctx, counters, async (tx) => {
+          const written = addCounters(
+            { items: page.items.length, itemErrors: page.itemErrors.length },
+            await phase.write(tx, page),
+          );
+          await tx`update public.sync_runs set stats = ${
+            tx.json(stats(written) as never)
+          } where id = ${ctx.lease.runId}`;
+          return addCounters({ pages: 1 }, written);
+        }, { checkpoint: next });
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));

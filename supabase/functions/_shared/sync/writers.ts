@@ -1,6 +1,6 @@
 // Page writers: a constant number of statements per page, whatever its size. Each runs inside the
 // page's fenced transaction.
-import type { Tx } from "../db.ts";
+import type { Queryable } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import type { Accommodation, AccommodationType, ItemError } from "../motopress/schemas.ts";
 import { type BookingEntry, settle } from "./booking-entries.ts";
@@ -28,7 +28,7 @@ type Fragment = any;
  * writer call), that write shares the statement: one round trip fewer per page.
  */
 async function bookkeeping(
-  tx: Tx,
+  tx: Queryable,
   tenantId: string,
   runId: string,
   entity: Entity,
@@ -57,7 +57,7 @@ const seenIds = (items: { id: number }[], errors: ItemError[]) => [
 ];
 
 export async function writeTypesPage(
-  tx: Tx,
+  tx: Queryable,
   tenantId: string,
   runId: string,
   page: Page<AccommodationType>,
@@ -96,7 +96,7 @@ export async function writeTypesPage(
 }
 
 export async function writeUnitsPage(
-  tx: Tx,
+  tx: Queryable,
   tenantId: string,
   runId: string,
   page: Page<Accommodation>,
@@ -136,7 +136,7 @@ export async function writeUnitsPage(
 
 /** Rooms first, in the caller's transaction: the reservations cannot exist without them. */
 async function upsertReservations(
-  tx: Tx,
+  tx: Queryable,
   tenantId: string,
   reservations: ReservationRow[],
   rooms: RoomRow[],
@@ -153,7 +153,7 @@ async function upsertReservations(
   };
 }
 
-const roomsCall = (tx: Tx, tenantId: string, rooms: RoomRow[]): Fragment =>
+const roomsCall = (tx: Queryable, tenantId: string, rooms: RoomRow[]): Fragment =>
   tx`sync.upsert_reservation_rooms(${tenantId}, ${tx.json(rooms as never)})`;
 
 const roomCounters = (row: Record<string, number>): Counters => ({
@@ -163,7 +163,7 @@ const roomCounters = (row: Record<string, number>): Counters => ({
 
 /** Units, reservations and their rooms for a set of bookings (repair uses it for one booking). */
 export async function writeReservations(
-  tx: Tx,
+  tx: Queryable,
   tenantId: string,
   reservations: ReservationRow[],
   rooms: RoomRow[],
@@ -185,35 +185,44 @@ const NOTHING_WRITTEN: Counters = {
 };
 
 /**
- * A bookings page in at most two statements. The first (with the fence, given a commit) takes the
- * bookings whose content hash equals their reservation's as written and records them as seen; an
- * unchanged page ends there, its stats recorded by it. The others are validated, mapped and
- * written by the second, which also records the seen ids, the quarantine and the run's stats.
+ * A bookings page in one statement or two, with no transaction block of its own when it commits
+ * itself (`commit`): each statement is then a transaction, and each carries the fence. Checking
+ * first, the first statement takes the bookings whose content hash equals their reservation's; an
+ * unchanged page ends there, its checkpoint, seen ids and stats recorded by it. The others are
+ * validated, mapped and written by the second, which records the page's seen ids, quarantine,
+ * checkpoint and stats. Writing at once (`checkFirst` false) skips the check: every booking is
+ * validated and mapped, and the one statement writes those that differ. `changed` is how many
+ * bookings needed writing (or could not be used), to guess the next page's way.
  */
 export async function writeBookingsPage(
-  tx: Tx,
+  sql: Queryable,
   tenantId: string,
   runId: string,
   page: Page<BookingEntry>,
   commit?: PageCommit,
-): Promise<Counters> {
+  checkFirst = true,
+): Promise<{ counters: Counters; changed: number }> {
   const entries = page.items;
   const ids: number[] = [];
-  const hashes: (string | null)[] = [];
-  for (const e of entries) if (e.id !== null) ids.push(e.id), hashes.push(e.hash);
-  // Every counter a page can add, so that a run of unchanged pages reports its zeros too.
-  const allCounted = { items: entries.length, itemErrors: 0, ...NOTHING_WRITTEN };
-  const [check] = await tx`
-    select owned, changed from sync.bookings_page_unchanged(${tenantId}, ${runId},
-      ${commit ? commit.fence.lease.fencingToken : null}, ${
-    commit ? tx.json(commit.fence.checkpoint as never) : null
-  }::jsonb,
-      ${tx.array(ids, INT4)}, ${tx.array(hashes as string[], TEXT)},
-      ${commit && ids.length === entries.length ? tx.json(commit.stats(allCounted) as never) : null}::jsonb)`;
-  if (commit) await commit.fence.held(check.owned);
-  const changed = new Set<number>(check.changed);
-  const todo = entries.filter((e) => e.id === null || changed.has(e.id));
-  if (todo.length === 0) return allCounted;
+  for (const e of entries) if (e.id !== null) ids.push(e.id);
+  const token = commit ? commit.lease.fencingToken : null;
+  const checkpoint = commit ? sql.json(commit.checkpoint as never) : null;
+  let todo = entries;
+  if (checkFirst) {
+    // Every counter a page can add, so that a run of unchanged pages reports its zeros too.
+    const allCounted = { items: entries.length, itemErrors: 0, ...NOTHING_WRITTEN };
+    const hashes = entries.flatMap((e) => (e.id === null ? [] : [e.hash]));
+    // An item without an id is always written (quarantined): the check cannot be the whole page.
+    const whole = commit && ids.length === entries.length;
+    const [check] = await sql`
+      select owned, changed from sync.check_bookings_page(${tenantId}, ${runId}, ${token},
+        ${whole ? checkpoint : null}::jsonb, ${sql.array(ids, INT4)}, ${sql.array(hashes as string[], TEXT)},
+        ${whole ? sql.json(commit.stats(allCounted) as never) : null}::jsonb)`;
+    if (commit) await commit.held(check.owned);
+    const changed = new Set<number>(check.changed);
+    todo = entries.filter((e) => e.id === null || changed.has(e.id));
+    if (todo.length === 0) return { counters: allCounted, changed: 0 };
+  }
 
   const { valid, itemErrors } = settle(todo);
   const reservations: (ReservationRow & { content_hash: string | null })[] = [];
@@ -233,22 +242,37 @@ export async function writeBookingsPage(
     }
   }
   const counted = { items: entries.length - itemErrors.length, itemErrors: itemErrors.length };
-  const seen = todo.flatMap((e) => (e.id === null ? [] : [e.id]));
-  const [w] = await tx`
-    select * from sync.write_bookings_page(${tenantId}, ${runId}, ${tx.json(reservations as never)}, ${
-    tx.json(rooms as never)
-  },
-      ${tx.array(seen, INT4)}, ${tx.array(reservations.map((r) => r.external_booking_id), TEXT)},
-      ${tx.json(quarantine as never)}, ${commit ? tx.json(commit.stats(counted) as never) : null}::jsonb)`;
+  const [w] = await sql`
+    select * from sync.commit_bookings_page(${tenantId}, ${runId}, ${token}, ${checkpoint}::jsonb,
+      ${sql.json(reservations as never)}, ${sql.json(rooms as never)}, ${sql.array(ids, INT4)},
+      ${sql.array(reservations.map((r) => r.external_booking_id), TEXT)}, ${sql.json(quarantine as never)},
+      ${commit ? sql.json(commit.stats(counted) as never) : null}::jsonb)`;
+  if (commit) await commit.held(w.owned);
   return {
-    ...counted,
-    typesAutoCreated: w.types_created,
-    unitsAutoCreated: w.units_created,
-    inserted: w.inserted,
-    updated: w.updated,
-    roomsWritten: w.rooms_written,
-    roomsRemoved: w.rooms_removed,
-    quarantined: w.quarantined,
-    quarantineResolved: w.resolved,
+    counters: {
+      ...counted,
+      typesAutoCreated: w.types_created,
+      unitsAutoCreated: w.units_created,
+      inserted: w.inserted,
+      updated: w.updated,
+      roomsWritten: w.rooms_written,
+      roomsRemoved: w.rooms_removed,
+      quarantined: w.quarantined,
+      quarantineResolved: w.resolved,
+    },
+    changed: checkFirst ? todo.length : w.inserted + w.updated + quarantine.length,
+  };
+}
+
+/**
+ * A run's bookings writer: each page checks first unless most of the page before it needed
+ * writing (an import), when it writes at once and saves the check's statement.
+ */
+export function bookingsWriter(tenantId: string, runId: string) {
+  let checkFirst = true;
+  return async (sql: Queryable, page: Page<BookingEntry>, commit?: PageCommit): Promise<Counters> => {
+    const { counters, changed } = await writeBookingsPage(sql, tenantId, runId, page, commit, checkFirst);
+    checkFirst = changed * 2 <= page.items.length;
+    return counters;
   };
 }
