@@ -69,15 +69,10 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
     pool.begin = ((options: string | ((tx: Tx) => unknown), fn?: (tx: Tx) => unknown) => {
       const body = (typeof options === "function" ? options : fn)!;
       return begin(typeof options === "string" ? options : "", (tx) => {
-        if (Object.keys(learnedOf(pool).shared.typeArrayMap).length === 0) {
-          // Its first connection started without the array types (see inheritArrayTypes): this
-          // transaction's array parameters would be sent wrong. A new pool fetches them; the
-          // caller's retry runs there.
-          replace(pool);
-          throw Object.assign(new Error("the database connection started without its array types"), {
-            code: "POOL_WITHOUT_TYPES",
-          });
-        }
+        // Its first connection started without the array types (see inheritArrayTypes): this
+        // transaction's array parameters would be sent wrong. A new pool fetches them; the
+        // caller's retry runs there.
+        if (withoutArrayTypes(pool)) throw replacedWithoutTypes(pool);
         // Not awaited: sent in the same write as the body's first statement. A failure fails the
         // transaction (postgres.js rethrows any statement's error from begin).
         tx.unsafe(TRANSACTION_BOUNDS).execute();
@@ -85,6 +80,13 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
       });
     }) as Sql["begin"];
     return pool;
+  }
+
+  function replacedWithoutTypes(pool: Sql) {
+    replace(pool);
+    return Object.assign(new Error("the database connection started without its array types"), {
+      code: "POOL_WITHOUT_TYPES",
+    });
   }
 
   function replace(spent: Sql) {
@@ -95,10 +97,15 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
     spent.end({ timeout: 1 }).catch(() => {});
   }
 
+  const checkPool = (err: unknown) => {
+    const pool = current;
+    return withoutArrayTypes(pool) ? replacedWithoutTypes(pool) : err;
+  };
   return new Proxy((() => {}) as unknown as Sql, {
     apply: (_target, _this, args) =>
       Reflect.apply(current as unknown as (...a: unknown[]) => unknown, undefined, args),
     get: (_target, prop) => {
+      if (prop === CHECK_POOL) return checkPool;
       const value = Reflect.get(current, prop);
       return typeof value === "function" ? value.bind(current) : value;
     },
@@ -114,6 +121,25 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
  */
 type Learned = { shared: { typeArrayMap: Record<number, number> }; parsers: object; serializers: object };
 const learnedOf = (pool: Sql) => pool.options as unknown as Learned;
+const withoutArrayTypes = (pool: Sql) => Object.keys(learnedOf(pool).shared.typeArrayMap).length === 0;
+
+const CHECK_POOL = Symbol("checkPool");
+
+/**
+ * A statement run as a transaction of its own (outside `begin`), with the check `begin` makes:
+ * when it fails and its pool has no array types (inheritArrayTypes), its array parameters went out
+ * wrong; the pool is replaced and the failure becomes POOL_WITHOUT_TYPES, a transient fault the
+ * caller's retry runs on the new pool. Lock waits are bounded by the SQL function itself
+ * (`set lock_timeout`); nothing is idle in a transaction that is one statement.
+ */
+export async function ownTransaction<T>(sql: Queryable, statement: Promise<T>): Promise<T> {
+  try {
+    return await statement;
+  } catch (err) {
+    const check = (sql as unknown as { [CHECK_POOL]?: (err: unknown) => unknown })[CHECK_POOL];
+    throw check ? check(err) : err;
+  }
+}
 
 function inheritArrayTypes(next: Sql, from: Sql) {
   const [to, old] = [learnedOf(next), learnedOf(from)];

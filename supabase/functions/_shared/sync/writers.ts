@@ -1,6 +1,6 @@
 // Page writers: a constant number of statements per page, whatever its size. Each runs inside the
 // page's fenced transaction.
-import type { Queryable } from "../db.ts";
+import { ownTransaction, type Queryable } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import type { Accommodation, AccommodationType, ItemError } from "../motopress/schemas.ts";
 import { type BookingEntry, settle } from "./booking-entries.ts";
@@ -214,10 +214,13 @@ export async function writeBookingsPage(
     const hashes = entries.flatMap((e) => (e.id === null ? [] : [e.hash]));
     // An item without an id is always written (quarantined): the check cannot be the whole page.
     const whole = commit && ids.length === entries.length;
-    const [check] = await sql`
+    const [check] = await ownTransaction(
+      sql,
+      sql`
       select owned, changed from sync.check_bookings_page(${tenantId}, ${runId}, ${token},
         ${whole ? checkpoint : null}::jsonb, ${sql.array(ids, INT4)}, ${sql.array(hashes as string[], TEXT)},
-        ${whole ? sql.json(commit.stats(allCounted) as never) : null}::jsonb)`;
+        ${whole ? sql.json(commit.stats(allCounted) as never) : null}::jsonb)`,
+    );
     if (commit) await commit.held(check.owned);
     const changed = new Set<number>(check.changed);
     todo = entries.filter((e) => e.id === null || changed.has(e.id));
@@ -242,11 +245,14 @@ export async function writeBookingsPage(
     }
   }
   const counted = { items: entries.length - itemErrors.length, itemErrors: itemErrors.length };
-  const [w] = await sql`
+  const [w] = await ownTransaction(
+    sql,
+    sql`
     select * from sync.commit_bookings_page(${tenantId}, ${runId}, ${token}, ${checkpoint}::jsonb,
       ${sql.json(reservations as never)}, ${sql.json(rooms as never)}, ${sql.array(ids, INT4)},
       ${sql.array(reservations.map((r) => r.external_booking_id), TEXT)}, ${sql.json(quarantine as never)},
-      ${commit ? sql.json(commit.stats(counted) as never) : null}::jsonb)`;
+      ${commit ? sql.json(commit.stats(counted) as never) : null}::jsonb)`,
+  );
   if (commit) await commit.held(w.owned);
   return {
     counters: {
