@@ -1,5 +1,6 @@
 // Page writers: a constant number of statements per page, whatever its size. Each runs inside the
-// page's fenced transaction.
+// page's fenced transaction, except a bookings page's when it commits itself: each of those
+// statements is a transaction, fenced in its SQL.
 import { ownTransaction, type Queryable } from "../db.ts";
 import type { Page } from "../motopress/client.ts";
 import type { Accommodation, AccommodationType, ItemError } from "../motopress/schemas.ts";
