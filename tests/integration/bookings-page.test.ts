@@ -48,6 +48,16 @@ const commitFor = (lease: Lease, page: number): PageCommit => ({
   stats: (counts) => ({ counters: { ...counts, marker: page }, progress: {} as never }),
 });
 
+/** A page of `bookings` written by the sync's writer, ending at checkpoint page `at`. */
+const writePage = (
+  tenant: string,
+  lease: Lease,
+  bookings: unknown[],
+  at: number,
+  checkFirst: boolean,
+  page = 1,
+) => writeBookingsPage(db.sql, tenant, lease.runId, pageOf(bookings, page), commitFor(lease, at), checkFirst);
+
 async function freshRun() {
   const tenant = await insertTenant(db.sql);
   const claim = await claimRun(db.sql, {
@@ -70,14 +80,7 @@ const seen = async (id: string) =>
 describe("a bookings page in one statement or two", () => {
   it("written at once, then checked: the check alone ends an unchanged page, with its checkpoint and stats", async () => {
     const { tenant, lease } = await freshRun();
-    const first = await writeBookingsPage(
-      db.sql,
-      tenant,
-      lease.runId,
-      pageOf(two()),
-      commitFor(lease, 2),
-      false,
-    );
+    const first = await writePage(tenant, lease, two(), 2, false);
     expect(first.changed).toBe(2);
     expect(first.counters).toMatchObject({ items: 2, inserted: 2 });
     expect(await runRow(lease.runId)).toMatchObject({
@@ -85,14 +88,7 @@ describe("a bookings page in one statement or two", () => {
       stats: { counters: { marker: 2 } },
     });
 
-    const again = await writeBookingsPage(
-      db.sql,
-      tenant,
-      lease.runId,
-      pageOf(two(), 2),
-      commitFor(lease, 3),
-      true,
-    );
+    const again = await writePage(tenant, lease, two(), 3, true, 2);
     expect(again.changed).toBe(0);
     expect(again.counters).toMatchObject({ items: 2, inserted: 0, updated: 0 });
     expect(await runRow(lease.runId)).toMatchObject({
@@ -104,7 +100,7 @@ describe("a bookings page in one statement or two", () => {
 
   it("a check that finds a change writes only the heartbeat: a page stopped after it is done again, never passed", async () => {
     const { tenant, lease } = await freshRun();
-    await writeBookingsPage(db.sql, tenant, lease.runId, pageOf(two()), commitFor(lease, 2), false);
+    await writePage(tenant, lease, two(), 2, false);
     await db.sql`delete from sync.run_seen where run_id = ${lease.runId}`;
     const edited = [booking, { ...booking, id: booking.id + 1, total_price: 1 }];
     const entries = pageOf(edited).items;
@@ -119,14 +115,7 @@ describe("a bookings page in one statement or two", () => {
     expect(await seen(lease.runId)).toEqual([]);
 
     // The retry (or the next worker) writes it, and only then passes the page.
-    const retry = await writeBookingsPage(
-      db.sql,
-      tenant,
-      lease.runId,
-      pageOf(edited),
-      commitFor(lease, 3),
-      true,
-    );
+    const retry = await writePage(tenant, lease, edited, 3, true);
     expect(retry.counters).toMatchObject({ updated: 1, inserted: 0 });
     expect(await runRow(lease.runId)).toMatchObject({ checkpoint: checkpointAt(3) });
     expect(await seen(lease.runId)).toHaveLength(2);
@@ -137,7 +126,7 @@ describe("a bookings page in one statement or two", () => {
     const stale: Lease = { ...lease, fencingToken: lease.fencingToken - 1 };
     for (const checkFirst of [true, false]) {
       await expect(
-        writeBookingsPage(db.sql, tenant, lease.runId, pageOf(two()), commitFor(stale, 2), checkFirst),
+        writePage(tenant, stale, two(), 2, checkFirst),
       )
         .rejects.toBeInstanceOf(RunLostError);
     }
@@ -157,14 +146,7 @@ describe("a bookings page in one statement or two", () => {
         await holder`begin`;
         await holder`select 1 from public.sync_runs where id = ${lease.runId} for update`;
         const t0 = Date.now();
-        const err = await writeBookingsPage(
-          db.sql,
-          tenant,
-          lease.runId,
-          pageOf(two()),
-          commitFor(lease, 2),
-          false,
-        )
+        const err = await writePage(tenant, lease, two(), 2, false)
           .then(() => null, (e) => e);
         expect(err?.code).toBe("55P03"); // lock_not_available: retried by the page loop
         expect(Date.now() - t0).toBeGreaterThanOrEqual(4_500);
