@@ -191,17 +191,19 @@ async function runPasses(
   const { counters } = state;
   const lost = () => new RunLostError(ctx.lease.runId, "cancelled");
 
-  for (
-    ;
-    state.cp.phase < phases.length;
-    state.cp = { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }
-  ) {
-    const phase = phases[state.cp.phase];
+  while (state.cp.phase < phases.length) {
+    const phaseIndex = state.cp.phase;
+    const phase = phases[phaseIndex];
     for await (const page of phase.pages(state.cp.page, state.cp.total)) {
       if (ctx.signal.aborted) throw lost();
       const cp = state.cp;
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
-      const next: Checkpoint = { ...cp, page: page.page + 1, total: page.total, unstable };
+      // The last page's checkpoint is the next phase's start: a run resumed after a kill there
+      // must not read (and count) a page past the end.
+      const last = page.page >= page.totalPages;
+      const next: Checkpoint = last
+        ? { ...cp, phase: cp.phase + 1, page: 1, total: null, unstable }
+        : { ...cp, page: page.page + 1, total: page.total, unstable };
       const progress = progressFrom({
         stage: phase.stage,
         activity: "pages",
@@ -247,13 +249,15 @@ async function runPasses(
       ctx.stepDone();
       await analyzeIfGrown(ctx, phase.entity, insertedBefore, counters[insertedKey] ?? 0);
       state.cp = next;
-      const more = page.page < page.totalPages || state.cp.phase < phases.length - 1;
-      if (more && ctx.budgetSpent()) {
-        const handover = page.page >= page.totalPages
-          ? { ...state.cp, phase: state.cp.phase + 1, page: 1, total: null }
-          : state.cp;
-        return { status: "continue", checkpoint: handover, stats: state.stats() };
-      }
+      if (last) break;
+      if (ctx.budgetSpent()) return { status: "continue", checkpoint: state.cp, stats: state.stats() };
+    }
+    // A list always ends with its last page; a phase whose pages end early is over all the same.
+    if (state.cp.phase === phaseIndex) {
+      state.cp = { ...state.cp, phase: phaseIndex + 1, page: 1, total: null };
+    }
+    if (state.cp.phase < phases.length && ctx.budgetSpent()) {
+      return { status: "continue", checkpoint: state.cp, stats: state.stats() };
     }
   }
 
