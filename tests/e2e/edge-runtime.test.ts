@@ -186,4 +186,16 @@ describe("limits off (debugging)", () => {
     const res = await call(off, "probe-a", "op=busy&ms=700");
     expect(res.status).toBe(200);
   }, 30_000);
+
+  it(
+    "the heap is still the platform's: a worker whose JavaScript heap outgrows 256 MB dies with 546",
+    async () => {
+      const res = await call(off, "probe-d", "op=heap&mb=1000");
+      expect(res.status).toBe(546);
+      const kill = await logLine(off, /worker killed: memory limit reached.*"fn":"probe-d"/);
+      expect(kill.heapLimitMb).toBe(256);
+      expect((await call(off, "probe-d", "op=pid")).status).toBe(200);
+    },
+    60_000,
+  );
 });

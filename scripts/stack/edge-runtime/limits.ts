@@ -2,7 +2,10 @@
 // platform's (supabase/edge-runtime .cargo/config.toml and the free plan's wall clock):
 // CPU soft 1000 ms (retire) / hard 2000 ms (kill), wall clock 150 s (retire at half), 256 MB.
 export interface Limits {
-  /** False with EDGE_RUNTIME_LIMITS=off: workers are still one per function and reused, never limited. */
+  /**
+   * False with EDGE_RUNTIME_LIMITS=off: workers are still one per function and reused, never retired
+   * or killed by the supervisor; their heap is still capped at `memoryMb`, as every isolate's is there.
+   */
   enforced: boolean;
   cpuSoftMs: number;
   cpuHardMs: number;

@@ -11,7 +11,12 @@
 //   * `beforeunload` (CustomEvent, detail.reason) is dispatched at EDGE_RUNTIME_BEFOREUNLOAD_PCT of
 //     each hard limit; the kill itself is SIGKILL: no `finally`, no graceful close;
 //   * a request in flight on a killed worker gets 546 WORKER_LIMIT; a request with no response by
-//     the idle timeout gets 504 IDLE_TIMEOUT.
+//     the idle timeout gets 504 IDLE_TIMEOUT;
+//   * the worker's V8 heap is capped at the memory limit, as the runtime creates every user isolate
+//     with `heap_limits(0, memory limit)` (crates/base/src/runtime/mod.rs), limits on or off: V8
+//     sizes its heap's growth from that cap, so a worker's heap grows as it would there. A heap that
+//     reaches the cap ends the process with V8's fatal error (SIGTRAP), reported as a memory kill,
+//     as the runtime's near-heap-limit callback ends the isolate.
 // CPU is counted from the moment the worker is ready to serve: the boot (Deno start-up, TypeScript
 // transpiling, npm resolution) is not, because the platform boots a prebuilt bundle.
 import { CONTROL_PREFIX } from "./protocol.ts";
@@ -153,7 +158,12 @@ export function createSupervisor(options: SupervisorOptions) {
   async function boot(fn: string): Promise<Worker> {
     const child = new Deno.Command(options.workerCommand.cmd, {
       args: [...options.workerCommand.args, fn, options.functions[fn]],
-      env: options.env,
+      env: {
+        ...options.env,
+        DENO_V8_FLAGS: [`--max-heap-size=${limits.memoryMb}`, options.env.DENO_V8_FLAGS].filter(Boolean).join(
+          ",",
+        ),
+      },
       clearEnv: true,
       stdin: "piped",
       stdout: "piped",
@@ -207,6 +217,18 @@ export function createSupervisor(options: SupervisorOptions) {
       }
     })().catch(() => {});
     w.exited.then((status) => {
+      if (status.signal === "SIGTRAP" && !w.killedFor) {
+        w.killedFor = "memory";
+        log("error", `worker killed: ${KILL_MESSAGES.memory}`, {
+          fn,
+          worker: w.id,
+          reason: "memory",
+          heapLimitMb: limits.memoryMb,
+          cpuMs: w.cpuMs,
+          rssMb: Math.round(w.rssMb),
+          inflight: w.inflight,
+        });
+      }
       w.gone = true;
       clearInterval(w.timer);
       all.delete(w);
@@ -322,6 +344,8 @@ export function createSupervisor(options: SupervisorOptions) {
       return new Response(tracked(res.body, release), { status: res.status, headers: res.headers });
     } catch (err) {
       release();
+      // A worker that died on its own closed the connection before its exit status is known.
+      if (!w.killedFor) await Promise.race([w.exited, new Promise((r) => setTimeout(r, 1000))]);
       if (w.killedFor) {
         return errorResponse(
           546,
