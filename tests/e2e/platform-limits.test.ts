@@ -149,7 +149,14 @@ describe("a large hotel under the hosted limits", () => {
         );
       }
       expect(cpuKills).toBeGreaterThanOrEqual(BOOKINGS >= 40_000 ? 2 : 1);
-      expect(claims).toBeGreaterThanOrEqual(cpuKills);
+      // Started again only by claims: no hop handed over to a continuation of its own, and every
+      // worker killed was the start's or a claim's. The last one may be killed just after its commit
+      // completed the run (the runtime reads a worker's CPU every 20 ms, so one passes its limit by
+      // up to that much; CI saw 5 kills with 4 claims), hence claims + 1.
+      const continuations = killedEveryHop.output().split("\n")
+        .filter((l) => l.includes(run.id) && l.includes("hop ended") && l.includes('"status":"continue"'));
+      expect(continuations.length, `hops that continued: ${continuations.join("\n")}`).toBe(0);
+      expect(cpuKills).toBeLessThanOrEqual(claims + 1);
       // Exact across kills: every page counted once, every change once.
       const listed = BOOKINGS - gone.length;
       expect(run.stats.counters["booking.items"]).toBe(listed);

@@ -6,7 +6,7 @@
 //           however fast the machine (a re-sync of the small hotels may fit in one);
 //   wall    wall clock 2.5 s per worker (hops think they have a day), the site slow enough that a
 //           sync takes twice that;
-//   memory  a worker memory limit just above an idle worker's footprint.
+//   memory  a worker memory limit measured on this machine (measuredMemoryLimit below).
 // Every sync is started again only by ordinary claims (POST {tenantId}). Every time: the database
 // equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
 // RELIABILITY_SCALE=large: at least 100 kills, counts printed.
@@ -15,6 +15,7 @@ import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
+import { hwmMiB, rssMiB } from "../../bench/lib/probes.ts";
 import {
   activeRuns,
   budgetMs,
@@ -34,10 +35,65 @@ let stack: Stack;
 const servers = {} as Record<Mode, FunctionsServer>;
 const sites: { id: string; site: SimSite }[] = [];
 let cpuSite: { id: string; site: SimSite };
+let memory: { limitMb: number; firstPageMb: number; peakMb: number };
+const BOOKINGS = Math.round(2500 * Math.min(SCALE, 2));
+
+/**
+ * The memory mode's limit, measured rather than fixed: half way between a worker's RSS when it has
+ * committed the first page of an import of one of these hotels and its peak over the whole import.
+ * Most of a worker's RSS is the runtime's own (Deno, V8, the allocator, the kernel), and it differs
+ * from machine to machine by more than the ~10 MB a sync adds to it, so a fixed limit kills every
+ * worker before its first page on one machine and none on another (CI's, with 85). Half way, a
+ * worker is killed after it has committed pages, and the one that resumes gets further before it is.
+ * The measuring worker's heap is capped near the limit it measures (80 MB; with caps from 65 to 85
+ * MB an import's peak RSS moved by 2 MB here, with 200 MB by 8).
+ */
+async function measuredMemoryLimit(env: Record<string, string>) {
+  const server = await startFunctionsServer({
+    ...env,
+    EDGE_RUNTIME_LIMITS: "off",
+    EDGE_RUNTIME_MEMORY_MB: "80",
+  });
+  const site = await startSite({ seed: 74, hotel: { bookings: BOOKINGS, hiddenUnits: 0 } });
+  try {
+    const tenant = await tenantForSite(stack.db.sql, site);
+    const accommodations = await stack.call("motopress-accommodations", { tenantId: tenant });
+    expect((await waitForRun(stack.db.sql, accommodations.body.runId, 60_000)).status).toBe("completed");
+    const start = await post(server, "motopress-bookings", { tenantId: tenant });
+    expect(start.status, JSON.stringify(start.body)).toBe(202);
+    const { pid } = server.output().split("\n").filter((l) => l.includes('"worker started"'))
+      .map((l) => JSON.parse(l)).find((l) => l.fn === "motopress-bookings");
+    let firstPageMb: number | null = null;
+    for (const until = Date.now() + 60_000;;) {
+      const rss = rssMiB(pid);
+      const [run] = await stack.db
+        .sql`select status, stats from public.sync_runs where id = ${start.body.runId}`;
+      if (firstPageMb === null && (run.stats?.counters?.["booking.pages"] ?? 0) >= 1) firstPageMb = rss;
+      if (run.status === "completed") break;
+      if (run.status === "failed" || Date.now() > until) {
+        throw new Error(`the measuring sync is ${run.status}`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const peakMb = hwmMiB(pid);
+    if (firstPageMb === null || peakMb === null || peakMb - firstPageMb < 2) {
+      throw new Error(
+        `no room for a memory limit: RSS ${firstPageMb} MB at the first page, peak ${peakMb} MB`,
+      );
+    }
+    return { limitMb: Math.round((firstPageMb + peakMb) / 2), firstPageMb, peakMb };
+  } finally {
+    await server.stop();
+    await site.close();
+  }
+}
 
 beforeAll(async () => {
   stack = await startStack({ SYNC_LEASE_SECONDS: String(LEASE_S) });
   const base = { ...stack.env, EDGE_RUNTIME_BEFOREUNLOAD_PCT: "100", SYNC_INVOCATION_BUDGET_MS: "3600000" };
+  memory = process.env.LIMIT_KILLS_MEMORY_MB
+    ? { limitMb: Number(process.env.LIMIT_KILLS_MEMORY_MB), firstPageMb: NaN, peakMb: NaN }
+    : await measuredMemoryLimit(base);
   [servers.cpu, servers.wall_clock, servers.memory] = await Promise.all([
     startFunctionsServer({
       ...base,
@@ -51,18 +107,16 @@ beforeAll(async () => {
       SYNC_WALL_CLOCK_LIMIT_MS: "86400000",
       SYNC_CPU_LIMIT_MS: "3600000",
     }),
-    // 85: since issue 13 (unchanged bookings skip validation, stripped objects) a sync's peak stays
-    // under the earlier 95, and no worker was killed by it.
     startFunctionsServer({
       ...base,
-      EDGE_RUNTIME_MEMORY_MB: process.env.LIMIT_KILLS_MEMORY_MB ?? "85",
+      EDGE_RUNTIME_MEMORY_MB: String(memory.limitMb),
       SYNC_CPU_LIMIT_MS: "3600000",
     }),
   ]);
   for (let i = 0; i < 2; i++) {
     const site = await startSite({
       seed: 71 + i,
-      hotel: { bookings: Math.round(2500 * Math.min(SCALE, 2)), hiddenUnits: 0 },
+      hotel: { bookings: BOOKINGS, hiddenUnits: 0 },
     });
     sites.push({ id: await tenantForSite(stack.db.sql, site), site });
   }
@@ -182,7 +236,10 @@ describe("kills through the runtime's limits", () => {
           JSON.stringify(counts.kills)
         } claims=${counts.claims} ` +
           `resumed=${counts.resumed} lost=${counts.lost} duplicates=${counts.duplicates} 546=${counts.worker546} other5xx=${counts.other5xx} ` +
-          `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms)`,
+          `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms) ` +
+          `memory limit ${memory.limitMb} MB (RSS ${
+            memory.firstPageMb?.toFixed(0)
+          } MB at an import's first page, peak ${memory.peakMb?.toFixed(0)} MB)`,
       );
       expect(counts.other5xx).toBe(0);
       // Taken over one lease after the last heartbeat, plus a claim's round (which may boot a worker).
