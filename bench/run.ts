@@ -16,6 +16,8 @@ import { createDatabaseFrom, startDatabase } from "../scripts/stack/lib/database
 import {
   type FunctionsServer,
   LOCAL_SIMULATOR_HOSTS,
+  logRecords,
+  startedWorkerPid,
   startFunctionsServer,
 } from "../scripts/stack/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/stack/lib/migrate.ts";
@@ -158,32 +160,17 @@ async function syncThroughFunctions(server: FunctionsServer, sql: Sql, tenantId:
   return { run, wallMs, dbMs: new Date(run.completed_at).getTime() - new Date(run.started_at).getTime() };
 }
 
-/** The JSON log lines of a functions server (its workers' included). */
-// deno-lint-ignore no-explicit-any -- JSON log lines; each figure reads the fields it reports
-function logLines(server: FunctionsServer): Record<string, any>[] {
-  return server.output().split("\n").flatMap((l) => {
-    if (!l.startsWith("{")) return [];
-    try {
-      return [JSON.parse(l)];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** Boots the function's worker (a 404 for an unknown run) and returns its pid from the runtime's log. */
 async function workerPid(server: FunctionsServer, fn: string): Promise<number> {
   await fetch(`${server.url}/functions/v1/${fn}?runId=${crypto.randomUUID()}`, {
     headers: { authorization: `Bearer ${ADMIN_KEY}` },
   });
-  const line = logLines(server).reverse().find((l) => l.message === "worker started" && l.fn === fn);
-  if (!line) throw new Error(`no worker started for ${fn}`);
-  return line.pid;
+  return startedWorkerPid(server, fn);
 }
 
 /** What the hops of these runs cost, from the executor's "hop ended" lines and the runtime's kills. */
 function hopFigures(server: FunctionsServer, runIds: string[]) {
-  const lines = logLines(server);
+  const lines = logRecords(server);
   const hops = lines.filter((l) => l.message === "hop ended" && runIds.includes(l.runId));
   const cpu = hops.map((h) => h.hopCpuMs as number);
   const workerCpu = lines.filter((l) => /^worker (stopped|killed)/.test(l.message)).map((l) =>

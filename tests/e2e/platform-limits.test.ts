@@ -35,6 +35,11 @@ const kills = (server: FunctionsServer, reason?: string) =>
   )
     .length;
 
+/** The run's hops that ended by handing over to a continuation of their own. */
+const continuedHops = (server: FunctionsServer, runId: string) =>
+  server.output().split("\n")
+    .filter((l) => l.includes(runId) && l.includes("hop ended") && l.includes('"status":"continue"'));
+
 /** Ordinary claims (an operator's clicks) every half second until the run `first` started ends. */
 async function claimUntilDone(
   server: FunctionsServer,
@@ -153,8 +158,7 @@ describe("a large hotel under the hosted limits", () => {
       // worker killed was the start's or a claim's. The last one may be killed just after its commit
       // completed the run (the runtime reads a worker's CPU every 20 ms, so one passes its limit by
       // up to that much; CI saw 5 kills with 4 claims), hence claims + 1.
-      const continuations = killedEveryHop.output().split("\n")
-        .filter((l) => l.includes(run.id) && l.includes("hop ended") && l.includes('"status":"continue"'));
+      const continuations = continuedHops(killedEveryHop, run.id);
       expect(continuations.length, `hops that continued: ${continuations.join("\n")}`).toBe(0);
       expect(cpuKills).toBeLessThanOrEqual(claims + 1);
       // Exact across kills: every page counted once, every change once.
@@ -200,9 +204,7 @@ describe("removals and poison pages", () => {
     const [{ n }] = await stack.db.sql`
       select count(*)::int as n from public.guest_reservations where tenant_id = ${tenant} and removed_upstream_at is not null`;
     expect(n).toBe(1_000);
-    const removalHops = stack.server.output().split("\n")
-      .filter((l) => l.includes(run.id) && l.includes("hop ended") && l.includes('"status":"continue"'))
-      .length;
+    const removalHops = continuedHops(stack.server, run.id).length;
     console.log(`[limits] removal check: ${run.invocations} invocations, ${removalHops} continuations`);
     expect(run.invocations).toBeGreaterThan(3);
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);

@@ -11,7 +11,11 @@
 // equals the source, no duplicate, nothing left active, and the slot is taken over within the lease.
 // RELIABILITY_SCALE=large: at least 100 kills, counts printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FunctionsServer, startFunctionsServer } from "../../scripts/stack/lib/functions-server.ts";
+import {
+  type FunctionsServer,
+  startedWorkerPid,
+  startFunctionsServer,
+} from "../../scripts/stack/lib/functions-server.ts";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { type SimSite, startSite, tenantForSite, waitForRun } from "../helpers/sim.ts";
 import { expectDatabaseMatches } from "../helpers/compare.ts";
@@ -25,6 +29,7 @@ import {
   rngFor,
   SCALE,
   scaled,
+  sleep,
 } from "./harness.ts";
 
 const LEASE_S = 2;
@@ -61,8 +66,7 @@ async function measuredMemoryLimit(env: Record<string, string>) {
     expect((await waitForRun(stack.db.sql, accommodations.body.runId, 60_000)).status).toBe("completed");
     const start = await post(server, "motopress-bookings", { tenantId: tenant });
     expect(start.status, JSON.stringify(start.body)).toBe(202);
-    const { pid } = server.output().split("\n").filter((l) => l.includes('"worker started"'))
-      .map((l) => JSON.parse(l)).find((l) => l.fn === "motopress-bookings");
+    const pid = startedWorkerPid(server, "motopress-bookings");
     let firstPageMb: number | null = null;
     for (const until = Date.now() + 60_000;;) {
       const rss = rssMiB(pid);
@@ -73,7 +77,7 @@ async function measuredMemoryLimit(env: Record<string, string>) {
       if (run.status === "failed" || Date.now() > until) {
         throw new Error(`the measuring sync is ${run.status}`);
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     const peakMb = hwmMiB(pid);
     if (firstPageMb === null || peakMb === null || peakMb - firstPageMb < 2) {
@@ -238,8 +242,8 @@ describe("kills through the runtime's limits", () => {
           `resumed=${counts.resumed} lost=${counts.lost} duplicates=${counts.duplicates} 546=${counts.worker546} other5xx=${counts.other5xx} ` +
           `max takeover after last heartbeat=${counts.maxTakeoverMs} ms (lease ${LEASE_S * 1000} ms) ` +
           `memory limit ${memory.limitMb} MB (RSS ${
-            memory.firstPageMb?.toFixed(0)
-          } MB at an import's first page, peak ${memory.peakMb?.toFixed(0)} MB)`,
+            memory.firstPageMb.toFixed(0)
+          } MB at an import's first page, peak ${memory.peakMb.toFixed(0)} MB)`,
       );
       expect(counts.other5xx).toBe(0);
       // Taken over one lease after the last heartbeat, plus a claim's round (which may boot a worker).

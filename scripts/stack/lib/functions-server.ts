@@ -67,3 +67,23 @@ export async function startFunctionsServer(
     kill: () => stopWith("SIGKILL"),
   };
 }
+
+/** The server's JSON log lines so far, parsed (anything else it printed is skipped). */
+// deno-lint-ignore no-explicit-any -- log records: each caller reads the fields it needs
+export function logRecords(server: FunctionsServer): Record<string, any>[] {
+  return server.output().split("\n").flatMap((l) => {
+    if (!l.startsWith("{")) return [];
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The pid of the function's latest worker, from the runtime's "worker started" line. */
+export function startedWorkerPid(server: FunctionsServer, fn: string): number {
+  const line = logRecords(server).reverse().find((l) => l.message === "worker started" && l.fn === fn);
+  if (!line) throw new Error(`no worker started for ${fn}`);
+  return line.pid;
+}
