@@ -1,4 +1,4 @@
-// Deno script: npx deno run -A bench/client-memory.ts --bookings 20000 [--concurrency 2] [--latency 0]
+// Deno script: node_modules/deno-platform/deno run -A bench/client-memory.ts --bookings 20000 [--concurrency 2] [--latency 0]
 // Reads every booking of a simulated site through the client and reports peak RSS. The simulator runs
 // in the same process, so the figure includes the simulated site's own data; the baseline line shows it.
 import { createMotoPressClient } from "../supabase/functions/_shared/motopress/client.ts";

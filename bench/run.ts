@@ -21,6 +21,7 @@ import {
   startFunctionsServer,
 } from "../scripts/stack/lib/functions-server.ts";
 import { migrate, projectRoot } from "../scripts/stack/lib/migrate.ts";
+import { PLATFORM_DENO_BIN } from "../scripts/stack/edge-runtime/platform-deno.ts";
 import { createSql, type Sql } from "../supabase/functions/_shared/db.ts";
 import { claimRun } from "../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../supabase/functions/_shared/runs/types.ts";
@@ -187,7 +188,7 @@ function hopFigures(server: FunctionsServer, runIds: string[]) {
 }
 
 function fetchInDeno(site: SiteInfo): { ms: number; bookings: number } {
-  const out = execFileSync(path.join(projectRoot, "node_modules/.bin/deno"), [
+  const out = execFileSync(path.join(projectRoot, PLATFORM_DENO_BIN), [
     "run",
     "-A",
     "--no-prompt",
@@ -213,7 +214,7 @@ async function tableCounts(sql: Sql, tenantId: string) {
 function machine(pgVersion: string) {
   const deno = (() => {
     try {
-      return execFileSync(path.join(projectRoot, "node_modules/.bin/deno"), ["--version"]).toString().split(
+      return execFileSync(path.join(projectRoot, PLATFORM_DENO_BIN), ["--version"]).toString().split(
         "\n",
       )[0];
     } catch {

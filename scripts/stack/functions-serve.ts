@@ -4,7 +4,17 @@
 // kills it at the CPU, wall-clock and memory limits as the hosted runtime does. Docker is not
 // needed: this stands in for `supabase functions serve`. Limits: EDGE_RUNTIME_* (README).
 import { limitsFromEnv } from "./edge-runtime/limits.ts";
-import { createSupervisor } from "./edge-runtime/supervisor.ts";
+import { createSupervisor, WORKER_COMMAND } from "./edge-runtime/supervisor.ts";
+import { PLATFORM_DENO_BIN } from "./edge-runtime/platform-deno.ts";
+
+try {
+  Deno.statSync(WORKER_COMMAND.cmd);
+} catch {
+  console.error(
+    `error: the functions' Deno (${PLATFORM_DENO_BIN}, the platform's version) is missing: run npm ci`,
+  );
+  Deno.exit(1);
+}
 
 const port = Number(Deno.env.get("PORT") ?? 54321);
 if (!Deno.env.get("SUPABASE_URL")) Deno.env.set("SUPABASE_URL", `http://127.0.0.1:${port}`);
@@ -21,10 +31,6 @@ const supervisor = createSupervisor({
       name,
     ) => [name, new URL(`../../supabase/functions/${name}/index.ts`, import.meta.url).href]),
   ),
-  workerCommand: {
-    cmd: Deno.execPath(),
-    args: ["run", "-A", "--no-prompt", new URL("./edge-runtime/worker.ts", import.meta.url).pathname],
-  },
   env: Deno.env.toObject(),
 });
 

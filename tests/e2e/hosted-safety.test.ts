@@ -193,8 +193,7 @@ describe("a planted secret never leaves, in every failure path", () => {
     {
       mode: "reset-query",
       code: "UPSTREAM_ERROR",
-      message:
-        /Network error talking to the site \(fetch failed: error sending request .*consumer_secret=\[REDACTED\]/,
+      message: /Network error talking to the site \(.*error sending request .*consumer_secret=\[REDACTED\]/,
     },
     { mode: "echo-401", code: "UPSTREAM_ERROR", message: /refused the credentials/ },
     {

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KEY, type Stack, startStack } from "../helpers/stack.ts";
 import { insertTenant } from "../helpers/db.ts";
 import { claimRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
+import { logRecords } from "../../scripts/stack/lib/functions-server.ts";
+import { pinnedPlatformDeno } from "../../scripts/stack/lib/platform-deno.ts";
 
 let stack: Stack;
 let tenant: string;
@@ -34,6 +36,17 @@ describe("auth", () => {
       headers: { authorization: "", apikey: ADMIN_KEY },
     });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("the platform's Deno", () => {
+  it("every function's worker runs under the version the hosted edge runtime embeds", async () => {
+    for (const fn of [...FUNCTIONS, "room-status"]) {
+      expect((await stack.call(fn, undefined, { method: "GET" })).status).toBeLessThan(500);
+    }
+    const started = logRecords(stack.server).filter((l) => l.message === "worker started");
+    expect(new Set(started.map((l) => l.fn))).toEqual(new Set([...FUNCTIONS, "room-status"]));
+    for (const line of started) expect(line.deno, line.fn).toBe(await pinnedPlatformDeno());
   });
 });
 

@@ -11,9 +11,10 @@ const FUNCTIONS = ["motopress-accommodations", "motopress-bookings", "sync-comma
 const PACKAGES = ["postgres", "zod", "entities", "@supabase/supabase-js/cors"];
 /**
  * Node built-ins the hosted edge runtime provides with no import map entry (postgres.js runs on its
- * `node:net`; db.ts opens that socket itself to see a wedged pool connection).
+ * `node:net`; db.ts opens that socket itself to see a wedged pool connection, and takes
+ * `setImmediate` from `node:timers`, which Deno does not give user code as a global).
  */
-const NODE_BUILTINS = ["node:net"];
+const NODE_BUILTINS = ["node:net", "node:timers"];
 const IMPORT = /(?:import|export)[^"']*?from\s+["']([^"']+)["']/g;
 
 /** The bare specifiers a function's code graph imports, following relative imports from index.ts. */

@@ -22,6 +22,16 @@
 import { CONTROL_PREFIX } from "./protocol.ts";
 import type { Limits } from "./limits.ts";
 import { rssMb, threadCpuMs } from "./proc.ts";
+import { PLATFORM_DENO_BIN } from "./platform-deno.ts";
+
+/**
+ * A worker is ./worker.ts under the platform's Deno, whatever Deno runs the supervisor: the function
+ * is parsed, type-stripped and run as the hosted runtime would. The function name and entry follow.
+ */
+export const WORKER_COMMAND = {
+  cmd: new URL(`../../../${PLATFORM_DENO_BIN}`, import.meta.url).pathname,
+  args: ["run", "-A", "--no-prompt", new URL("./worker.ts", import.meta.url).pathname],
+};
 
 type Reason = "cpu" | "wall_clock" | "memory";
 
@@ -69,8 +79,6 @@ export interface SupervisorOptions {
   limits: Limits;
   /** Function name -> the URL of its entry module (which registers its handler under that name). */
   functions: Record<string, string>;
-  /** The worker's command line (deno + flags + script); the function name and entry are appended. */
-  workerCommand: { cmd: string; args: string[] };
   env: Record<string, string>;
 }
 
@@ -156,8 +164,8 @@ export function createSupervisor(options: SupervisorOptions) {
   }
 
   async function boot(fn: string): Promise<Worker> {
-    const child = new Deno.Command(options.workerCommand.cmd, {
-      args: [...options.workerCommand.args, fn, options.functions[fn]],
+    const child = new Deno.Command(WORKER_COMMAND.cmd, {
+      args: [...WORKER_COMMAND.args, fn, options.functions[fn]],
       env: {
         ...options.env,
         DENO_V8_FLAGS: [`--max-heap-size=${limits.memoryMb}`, options.env.DENO_V8_FLAGS].filter(Boolean).join(
@@ -190,8 +198,8 @@ export function createSupervisor(options: SupervisorOptions) {
       gone: false,
     };
     all.add(w);
-    let onReady!: (port: number) => void;
-    const ready = new Promise<number>((resolve) => (onReady = resolve));
+    let onReady!: (ready: { port: number; deno: string }) => void;
+    const ready = new Promise<{ port: number; deno: string }>((resolve) => (onReady = resolve));
     // The worker's stdout: control lines are ours, everything else is the function's log.
     (async () => {
       const decoder = new TextDecoder();
@@ -207,7 +215,7 @@ export function createSupervisor(options: SupervisorOptions) {
             continue;
           }
           const msg = JSON.parse(line.slice(CONTROL_PREFIX.length));
-          if (msg.ready) onReady(msg.port);
+          if (msg.ready) onReady(msg);
           if (typeof msg.pending === "number") {
             w.pending = msg.pending;
             maybeDrop(w);
@@ -243,7 +251,7 @@ export function createSupervisor(options: SupervisorOptions) {
         signal: status.signal,
       });
     });
-    const port = await Promise.race([
+    const { port, deno } = await Promise.race([
       ready,
       w.exited.then((s) => Promise.reject(new Error(`the worker exited during boot (code ${s.code})`))),
       new Promise<never>((_, reject) =>
@@ -254,7 +262,7 @@ export function createSupervisor(options: SupervisorOptions) {
     w.readyAt = performance.now();
     w.bootCpuMs = threadCpuMs(w.pid) ?? 0;
     watch(w);
-    log("info", "worker started", { fn, worker: w.id, pid: w.pid, bootCpuMs: w.bootCpuMs });
+    log("info", "worker started", { fn, worker: w.id, pid: w.pid, deno, bootCpuMs: w.bootCpuMs });
     return w;
   }
 
@@ -337,11 +345,18 @@ export function createSupervisor(options: SupervisorOptions) {
         signal: idle,
         redirect: "manual",
       });
+      // The worker's Deno.serve compresses by the request's Accept-Encoding, as the platform's does;
+      // this fetch hands the body over decoded, so the headers that described the encoded bytes go.
+      const resHeaders = new Headers(res.headers);
+      if (resHeaders.has("content-encoding")) {
+        resHeaders.delete("content-encoding");
+        resHeaders.delete("content-length");
+      }
       if (!res.body) {
         release();
-        return new Response(null, { status: res.status, headers: res.headers });
+        return new Response(null, { status: res.status, headers: resHeaders });
       }
-      return new Response(tracked(res.body, release), { status: res.status, headers: res.headers });
+      return new Response(tracked(res.body, release), { status: res.status, headers: resHeaders });
     } catch (err) {
       release();
       // A worker that died on its own closed the connection before its exit status is known.

@@ -5,7 +5,7 @@
 //
 // Control lines between the two processes: the supervisor writes `beforeunload <reason>` or
 // `drop` (early drop: exit now) on stdin; the worker writes `CONTROL_PREFIX {json}` lines on stdout
-// (`ready` with its port, `pending` with the number of unsettled waitUntil promises).
+// (`ready` with its port and Deno version, `pending` with the number of unsettled waitUntil promises).
 import { CONTROL_PREFIX } from "./protocol.ts";
 
 const [name, entry] = Deno.args;
@@ -61,7 +61,8 @@ if (!handler) {
 const server = Deno.serve({
   port: 0,
   hostname: "127.0.0.1",
-  onListen: ({ port }) => control({ ready: true, port }),
+  // The Deno this function runs under (the platform's: ./platform-deno.ts), for the supervisor's log.
+  onListen: ({ port }) => control({ ready: true, port, deno: Deno.version.deno }),
 }, (req) => handler(req));
 
 // Supervisor commands. EOF on stdin means the supervisor is gone: a worker never outlives it.

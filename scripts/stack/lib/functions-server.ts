@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { freePort } from "./database.ts";
 import { projectRoot } from "./migrate.ts";
+import { TOOLING_DENO_BIN } from "../edge-runtime/platform-deno.ts";
 
 /**
  * SYNC_ALLOW_PRIVATE_HOSTS for a stack whose MotoPress site is the local simulator (plain http on
@@ -29,7 +30,8 @@ export async function startFunctionsServer(
   script = "scripts/stack/functions-serve.ts",
 ): Promise<FunctionsServer> {
   const p = port ?? (await freePort());
-  const deno = path.join(projectRoot, "node_modules/.bin/deno");
+  // The supervisor runs under the tooling's Deno; it starts each function's worker under the platform's.
+  const deno = path.join(projectRoot, TOOLING_DENO_BIN);
   const child = spawn(deno, ["run", "-A", "--no-prompt", script], {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(p), NO_COLOR: "1" },

@@ -1,4 +1,6 @@
 import net from "node:net";
+// Deno gives user code no `setImmediate` global (only npm packages see one).
+import { setImmediate } from "node:timers";
 import postgres from "postgres";
 
 export type Sql = postgres.Sql<Record<string, never>>;

@@ -41,7 +41,9 @@ const ALGS: Record<
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-function b64urlBytes(part: string): Uint8Array<ArrayBuffer> {
+// The return type is inferred: `Uint8Array<ArrayBuffer>` (what WebCrypto takes) on TypeScript 5.7+,
+// plain `Uint8Array` on the platform's Deno, whose TypeScript has no typed-array generics.
+function b64urlBytes(part: string) {
   if (!B64URL.test(part)) throw new JwtError("The token is not base64url.");
   const b64 = part.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (part.length % 4)) % 4);
   let bin: string;

@@ -118,5 +118,5 @@ const booking = objectOf({
 /** True when `rawBookingSchema` accepts `raw` (as tested): a `RawBooking`. */
 export function isRawBooking(raw: unknown): boolean {
   return booking(raw) &&
-    (raw as Fields).check_out_date as string >= ((raw as Fields).check_in_date as string);
+    ((raw as Fields).check_out_date as string) >= ((raw as Fields).check_in_date as string);
 }

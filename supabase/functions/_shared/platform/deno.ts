@@ -1,4 +1,3 @@
-/// <reference types="@supabase/functions-js/edge-runtime.d.ts" />
 // The Deno/Edge Runtime adapter: the one place (with the entry points) that touches `Deno.*`
 // and `EdgeRuntime`. It reads the environment once, builds the shared dependencies and serves.
 import { type Config, loadConfig } from "../config.ts";
@@ -16,6 +15,9 @@ type Handler = (req: Request) => Promise<Response>;
 const LOCAL_REGISTRY = "__motopressSyncFunctions";
 
 const GUARD = "__motopressSyncProcessGuard";
+
+/** The platform's global (absent under plain Deno); only the member we use is declared. */
+declare const EdgeRuntime: { waitUntil(promise: Promise<unknown>): void } | undefined;
 
 /**
  * Process-level handlers: an error that escapes every await (postgres.js 3.4.9 throws from a socket
