@@ -82,6 +82,8 @@ export async function roomBoard(
          select r.id as reservation_id, r.external_booking_id, r.guest_name, r.check_in_date, r.check_out_date, ra.stay_state
          from public.reservation_accommodations ra join public.guest_reservations r on r.id = ra.reservation_id
          where ra.accommodation_unit_id = u.id and ra.stay_state = 'expected' and r.check_in_date >= ${head.today}::date
+           -- By the unit's dates (the stay carries its booking's): its future, not its history.
+           and ra.check_out_date >= ${head.today}::date
          order by r.check_in_date, r.external_booking_id limit 1) s) as next_arrival,
       (select count(*)::int from hotels.booking_conflicts c
         where c.accommodation_unit_id = u.id and c.resolved_at is null) as conflicts
