@@ -3,6 +3,8 @@
 //   The secret: `--consumer-secret -` reads it from stdin, and without the flag it comes from
 //   MOTOPRESS_CONSUMER_SECRET, so that it need not sit in the shell history.
 // npm run tenant -- list
+// The key and secret are always given: a stored secret is sent only to the origin it was entered
+// for, so a new site URL takes them anew.
 // Registers (or, for an existing slug, updates) a tenant and its MotoPress credentials in
 // SUPABASE_DB_URL (or DATABASE_URL; default: the local stack of `npm start`).
 import postgres from "postgres";
@@ -47,7 +49,7 @@ runMain(async () => {
   const sql = postgres(databaseUrl(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
     if (command === "add") {
-      const { tenantId, created } = await registerTenant(sql, {
+      const { tenantId, created, movedFrom } = await registerTenant(sql, {
         slug: flag(args, "slug")!,
         name: flag(args, "name")!,
         timezone: flag(args, "timezone")!,
@@ -60,6 +62,15 @@ runMain(async () => {
           `${created ? "registered" : "updated"} tenant ${flag(args, "slug")} in ${redact(databaseUrl())}`,
         ),
       );
+      if (movedFrom) {
+        console.error(
+          c.dim(
+            `the site moved from ${movedFrom}: the key and secret given are sent to ${
+              new URL(flag(args, "site-url")!).origin
+            } only (the functions never send a stored secret to another origin)`,
+          ),
+        );
+      }
       console.log(tenantId);
       return 0;
     }

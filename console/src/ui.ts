@@ -15,6 +15,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (v === null || v === undefined || v === false) continue;
     if (typeof v === "function") el.addEventListener(k.replace(/^on/, "").toLowerCase(), v as EventListener);
     else if (k === "class") el.className = String(v);
+    // Through the CSSOM: a style attribute is inline style, which the console's CSP refuses.
+    else if (k === "style") el.style.cssText = String(v);
     else if (v === true) el.setAttribute(k, "");
     else el.setAttribute(k, String(v));
   }

@@ -57,14 +57,22 @@ export async function validateTenantInput(sql: Sql, input: TenantInput): Promise
   if (problems.length) throw new UsageError(problems.join("\n       "), false);
 }
 
-/** Registers the tenant (by slug) or updates it, with its credentials; returns the tenant id. */
+/**
+ * Registers the tenant (by slug) or updates it, with its credentials; returns the tenant id, and
+ * the origin the stored key and secret belonged to when the site moved to another one. The key and
+ * secret are always given here, so they are written for the new site's origin (secret_origin), the
+ * only one the functions send them to.
+ */
 export async function registerTenant(
   sql: Sql,
   input: TenantInput,
-): Promise<{ tenantId: string; created: boolean }> {
+): Promise<{ tenantId: string; created: boolean; movedFrom: string | null }> {
   await validateTenantInput(sql, input);
   const siteUrl = input.siteUrl.replace(/\/+$/, "");
   return await sql.begin(async (tx) => {
+    const [before] = await tx`
+      select c.secret_origin from public.tenant_registry t
+      join private.motopress_credentials c using (tenant_id) where t.slug = ${input.slug} for update of c`;
     const [row] = await tx`
       insert into public.tenant_registry (slug, name, timezone)
       values (${input.slug}, ${input.name}, ${input.timezone})
@@ -76,8 +84,13 @@ export async function registerTenant(
       values (${row.tenant_id}, ${siteUrl}, ${input.consumerKey.trim()}, ${input.consumerSecret.trim()})
       on conflict (tenant_id) do update
         set site_url = excluded.site_url, consumer_key = excluded.consumer_key,
-            consumer_secret = excluded.consumer_secret, updated_at = now()`;
-    return { tenantId: row.tenant_id as string, created: row.created as boolean };
+            consumer_secret = excluded.consumer_secret, secret_origin = excluded.secret_origin,
+            updated_at = now()`;
+    const origin = (url: string) => URL.canParse(url) ? new URL(url).origin : url;
+    const movedFrom = before && origin(before.secret_origin) !== origin(siteUrl)
+      ? origin(before.secret_origin)
+      : null;
+    return { tenantId: row.tenant_id as string, created: row.created as boolean, movedFrom };
   });
 }
 

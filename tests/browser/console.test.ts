@@ -40,6 +40,8 @@ let web: ConsoleServer;
 let browser: Browser;
 let link: string;
 let hotelId: string;
+/** What Chromium reported as refused by the console server's Content-Security-Policy. */
+const cspViolations: string[] = [];
 
 const sql = () => stack.db.sql;
 const activeRuns = async () =>
@@ -61,6 +63,11 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     // Generous: on a shared 2-core machine Chromium can be slow to paint; every wait is on an event.
     browser.context.setDefaultTimeout(60_000);
     browser.page.on("pageerror", (e) => console.error(`[console pageerror] ${e.message}`));
+    browser.page.on("console", (m) => {
+      if (/Content Security Policy|Refused to (apply|execute|load|connect)/i.test(m.text())) {
+        cspViolations.push(m.text());
+      }
+    });
   }, 180_000);
   afterEach(async (ctx) => {
     // A failing test leaves a picture of what the operator would have seen.
@@ -118,6 +125,17 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     expect(await page.getByLabel("Consumer secret").inputValue()).toBe("");
     expect(await page.content()).not.toContain(consumerSecret);
     await browser.shot("hotels");
+    // Moving the site to another origin needs the key and secret again: the form says so, and
+    // nothing is saved without them.
+    await page.getByLabel("Site URL").fill("https://moved.example");
+    await page.locator("#site-moved").getByText(/moves away from http:\/\/127\.0\.0\.1:\d+/).waitFor();
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.locator("#e-consumerSecret").getByText(/enter it again/).waitFor();
+    await page.locator("#e-consumerKey").getByText(/enter it again/).waitFor();
+    const [stored] =
+      await sql()`select site_url from private.motopress_credentials where tenant_id = ${hotelId}`;
+    expect(stored.site_url).toBe(site.server.url);
+    await page.getByRole("button", { name: "Close" }).click();
   });
 
   it("a page left while it is still loading never takes the screen back", async () => {
@@ -268,5 +286,11 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     await card.getByRole("alert").getByText(/INVALID_OPERATION/).waitFor();
     await card.getByRole("alert").filter({ hasText: /not today/ }).waitFor();
     await browser.shot("rooms-refused");
+  });
+
+  it("ran every page above under its Content-Security-Policy (frame-ancestors 'none') without breaking a rule of it", async () => {
+    const res = await fetch(web.url);
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -115,6 +115,17 @@ beforeAll(async () => {
         }
         res.writeHead(302, { location: `${elsewhere.url}/steal${url.pathname}${url.search}` }).end();
         return;
+      case "cannot-view":
+        // Neither Basic nor query-string keys are accepted (an unknown key, as most sites answer it).
+        return json(401, { code: "mphb_rest_cannot_view", message: "Sorry, you cannot list resources." });
+      case "strip-auth":
+        // A proxy that strips Authorization: only query-string keys get through.
+        if (auth) {
+          return json(401, { code: "mphb_rest_cannot_view", message: "Sorry, you cannot list resources." });
+        }
+        res.writeHead(200, { "content-type": "application/json", "x-wp-total": "0", "x-wp-totalpages": "0" })
+          .end("[]");
+        return;
       case "hang":
         return; // never answers
       case "huge":
@@ -189,30 +200,68 @@ async function syncOverSse(tenantId: string) {
 }
 
 describe("a planted secret never leaves, in every failure path", () => {
+  // `cause`: the precise code behind UPSTREAM_ERROR, the one test_connection gives (stats.cause).
   const cases = [
     {
       mode: "reset-query",
       code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_UNAVAILABLE",
       message: /Network error talking to the site \(.*error sending request .*consumer_secret=\[REDACTED\]/,
     },
-    { mode: "echo-401", code: "UPSTREAM_ERROR", message: /refused the credentials/ },
+    {
+      mode: "echo-401",
+      code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_AUTH_FAILED",
+      message: /refused the credentials/,
+    },
     {
       mode: "redirect",
       code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_REDIRECT_REFUSED",
       message: /redirected \(302\) from http:\/\/127\.0\.0\.1:\d+ to http:\/\/127\.0\.0\.1:\d+/,
     },
-    { mode: "hang", code: "UPSTREAM_ERROR", message: /did not answer within 300 ms/ },
-    { mode: "redirect-query", code: "UPSTREAM_ERROR", message: /redirected \(302\)/ },
-    { mode: "huge", code: "UPSTREAM_ERROR", message: /larger than 64 KB/ },
+    {
+      mode: "hang",
+      code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_TIMEOUT",
+      message: /did not answer within 300 ms/,
+    },
+    {
+      mode: "redirect-query",
+      code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_REDIRECT_REFUSED",
+      message: /redirected \(302\)/,
+    },
+    {
+      mode: "huge",
+      code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_RESPONSE_TOO_LARGE",
+      message: /larger than 64 KB/,
+    },
+    // Our own words survive redaction: "by Basic auth" (a plain-http site: MotoPress ignores keys there).
+    {
+      mode: "cannot-view",
+      code: "UPSTREAM_ERROR",
+      cause: "MOTOPRESS_HTTPS_REQUIRED",
+      message: /only over HTTPS \(WordPress's is_ssl\(\)\), by Basic auth and by query string alike/,
+    },
   ];
   it.each(cases)(
-    "$mode: the run fails clearly, and the secret is nowhere",
-    async ({ mode, code, message }) => {
+    "$mode: the run fails clearly with its cause, and the secret is nowhere",
+    async ({ mode, code, cause, message }) => {
       const tenantId = await tenantAt(`${site.url}/${mode}`);
       const { sse, run, logFrom } = await syncOverSse(tenantId);
       expect(run.status).toBe("failed");
       expect(run.error_code).toBe(code);
       expect(run.error_message).toMatch(message);
+      // No credential was in the site's answer: nothing is redacted from our own words.
+      if (mode === "cannot-view") expect(run.error_message).not.toContain("[REDACTED]");
+      expect(run.stats.cause).toBe(cause);
+      const shown = await stack.call(`motopress-accommodations?runId=${run.id}`, undefined, {
+        method: "GET",
+      });
+      expect(shown.body.run.errorCause).toBe(cause);
+      expect(sse).toContain(`"cause":"${cause}"`);
       expectNoSecret(await everythingAbout(run.id, tenantId, sse, logFrom));
     },
   );
@@ -289,6 +338,157 @@ describe("outbound requests are contained (SYNC_ALLOW_PRIVATE_HOSTS = the simula
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe("TENANT_NOT_CONFIGURED");
     expect(res.body.error.message).toMatch(/not a valid URL/);
+  });
+});
+
+describe("credentials go only where the hotel registered them", () => {
+  /** A listener on a new origin (loopback, listed: only the origin rule can keep the secret from it). */
+  let thief: Site & { auth: string[] };
+  /** A listener on an unlisted loopback address: the outbound policy must keep everything from it. */
+  let probe: Site;
+  beforeAll(async () => {
+    const auth: string[] = [];
+    const server = await startServer("127.0.0.1", (_mode, req, res) => {
+      auth.push(`${req.headers.authorization ?? ""} ${req.url ?? ""}`);
+      res.writeHead(200, { "content-type": "application/json", "x-wp-total": "0", "x-wp-totalpages": "0" })
+        .end("[]");
+    });
+    thief = Object.assign(server, { auth });
+    probe = await startServer("127.0.0.2", (_mode, _req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"title":"PROBED"}');
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([thief?.close(), probe?.close()]);
+  });
+
+  const decoded = () =>
+    thief.auth.map((a) => {
+      const basic = a.match(/^Basic (\S+)/)?.[1];
+      return basic ? `${Buffer.from(basic, "base64").toString()} ${a}` : a;
+    }).join("\n");
+  const testConnection = (body: Record<string, unknown>) =>
+    stack.call("sync-command-center", { action: "test_connection", ...body });
+  const fieldsOf = (res: { body: { error?: { fields?: { field: string }[] } } }) =>
+    (res.body.error?.fields ?? []).map((f) => f.field).sort();
+
+  it("test_connection goes through the outbound policy: an unlisted loopback address receives nothing", async () => {
+    const port = new URL(probe.url).port;
+    for (
+      const [siteUrl, code] of [
+        [probe.url, "MOTOPRESS_HTTPS_REQUIRED"],
+        [`https://127.0.0.2:${port}`, "MOTOPRESS_URL_REFUSED"],
+        [`https://[::ffff:127.0.0.2]:${port}`, "MOTOPRESS_URL_REFUSED"],
+        ["https://169.254.169.254", "MOTOPRESS_URL_REFUSED"],
+      ]
+    ) {
+      const res = await testConnection({ siteUrl, consumerKey: "ck_probe", consumerSecret: "cs_probe" });
+      expect(res.status, siteUrl).toBe(200);
+      expect(res.body, siteUrl).toMatchObject({ ok: false, code });
+      expect(JSON.stringify(res.body)).not.toContain("PROBED");
+    }
+    expect(probe.requests).toEqual([]);
+  });
+
+  it("test_connection of a hotel with another origin uses only the credentials it is given", async () => {
+    const tenantId = await tenantAt(`${site.url}/echo-401`);
+    const refused = await testConnection({ tenantId, siteUrl: thief.url });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe("INVALID_REQUEST");
+    expect(fieldsOf(refused)).toEqual(["consumerKey", "consumerSecret"]);
+    expect(refused.body.error.fields[0].message).toMatch(/only ever sent to http:\/\/127\.0\.0\.1:\d+/);
+    expect(thief.requests).toEqual([]);
+    // Given both, the test goes there with those, and the stored ones stay home.
+    const given = await testConnection({
+      tenantId,
+      siteUrl: thief.url,
+      consumerKey: "ck_given_for_test",
+      consumerSecret: "cs_given_for_test",
+    });
+    expect(given.status).toBe(200);
+    expect(decoded()).toContain("ck_given_for_test:cs_given_for_test");
+    expectNoSecret(decoded());
+    // The stored site itself is still tested with the stored credentials.
+    const home = await testConnection({ tenantId });
+    expect(home.body).toMatchObject({ ok: false, code: "MOTOPRESS_AUTH_FAILED" });
+    expectNoSecret(JSON.stringify(home.body));
+  });
+
+  it("moving a hotel to another origin needs its key and secret again; the next sync sends only the new ones", async () => {
+    const tenantId = await tenantAt(`${site.url}/echo-401`);
+    const [t] = await stack.db
+      .sql`select slug, name, timezone from public.tenant_registry where tenant_id = ${tenantId}`;
+    const save = (extra: Record<string, unknown>) =>
+      stack.call("sync-command-center", {
+        action: "save_tenant",
+        tenantId,
+        slug: t.slug,
+        name: t.name,
+        timezone: t.timezone,
+        siteUrl: thief.url,
+        ...extra,
+      });
+    const stored = async () =>
+      (await stack.db.sql`select site_url, consumer_key, consumer_secret, secret_origin
+                          from private.motopress_credentials where tenant_id = ${tenantId}`)[0];
+    const before = await stored();
+    const bare = await save({});
+    expect(bare.status).toBe(400);
+    expect(fieldsOf(bare)).toEqual(["consumerKey", "consumerSecret"]);
+    const secretOnly = await save({ consumerSecret: "cs_new_secret_for_thief" });
+    expect(secretOnly.status).toBe(400);
+    expect(fieldsOf(secretOnly)).toEqual(["consumerKey"]);
+    expect(await stored()).toEqual(before);
+
+    // A writer that bypasses the API (SQL) cannot move the secret either: the sync refuses to send it.
+    await stack.db
+      .sql`update private.motopress_credentials set site_url = ${thief.url} where tenant_id = ${tenantId}`;
+    const moved = await syncOverSse(tenantId);
+    expect(moved.run.error_code).toBe("TENANT_NOT_CONFIGURED");
+    expect(moved.run.error_message).toMatch(/not the one the consumer key and secret were entered for/);
+    expect(thief.auth.filter((a) => a.includes(tenantId))).toEqual([]);
+    expectNoSecret(decoded());
+
+    const ok = await save({
+      consumerKey: "ck_new_key_for_new_site",
+      consumerSecret: "cs_new_secret_for_new_site",
+    });
+    expect(ok.status).toBe(200);
+    const seen = thief.auth.length;
+    const synced = await syncOverSse(tenantId);
+    expect(synced.run.status).toBe("completed");
+    const sent = decoded().split("\n").slice(seen).join("\n");
+    expect(sent).toContain("ck_new_key_for_new_site:cs_new_secret_for_new_site");
+    expectNoSecret(decoded());
+  });
+
+  it("a query-string fallback is said, with its risk and its fix, by the run and by test_connection", async () => {
+    const tenantId = await tenantAt(`${site.url}/strip-auth`);
+    const { run } = await syncOverSse(tenantId);
+    expect(run.status).toBe("completed");
+    expect(run.stats.auth).toMatchObject({ authMode: "query" });
+    expect(run.stats.auth.warning).toMatch(/access logs/);
+    expect(run.stats.auth.fix).toMatch(/Authorization header/);
+    const tested = await testConnection({ tenantId });
+    expect(tested.body).toMatchObject({ ok: true, auth: { authMode: "query" } });
+    expect(tested.body.message).toMatch(/query-string keys.*access logs/);
+    // Basic auth that works says nothing of the kind.
+    const plain = await testConnection({ tenantId: await tenantAt(thief.url) });
+    expect(plain.body).toMatchObject({ ok: true, auth: null });
+  });
+
+  it("an inactive hotel named by id is not synced (409 INVALID_OPERATION), by any function", async () => {
+    const tenantId = await tenantAt(thief.url);
+    await stack.db.sql`update public.tenant_registry set is_active = false where tenant_id = ${tenantId}`;
+    for (const fn of ["motopress-accommodations", "motopress-bookings", "sync-command-center"]) {
+      const res = await stack.call(fn, { tenantId });
+      expect(res.status, fn).toBe(409);
+      expect(res.body.error.code, fn).toBe("INVALID_OPERATION");
+      expect(res.body.error.reasons[0], fn).toMatch(/inactive/);
+    }
+    const [{ n }] = await stack.db
+      .sql`select count(*)::int as n from public.sync_runs where tenant_id = ${tenantId}`;
+    expect(n).toBe(0);
   });
 });
 

@@ -246,8 +246,10 @@ describe("removals and poison pages", () => {
     try {
       const tenant = await tenantForSite(stack.db.sql, site);
       const port = (proxy.address() as { port: number }).port;
+      // The credentials entered for the proxy's address (a stored secret goes only to its own origin).
+      const proxied = `http://127.0.0.1:${port}`;
       await stack.db
-        .sql`update private.motopress_credentials set site_url = ${`http://127.0.0.1:${port}`} where tenant_id = ${tenant}`;
+        .sql`update private.motopress_credentials set site_url = ${proxied}, secret_origin = ${proxied} where tenant_id = ${tenant}`;
       const start = await post(poisoned, "motopress-bookings", { tenantId: tenant });
       expect(start.status, JSON.stringify(start.body)).toBe(202);
       const { run, next } = await claimUntilDone(poisoned, stack.db.sql, tenant, start.body.runId, 200_000);

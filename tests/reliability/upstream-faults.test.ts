@@ -346,12 +346,15 @@ describe("answers that are the same when asked again (real Deno, a real TLS site
         await syncBoth();
         await expectDatabaseMatches(stack.db.sql, t, sim);
         const creds = sim.credentials;
+        // Registered anew for the URL (an operator entering them for it): their origin moves with it.
         const setCreds = (v: { url?: string; key?: string; secret?: string }) =>
           stack.db.sql`
         update private.motopress_credentials set site_url = ${v.url ?? server.url}, consumer_key = ${
             v.key ?? creds.consumerKey
           },
-          consumer_secret = ${v.secret ?? creds.consumerSecret} where tenant_id = ${t}`;
+          consumer_secret = ${v.secret ?? creds.consumerSecret}, secret_origin = ${
+            new URL(v.url ?? server.url).origin
+          } where tenant_id = ${t}`;
         const cases: {
           name: string;
           set: () => Promise<unknown> | void;

@@ -45,6 +45,22 @@ describe("outbound policy", () => {
     ["2002:a00:1::", false],
     ["2001:db8::1", false],
     ["not-an-ip", false],
+    // IPv6 translation forms: judged by the IPv4 address they carry, or refused whole.
+    ["::ffff:7f00:2", false], // IPv4-mapped 127.0.0.2, as URL parsing writes it
+    ["::ffff:10.1.2.3", false],
+    ["::ffff:0:7f00:1", false], // SIIT IPv4-translated 127.0.0.1
+    ["::ffff:0:a9fe:a9fe", false], // 169.254.169.254
+    ["::ffff:0:808:808", true],
+    ["64:ff9b::7f00:1", false], // well-known NAT64 of 127.0.0.1
+    ["64:ff9b::a9fe:a9fe", false],
+    ["64:ff9b::808:808", true], // NAT64 of 8.8.8.8
+    ["64:ff9b:1::808:808", false], // local-use NAT64: where it leads is the network's own
+    ["64:ff9b:1:ffff::1", false],
+    ["2001::1", false], // Teredo
+    ["2001:0:4136:e378:8000:63bf:3fff:fdd2", false],
+    ["2001:2::1", false], // benchmarking
+    ["3fff::1", false], // documentation
+    ["2001:4860:4860::8888", true], // an ordinary public 2001: address
   ])("%s is public: %s", (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
@@ -132,6 +148,37 @@ describe("redaction", () => {
     expect(JSON.stringify(value)).not.toMatch(/plain-secret-4711|plain-key-4711/);
     expect(JSON.stringify(value)).not.toContain(basic);
     expect(value.n).toBe(3);
+  });
+});
+
+describe("redaction removes secrets, not our words", () => {
+  it("keeps help text and placeholders: `apikey: <key>`, `Bearer <jwt>`, by Basic auth", () => {
+    const help = [
+      "Missing admin key or operator token: send `apikey: <key>`, or sign in and send `Authorization: Bearer <jwt>`.",
+      "The site does not accept this consumer key (401 mphb_rest_cannot_view by Basic auth and by query string).",
+      "Or the server strips the Authorization header: try query-string keys.",
+      "authorization: Bearer token, password: required.",
+    ];
+    for (const text of help) expect(redact(text)).toBe(text);
+  });
+
+  it("still removes every value that is a credential, beside those words", () => {
+    const out = redact(
+      "Authorization: Basic Y2tfeDpjc195eXl5 apikey: k3y-Value_42 Bearer abc.def.ghi-123 " +
+        '{"password":"Hunter2hunter"} authorization: Bearer sb_secret_abcdefghijkl1234',
+    );
+    for (
+      const secret of [
+        "Y2tfeDpjc195eXl5",
+        "k3y-Value_42",
+        "abc.def.ghi-123",
+        "Hunter2hunter",
+        "abcdefghijkl1234",
+      ]
+    ) {
+      expect(out, secret).not.toContain(secret);
+    }
+    expect(out).toContain("Authorization: Basic [REDACTED]");
   });
 });
 

@@ -78,6 +78,18 @@ describe("handler pipeline", () => {
     expect((await h(req({}, undefined, "OPTIONS"))).status).toBe(204);
   });
 
+  it("PostgreSQL's verdict that a value is not text it takes (22021, 22P05, 22P02) is a 400, not a 500", async () => {
+    for (const code of ["22021", "22P05", "22P02"]) {
+      const pgError = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code });
+      const h = createHandler({ POST: () => Promise.reject(pgError) }, { adminKeys: () => [KEY], log });
+      const res = await h(req({ authorization: `Bearer ${KEY}` }));
+      expect(res.status, code).toBe(400);
+      const body = await res.json();
+      expect(body.error.code).toBe("INVALID_REQUEST");
+      expect(body.error.fields[0].message).toMatch(/NUL/);
+    }
+  });
+
   it("refuses to serve without any admin key configured", async () => {
     const h = createHandler({ POST: () => Promise.resolve(new Response("ok")) }, {
       adminKeys: () => [],

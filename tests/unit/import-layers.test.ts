@@ -39,6 +39,7 @@ const LAYERS: { name: string; paths: string[] }[] = [
       "log.ts",
       "types.ts",
       "errors.ts",
+      "text.ts",
     ],
   },
 ];

@@ -386,6 +386,27 @@ describe("MotoPress client: authentication", () => {
   });
 });
 
+describe("MotoPress client: a stored key or secret past Latin-1", () => {
+  it("is sent as UTF-8 Basic auth (RFC 7617) and answered by the site, never a crash in btoa", async () => {
+    const h = await harness();
+    const sent: string[] = [];
+    const client = h.make({
+      consumerSecret: "cs_geheim-\u2603-\u{1F511}",
+      concurrency: 1,
+      fetch: (input, init) => {
+        sent.push(new Headers(init?.headers).get("authorization") ?? "");
+        return fetch(viaProxy(input), init);
+      },
+    });
+    const e = await failure(firstBookingsPage(client));
+    // The site's own verdict on that secret: a MotoPress error with its code, not a TypeError.
+    expect(e).toBeInstanceOf(MotoPressError);
+    expect(e.code).toBe("MOTOPRESS_AUTH_FAILED");
+    const decoded = Buffer.from(sent[0].replace(/^Basic /, ""), "base64").toString("utf8");
+    expect(decoded.endsWith(":cs_geheim-\u2603-\u{1F511}")).toBe(true);
+  });
+});
+
 describe("MotoPress client: faults and retries", () => {
   it("503 twice then success: 2 retries with full-jitter backoff", async () => {
     const h = await harness();

@@ -1,6 +1,7 @@
 // The dashboard client's SSE parsing (shared/): eventsource-parser under the client's own framing.
 import { describe, expect, it } from "vitest";
 import { parseSse } from "../../shared/index.ts";
+import { acceptsEventStream } from "../../supabase/functions/_shared/http/sse.ts";
 
 async function* chunks(...parts: string[]) {
   for (const p of parts) yield await Promise.resolve(p);
@@ -34,5 +35,24 @@ describe("parseSse", () => {
       data: "x",
       id: "7",
     }]);
+  });
+});
+
+describe("Accept: text/event-stream", () => {
+  it.each([
+    ["text/event-stream", true],
+    ["Text/Event-Stream", true],
+    ["TEXT/EVENT-STREAM; charset=utf-8", true],
+    ["application/json, text/event-stream;q=0.5", true],
+    ["text/event-stream; q=1.0", true],
+    ["text/event-stream;q=0", false],
+    ["text/event-stream; Q=0.000", false],
+    ["application/json, text/event-stream;q=0", false],
+    ["*/*", false],
+    ["application/json", false],
+    ["text/event-streamx", false],
+    [null, false],
+  ])("%s: %s", (accept, expected) => {
+    expect(acceptsEventStream(accept)).toBe(expected);
   });
 });

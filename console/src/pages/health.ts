@@ -130,7 +130,9 @@ export async function healthPage(ctx: PageContext) {
               "li",
               {},
               badge(f.status),
-              ` ${f.source} ${when(f.startedAt)}: ${f.errorMessage ?? f.errorCode ?? ""}`,
+              ` ${f.source} ${when(f.startedAt)}: ${f.errorCause ? `${f.errorCause}: ` : ""}${
+                f.errorMessage ?? f.errorCode ?? ""
+              }`,
             )
           ),
         )

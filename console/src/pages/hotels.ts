@@ -118,6 +118,30 @@ export async function hotelsPage(ctx: PageContext) {
         placeholder: t ? "stored (never shown)" : "cs_…",
       }, t ? "Write-only: leave empty to keep the stored secret." : "Write-only: it is never shown again."),
     };
+    // The stored key and secret go only to the origin they were entered for: a site moved to
+    // another origin needs them again (the API refuses the save otherwise, naming both fields).
+    const originOf = (url: string | null | undefined) => {
+      try {
+        return url ? new URL(url).origin : null;
+      } catch {
+        return null;
+      }
+    };
+    const storedOrigin = originOf(t?.siteUrl);
+    const moved = () => !!storedOrigin && originOf(f.siteUrl.el.value.trim()) !== storedOrigin;
+    const movedHint = h("p", { class: "hint", id: "site-moved", "aria-live": "polite" });
+    const showMoved = () => {
+      replace(
+        movedHint,
+        moved()
+          ? `The site moves away from ${storedOrigin}: enter the consumer key and secret again. The stored ones are only ever sent to ${storedOrigin}.`
+          : "",
+      );
+      f.consumerKey.el.required = !t || moved();
+      f.consumerSecret.el.required = !t || moved();
+    };
+    f.siteUrl.el.addEventListener("input", showMoved);
+    f.siteUrl.node.appendChild(movedHint);
     const active = h("input", { id: "f-active", type: "checkbox", checked: t ? t.isActive : true });
     const result = h("div", { id: "hotel-result", "aria-live": "polite" });
     const test = h("button", { type: "button", id: "test-connection", class: "act" }, "Test connection");
@@ -149,6 +173,12 @@ export async function hotelsPage(ctx: PageContext) {
       }
       if (!t && !v.consumerKey) errs.consumerKey = "Consumer key is required.";
       if (!t && !v.consumerSecret) errs.consumerSecret = "Consumer secret is required for a new hotel.";
+      if (t && moved()) {
+        const again =
+          `Required: the site moves away from ${storedOrigin}; enter it again for the new address.`;
+        if (!v.consumerKey) errs.consumerKey = again;
+        if (!v.consumerSecret) errs.consumerSecret = again;
+      }
       return errs;
     };
     const serverFieldErrors = (err: unknown) => {
@@ -170,7 +200,11 @@ export async function hotelsPage(ctx: PageContext) {
             ...(v.consumerKey ? { consumerKey: v.consumerKey } : {}),
             ...(v.consumerSecret ? { consumerSecret: v.consumerSecret } : {}),
           }));
-        replace(result, r.ok ? notice("ok", r.message) : notice("error", `Connection failed: ${r.message}`));
+        replace(
+          result,
+          r.ok ? notice("ok", r.message) : notice("error", `Connection failed: ${r.message}`),
+          r.auth ? notice("error", `${r.auth.warning} Fix: ${r.auth.fix}`) : null,
+        );
       } catch (err) {
         serverFieldErrors(err);
         replace(result, errorBox(err));

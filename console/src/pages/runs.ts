@@ -246,7 +246,7 @@ export async function runDetailPage(ctx: PageContext) {
       run.errorMessage
         ? notice(
           run.status === "cancelled" ? "info" : "error",
-          `${run.errorCode ?? "ERROR"}: ${run.errorMessage}`,
+          `${run.errorCode ?? "ERROR"}${run.errorCause ? ` (${run.errorCause})` : ""}: ${run.errorMessage}`,
         )
         : null,
     );

@@ -1,6 +1,6 @@
 // Serves the built console (console/dist) and its config.json: the project URL and, on a hosted
 // project, the publishable key. Never an admin or secret key: the browser signs in as an operator.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { projectRoot } from "./migrate.ts";
@@ -17,6 +17,31 @@ const TYPES: Record<string, string> = {
   ".png": "image/png",
 };
 
+/**
+ * The headers a host of the console should send (README, "Deploy the console"): the app runs only
+ * its own scripts and styles, talks only to itself and the project (`connect-src`), and is never
+ * framed (clickjacking of the operator's buttons). Nothing in the built console is inline.
+ */
+export function consoleSecurityHeaders(supabaseUrl: string): Record<string, string> {
+  const project = new URL(supabaseUrl).origin;
+  return {
+    "content-security-policy": [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "img-src 'self' data:",
+      `connect-src 'self' ${project}`,
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ].join("; "),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}
+
 export interface ConsoleServer {
   url: string;
   close(): Promise<void>;
@@ -31,18 +56,29 @@ export async function startConsoleServer(opts: {
   await stat(path.join(dist, "index.html")).catch(() => {
     throw new Error(`the console is not built (${dist}/index.html missing): run npm run console:build`);
   });
-  const server: Server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    const headers = {
-      "x-content-type-options": "nosniff",
-      "cache-control": "no-store",
-      "referrer-policy": "no-referrer",
-    };
+  const headers = { ...consoleSecurityHeaders(opts.config.supabaseUrl), "cache-control": "no-store" };
+  // A request the server cannot read (a path that is not URL-encoded UTF-8, say) is answered 400;
+  // nothing a browser sends may end the process, and with it the local stack.
+  const server: Server = createServer((req, res) => {
+    serve(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { ...headers, "content-type": "text/plain" });
+      res.end("internal error");
+    });
+  });
+  async function serve(req: IncomingMessage, res: ServerResponse) {
+    let url: URL;
+    let rel: string;
+    try {
+      url = new URL(req.url ?? "/", "http://x");
+      rel = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname).replace(/^\/+/, "");
+    } catch {
+      res.writeHead(400, { ...headers, "content-type": "text/plain" });
+      return res.end("bad request: the path is not a valid URL");
+    }
     if (url.pathname === "/config.json") {
       res.writeHead(200, { ...headers, "content-type": TYPES[".json"] });
       return res.end(JSON.stringify(opts.config));
     }
-    const rel = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname).replace(/^\/+/, "");
     const file = path.resolve(dist, rel);
     if (!file.startsWith(dist + path.sep)) {
       res.writeHead(404, headers);
@@ -59,7 +95,7 @@ export async function startConsoleServer(opts: {
       res.writeHead(404, { ...headers, "content-type": "text/plain" });
       res.end("not found");
     }
-  });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, "127.0.0.1", () => resolve());

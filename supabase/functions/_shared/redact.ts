@@ -8,6 +8,8 @@
 // be secret (admin keys, the database password, each tenant's consumer key and secret as they are
 // loaded), in their plain, URL-encoded and Basic-auth forms.
 
+import { basicToken } from "./net/basic-auth.ts";
+
 export const REDACTED = "[REDACTED]";
 
 // Bounded: an isolate that syncs many tenants forgets the oldest values, never grows without end.
@@ -32,7 +34,7 @@ export function rememberSecret(value: string | null | undefined): void {
 export function rememberCredentialPair(key: string, secret: string): void {
   rememberSecret(key);
   rememberSecret(secret);
-  rememberSecret(safeBtoa(`${key}:${secret}`));
+  rememberSecret(basicToken(key, secret));
 }
 
 function safeBtoa(v: string): string {
@@ -43,18 +45,40 @@ function safeBtoa(v: string): string {
   }
 }
 
+/**
+ * A value that is text, not a credential: a placeholder (`<key>`, `[REDACTED]`) or a plain word
+ * ("auth", "Bearer"), trailing punctuation aside. Our own help text says "send `apikey: <key>`"
+ * and "by Basic auth"; a credential has digits, symbols or mixed case, and one made of a word
+ * alone is caught by the known-values net when it is one of ours.
+ */
+function isText(value: string): boolean {
+  const v = value.replace(/[.,;:!?)`'"]+$/, "");
+  return /^[<[{]/.test(v) || /^[A-Za-z][a-z]*$/.test(v);
+}
+
+/** Replaces the credential in group `secret` of each match, unless it is text (isText). */
+const unlessText = (secret: (groups: string[]) => string, replaced: (groups: string[]) => string) =>
+(
+  match: string,
+  ...groups: string[]
+) => (isText(secret(groups)) ? match : replaced(groups));
+
 const SECRET_PARAM =
   /([?&;]|\b)(consumer_key|consumer_secret|apikey|api_key|access_token|refresh_token|token|secret|password|passwd|key|signature|sig)=([^&#\s"'<>]+)/gi;
-const PATTERNS: [RegExp, string][] = [
+type Pattern = [RegExp, string | ((match: string, ...groups: string[]) => string)];
+const PATTERNS: Pattern[] = [
   // Query strings and form bodies: the value of any credential-named parameter.
   [SECRET_PARAM, `$1$2=${REDACTED}`],
   // scheme://user:password@host (database URLs, proxies).
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]+@/gi, `$1:${REDACTED}@`],
-  // Authorization headers, also as they appear in JSON or in a dumped request.
-  [/\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]{4,}/g, `$1 ${REDACTED}`],
+  // Authorization headers, also as they appear in JSON or in a dumped request ("Basic auth" is words).
+  [
+    /\b(Basic|Bearer)\s+([A-Za-z0-9._~+/=-]{4,})/g,
+    unlessText((g) => g[1], (g) => `${g[0]} ${REDACTED}`),
+  ],
   [
     /("?(?:apikey|x-api-key|authorization|consumer_secret|consumer_key|password)"?\s*[:=]\s*"?)([^"\s,}&]{4,})/gi,
-    `$1${REDACTED}`,
+    unlessText((g) => g[1], (g) => `${g[0]}${REDACTED}`),
   ],
   // MotoPress / WooCommerce-style keys (ck_/cs_ + 40 hex), Supabase API keys, JWTs.
   [/\b(ck|cs)_[A-Za-z0-9]{8,}/g, `$1_${REDACTED}`],
@@ -76,7 +100,9 @@ export function redact(text: string, extra: readonly (string | null | undefined)
     values.sort((a, b) => b.length - a.length);
     for (const v of values) if (out.includes(v)) out = out.replace(new RegExp(escape(v), "g"), REDACTED);
   }
-  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+  for (const [re, replacement] of PATTERNS) {
+    out = typeof replacement === "string" ? out.replace(re, replacement) : out.replace(re, replacement);
+  }
   return out;
 }
 

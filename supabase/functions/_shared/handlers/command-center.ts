@@ -12,7 +12,7 @@ import type { Run } from "../runs/types.ts";
 import { isMotoPressError } from "../motopress/errors.ts";
 import { repairJob, type RepairReport, repairTenant } from "../sync/repair.ts";
 import { clientFor } from "../sync/jobs.ts";
-import { requireTenant } from "../tenants.ts";
+import { requireActiveTenant, requireTenant } from "../tenants.ts";
 import { advanceFanout, chainJob, fanoutJob } from "../sync/chain.ts";
 import { healthReport } from "./health.ts";
 import { resumeFor, runInProgress, runRequestSchema, toCommand } from "./run-api.ts";
@@ -185,7 +185,7 @@ export function commandCenter(deps: FunctionDeps) {
         return json(200, { cancelled: runIds.length, runIds });
       }
       if (action === "test_connection") {
-        return json(200, await testConnection(sql, config, parseWith(testConnectionSchema, raw)));
+        return json(200, await testConnection(deps, parseWith(testConnectionSchema, raw)));
       }
       const body = parseWith(commandSchema, raw);
       if (body.action === "repair" || body.apply !== undefined) return await repair(body);
@@ -210,7 +210,7 @@ export function commandCenter(deps: FunctionDeps) {
           resumed: true,
         });
       }
-      if (command.tenantId) await requireTenant(sql, command.tenantId);
+      if (command.tenantId) await requireActiveTenant(sql, command.tenantId);
       return claimAndStart(deps, req, {
         tenantId: command.tenantId,
         source: SOURCE,

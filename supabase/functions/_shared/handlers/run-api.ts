@@ -65,8 +65,10 @@ export function runInProgress(holder: Run): ApiError {
 
 export function publicRun(run: Run) {
   const { fencingToken: _token, checkpoint: _checkpoint, ...rest } = run;
+  // The precise cause behind a general error code (UPSTREAM_ERROR: MOTOPRESS_TLS, …), beside it.
+  const cause = run.stats?.cause;
   // Run records are redacted when written; this covers rows written before that, or by hand.
-  return redactDeep(rest);
+  return redactDeep({ ...rest, errorCause: typeof cause === "string" ? cause : null });
 }
 
 /**

@@ -1,20 +1,26 @@
 // Hotels for the operator console: list (with the consumer key's last characters only; the secret
 // is write-only and never leaves the database), add or edit, and test a connection to MotoPress.
+// A stored key and secret go only to the origin they were entered for: moving a hotel's site to
+// another origin needs them entered again, and a test of another origin uses only what it is given.
 import { z } from "zod";
-import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
 import { invalid } from "../http/body.ts";
 import { ApiError } from "../http/errors.ts";
-import { createMotoPressClient } from "../motopress/client.ts";
+import { authNotice } from "../motopress/auth-notice.ts";
 import { isMotoPressError } from "../motopress/errors.ts";
-import { loadCredentials, requireTenant } from "../tenants.ts";
+import { clientForCredentials } from "../sync/jobs.ts";
+import {
+  loadCredentials,
+  type MotoPressCredentials,
+  originOf,
+  requireTenant,
+  secretBelongsTo,
+} from "../tenants.ts";
+import { credentialText, lineText } from "../text.ts";
+import type { FunctionDeps } from "../types.ts";
 
 const uuid = z.uuid({ message: "Must be a tenant id (uuid)." });
-const text = (max: number, what: string) =>
-  z.string({ message: `${what} must be text.` }).trim().min(1, `${what} is required.`).max(
-    max,
-    `${what} is at most ${max} characters.`,
-  );
+const text = lineText;
 const siteUrl = text(2000, "Site URL").refine((v) => {
   try {
     return /^https?:$/.test(new URL(v).protocol);
@@ -33,21 +39,37 @@ export const saveTenantSchema = z.strictObject({
   name: text(200, "Name"),
   timezone: text(64, "Time zone"),
   siteUrl,
-  /** Required for a new hotel; omitted on an edit, the stored key is kept. */
-  consumerKey: text(500, "Consumer key").optional(),
-  /** Write-only: required for a new hotel; omitted on an edit, the stored secret is kept. */
-  consumerSecret: text(500, "Consumer secret").optional(),
+  /** Required for a new hotel or a new site origin; omitted on an edit, the stored key is kept. */
+  consumerKey: credentialText(500, "Consumer key").optional(),
+  /** Write-only: required for a new hotel or a new site origin; omitted on an edit, the stored secret is kept. */
+  consumerSecret: credentialText(500, "Consumer secret").optional(),
   isActive: z.boolean({ message: "Must be true or false." }).optional(),
 });
 
 export const testConnectionSchema = z.strictObject({
   action: z.literal("test_connection"),
-  /** With a tenant id, fields left out are taken from that hotel's stored credentials. */
+  /** With a tenant id, fields left out are taken from that hotel's stored credentials (same origin only). */
   tenantId: uuid.optional(),
   siteUrl: siteUrl.optional(),
-  consumerKey: text(500, "Consumer key").optional(),
-  consumerSecret: text(500, "Consumer secret").optional(),
+  consumerKey: credentialText(500, "Consumer key").optional(),
+  consumerSecret: credentialText(500, "Consumer secret").optional(),
 });
+
+/** The fields that must be entered again when `siteUrl` leaves the origin the stored secret belongs to. */
+function reentryNeeded(
+  stored: Pick<MotoPressCredentials, "secretOrigin"> | null,
+  siteUrl: string,
+  given: { consumerKey?: string; consumerSecret?: string },
+  doing: string,
+) {
+  if (!stored || secretBelongsTo(stored, siteUrl)) return [];
+  const from = originOf(stored.secretOrigin) ?? stored.secretOrigin;
+  return (["consumerKey", "consumerSecret"] as const).filter((k) => !given[k]).map((field) => ({
+    field,
+    message: `Required: ${doing} ${originOf(siteUrl)}, and the stored key and secret are only ever sent to ` +
+      `${from}, where they were entered. Enter them again for the new address.`,
+  }));
+}
 
 const hint = (key: string) => (key.length <= 8 ? "…" : `${key.slice(0, 3)}…${key.slice(-4)}`);
 
@@ -98,6 +120,9 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
     }
   }
   const site = body.siteUrl.replace(/\/+$/, "");
+  // The secret is entered for a site: with a new one it is sent to the new origin, and only there.
+  const given = { consumerKey: body.consumerKey, consumerSecret: body.consumerSecret };
+  const newOrigin = body.consumerKey || body.consumerSecret ? originOf(site) : null;
   const slugTaken = () =>
     new ApiError(409, "INVALID_OPERATION", `Another hotel already uses the slug "${body.slug}".`, {
       reasons: [`The slug "${body.slug}" is taken; choose another.`],
@@ -121,10 +146,21 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
         });
       }
       tenantId = row.tenant_id;
+      // Read under the row lock, so that two saves cannot both judge the same stored origin.
+      const [stored] = await tx`
+        select secret_origin from private.motopress_credentials where tenant_id = ${tenantId} for update`;
+      const reenter = reentryNeeded(
+        stored ? { secretOrigin: stored.secret_origin } : null,
+        site,
+        given,
+        "the site moves to",
+      );
+      if (reenter.length) throw invalid(reenter);
       const updated = await tx`
         update private.motopress_credentials
         set site_url = ${site}, consumer_key = coalesce(${body.consumerKey ?? null}, consumer_key),
-            consumer_secret = coalesce(${body.consumerSecret ?? null}, consumer_secret), updated_at = now()
+            consumer_secret = coalesce(${body.consumerSecret ?? null}, consumer_secret),
+            secret_origin = coalesce(${newOrigin}, secret_origin), updated_at = now()
         where tenant_id = ${tenantId} returning tenant_id`;
       if (updated.length === 0) {
         const missing = (["consumerKey", "consumerSecret"] as const).filter((k) => !body[k]);
@@ -156,24 +192,39 @@ export async function saveTenant(sql: Sql, body: z.infer<typeof saveTenantSchema
   });
 }
 
-/** One request per list (first page): proves the URL, the keys and the API, and counts what is there. */
-export async function testConnection(sql: Sql, config: Config, body: z.infer<typeof testConnectionSchema>) {
+/**
+ * One request per list (first page): proves the URL, the keys and the API, and counts what is there.
+ * Through the same outbound policy as a sync. Stored values fill only what the request leaves out,
+ * and the stored key and secret only for the origin they were entered for.
+ */
+export async function testConnection(
+  deps: Pick<FunctionDeps, "sql" | "config" | "resolveHost">,
+  body: z.infer<typeof testConnectionSchema>,
+) {
+  const { sql, config } = deps;
   const stored = body.tenantId
     ? (await requireTenant(sql, body.tenantId), await loadCredentials(sql, body.tenantId))
     : null;
+  const siteUrl = body.siteUrl ?? stored?.siteUrl;
+  if (siteUrl && stored && !secretBelongsTo(stored, siteUrl)) {
+    const reenter = reentryNeeded(stored, siteUrl, body, "the test goes to");
+    if (reenter.length) throw invalid(reenter);
+  }
+  const useStored = !!siteUrl && !!stored && secretBelongsTo(stored, siteUrl);
   const creds = {
-    siteUrl: body.siteUrl ?? stored?.siteUrl,
-    consumerKey: body.consumerKey ?? stored?.consumerKey,
-    consumerSecret: body.consumerSecret ?? stored?.consumerSecret,
+    siteUrl,
+    consumerKey: body.consumerKey ?? (useStored ? stored!.consumerKey : undefined),
+    consumerSecret: body.consumerSecret ?? (useStored ? stored!.consumerSecret : undefined),
   };
   const missing = (Object.keys(creds) as (keyof typeof creds)[]).filter((k) => !creds[k]);
   if (missing.length) {
     throw invalid(missing.map((field) => ({ field, message: "Required (no stored value to use)." })));
   }
-  const client = createMotoPressClient({
+  const client = clientForCredentials(deps, {
     siteUrl: creds.siteUrl!.replace(/\/+$/, ""),
     consumerKey: creds.consumerKey!,
     consumerSecret: creds.consumerSecret!,
+  }, {
     timeoutMs: Math.min(config.motopress.timeoutMs, 15_000),
     maxRetries: 1,
     concurrency: 1,
@@ -196,12 +247,22 @@ export async function testConnection(sql: Sql, config: Config, body: z.infer<typ
     }
   } catch (err) {
     if (!isMotoPressError(err)) throw err;
-    return { ok: false as const, code: err.code, message: err.message, status: err.status };
+    return {
+      ok: false as const,
+      code: err.code,
+      message: err.message,
+      status: err.status,
+      auth: authNotice(client.describe()),
+    };
   }
+  // Working, but over query-string keys: the secret reaches the site's logs; the answer says so.
+  const auth = authNotice(client.describe());
+  const counts =
+    `${totals.accommodationTypes} accommodation types, ${totals.accommodations} accommodations, ${totals.bookings} bookings`;
   return {
     ok: true as const,
-    message:
-      `Connected: ${totals.accommodationTypes} accommodation types, ${totals.accommodations} accommodations, ${totals.bookings} bookings.`,
+    message: auth ? `Connected, over query-string keys: ${counts}. ${auth.warning}` : `Connected: ${counts}.`,
     totals,
+    auth,
   };
 }

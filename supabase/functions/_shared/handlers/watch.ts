@@ -70,6 +70,7 @@ export async function watchRun(
           error: {
             code: run.errorCode ?? "FAILED",
             message: run.errorMessage ?? `Run ended as ${run.status}.`,
+            ...(typeof run.stats?.cause === "string" ? { cause: run.stats.cause } : {}),
           },
           run: publicRun(run),
         });

@@ -44,6 +44,30 @@ async function withRouteRetry(route: (req: Request) => Promise<Response>, req: R
   }
 }
 
+type Pg = { code?: unknown };
+
+/**
+ * PostgreSQL's verdicts on a value that is not text it can store or read: a NUL or a bad byte
+ * sequence (22021), a \u0000 escape in jsonb (22P05), text that is not of the column's type
+ * (22P02). Only a caller's value reaches a statement a request runs, so each is the caller's
+ * mistake that the schemas did not catch: a 400, never a 500.
+ */
+const INVALID_TEXT = new Set(["22021", "22P05", "22P02"]);
+const isInvalidText = (err: unknown) =>
+  !!err && typeof err === "object" && INVALID_TEXT.has((err as Pg).code as string);
+const invalidText = () =>
+  new ApiError(
+    400,
+    "INVALID_REQUEST",
+    "A value in the request is not text the database can store (a NUL or another control character, or an invalid value for its type).",
+    {
+      fields: [{
+        field: "(body)",
+        message: "Remove control characters such as NUL (\\u0000) from the text fields.",
+      }],
+    },
+  );
+
 export type Route = (req: Request, caller: Caller) => Promise<Response>;
 
 export interface HandlerOptions {
@@ -84,6 +108,12 @@ export function createHandler(
     } catch (err) {
       if (err instanceof ApiError) return errorResponse(err);
       if (err instanceof DomainError) return errorResponse(fromDomainError(err));
+      if (isInvalidText(err)) {
+        opts.log("warn", "the database refused a value of the request as text", {
+          sqlstate: (err as Pg).code,
+        });
+        return errorResponse(invalidText());
+      }
       opts.log("error", "unhandled error", { error: String((err as Error)?.stack ?? err) });
       return errorResponse(new ApiError(500, "INTERNAL_ERROR", "Internal error; it has been logged."));
     }

@@ -8,8 +8,22 @@ export interface SseSink {
   readonly closed: boolean;
 }
 
+/**
+ * Whether the caller asked for the progress stream: `Accept` names text/event-stream (media types
+ * are case-insensitive) with a quality above 0 (`q=0` means "not this one", RFC 9110 §12.4.2).
+ * Only an explicit range selects it: `*\/*` keeps the JSON answer.
+ */
 export function wantsEventStream(req: Request): boolean {
-  return (req.headers.get("accept") ?? "").includes("text/event-stream");
+  return acceptsEventStream(req.headers.get("accept"));
+}
+
+export function acceptsEventStream(accept: string | null): boolean {
+  return (accept ?? "").split(",").some((range) => {
+    const [type, ...params] = range.split(";").map((p) => p.trim().toLowerCase());
+    if (type !== "text/event-stream") return false;
+    const q = params.find((p) => /^q\s*=/.test(p))?.replace(/^q\s*=\s*/, "");
+    return q === undefined || Number(q) > 0;
+  });
 }
 
 export function sseResponse(

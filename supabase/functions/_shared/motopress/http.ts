@@ -1,3 +1,4 @@
+import { basicToken } from "../net/basic-auth.ts";
 import { readCappedBytes } from "../net/capped-read.ts";
 import { OutboundRefused } from "../net/outbound.ts";
 import { redact } from "../redact.ts";
@@ -326,7 +327,7 @@ export class HttpSession {
     const safeUrl = redactUrl(url);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (mode === "basic") {
-      headers.Authorization = `Basic ${btoa(`${this.options.consumerKey}:${this.options.consumerSecret}`)}`;
+      headers.Authorization = `Basic ${basicToken(this.options.consumerKey, this.options.consumerSecret)}`;
     }
     const controller = new AbortController();
     let timedOut = false;

@@ -130,21 +130,34 @@ const NON_PUBLIC_V4 = ranges(4, [
   "224.0.0.0/4",
   "240.0.0.0/4",
 ]);
+// Translation and tunnel forms whose IPv4 end cannot be judged from the address are refused
+// whole: local-use NAT64 (its prefix's operator decides where the embedded bits go) and Teredo
+// (its client address is obfuscated, and its relay reaches anything).
 const NON_PUBLIC_V6 = ranges(6, [
   "::/128",
   "::1/128",
+  "64:ff9b:1::/48",
   "100::/64",
+  "2001::/32",
+  "2001:2::/48",
+  "2001:10::/28",
   "2001:db8::/32",
+  "3fff::/20",
   "fc00::/7",
   "fe80::/10",
   "fec0::/10",
   "ff00::/8",
 ]);
 
-/** The IPv4 address an IPv6 transition form carries (NAT64, 6to4, IPv4-compatible), if any. */
+/**
+ * The IPv4 address an IPv6 transition form carries, judged as that address: well-known NAT64
+ * (64:ff9b::/96), SIIT's IPv4-translated (::ffff:0:0:0/96), 6to4 and IPv4-compatible. (IPv4-mapped,
+ * ::ffff:0:0/96, is parsed as its IPv4 address in the first place.)
+ */
 function embeddedV4(a: Addr): Addr | null {
   if (a.family !== 6) return null;
   if (a.value >> 32n === 0x64ff9bn << 64n) return { family: 4, value: a.value & 0xffffffffn }; // 64:ff9b::/96
+  if (a.value >> 32n === 0xffff0000n) return { family: 4, value: a.value & 0xffffffffn }; // ::ffff:0:a.b.c.d
   if (a.value >> 112n === 0x2002n) return { family: 4, value: (a.value >> 80n) & 0xffffffffn }; // 2002::/16
   if (a.value >> 32n === 0n) return { family: 4, value: a.value }; // ::a.b.c.d (deprecated)
   return null;

@@ -8,6 +8,7 @@ import { InvalidOperationError, NotFoundError, TenantNotFoundError } from "../er
 import { type Board, roomBoard } from "./board.ts";
 import type { StatusChange } from "./reconcile.ts";
 import { HOUSEKEEPING } from "./rule.ts";
+import { noteText } from "../text.ts";
 
 const id = (what: string) => z.uuid({ message: `Must be a ${what} id (uuid).` });
 const tenantId = id("tenant");
@@ -27,9 +28,7 @@ const blockAction = z.strictObject({
   kind: z.enum(["out_of_service", "out_of_order"], { message: "Must be out_of_service or out_of_order." }),
   startsOn: date("the first blocked night"),
   endsOn: date("the day after the last blocked night (exclusive)"),
-  reason: z.string({ message: "Required: why the unit is blocked." }).trim().min(1, "Must not be empty.").max(
-    500,
-  ),
+  reason: noteText(500, "Reason"),
   force: z.boolean({ message: "Must be true or false." }).optional(),
 }).refine((b) => b.endsOn > b.startsOn, {
   path: ["endsOn"],

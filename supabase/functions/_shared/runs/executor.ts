@@ -4,7 +4,7 @@ import type { Config } from "../config.ts";
 import type { Sql } from "../db.ts";
 import type { IsolateMeter, Logger } from "../types.ts";
 import { HopBudget, unmeteredIsolate } from "./budget.ts";
-import { classifyRunError } from "./classify.ts";
+import { classifyRunError, type RunErrorClass } from "./classify.ts";
 import { finishRun, keepAlive, noteInterruption, RunLostError, suspendRun } from "./coordinator.ts";
 import { isTransientDbError, withDbRetry } from "./db-faults.ts";
 import { type Lease, leaseOf, type Run } from "./types.ts";
@@ -47,8 +47,8 @@ export interface ExecuteDeps {
   isolate?: IsolateMeter;
   /** Called after the run was checkpointed to `continuing`; normally invokes the function again. */
   onSuspended?: (run: Run) => Promise<void>;
-  /** Maps a job's error to the code and message the run records (default: by its type). */
-  classify?: (err: unknown) => { code: string; message: string } | null;
+  /** Maps a job's error to the code, message and cause the run records (default: by its type). */
+  classify?: (err: unknown) => RunErrorClass | null;
 }
 
 export type ExecuteOutcome = { run: Run | null; lost: boolean };
@@ -165,18 +165,20 @@ export async function executeRun(deps: ExecuteDeps, run: Run, job: Job): Promise
         return { run: suspended, lost: false };
       }
     }
-    const { code, message } = classified ?? {
+    const { code, message, cause } = classified ?? {
       code: "INTERNAL_ERROR",
       message: `Unexpected error: ${(err as Error)?.message ?? String(err)}`,
     };
-    log("error", "run failed", { code, error: String((err as Error)?.stack ?? err) });
+    log("error", "run failed", { code, cause, error: String((err as Error)?.stack ?? err) });
+    // The cause joins the stats the run has (this hop's last page's, else those it was claimed with).
+    const stats = cause ? { ...(lastStats ?? run.stats ?? {}), cause } : lastStats;
     const failed = await withDbRetry(
       () =>
         finishRun(deps.sql, lease, {
           status: "failed",
           errorCode: code,
           errorMessage: message,
-          stats: lastStats,
+          stats,
         }),
       retry,
     );

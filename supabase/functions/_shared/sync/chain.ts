@@ -38,7 +38,8 @@ export interface TenantProgress {
   state: "pending" | "running" | "suspended" | "completed" | "failed";
   childRunId: string | null;
   steps: Partial<Record<SyncSource, StepResult>>;
-  error: { code: string; message: string } | null;
+  /** `cause`: the failed step's precise cause behind UPSTREAM_ERROR (its run's `stats.cause`). */
+  error: { code: string; message: string; cause?: string } | null;
 }
 
 interface ChainCheckpoint {
@@ -98,7 +99,7 @@ export function chainJob(deps: FunctionDeps): (parent: Run) => Job {
         `${failed.length} of ${cp.tenants.length} tenants failed: ${
           failed.map((t) => `${t.slug} (${t.error?.message})`).join("; ")
         }`,
-      stats,
+      stats: single?.cause ? { ...stats, cause: single.cause } : stats,
     };
   };
 }
@@ -143,9 +144,11 @@ async function advanceTenant(deps: FunctionDeps, ctx: JobContext, t: TenantProgr
       // Bookings never start after a failed or cancelled accommodations step.
       t.state = "failed";
       const next = t.step + 1 < CHAIN.length ? `; ${shortName(CHAIN[t.step + 1])} not started` : "";
+      const cause = final.stats?.cause;
       t.error = {
         code: final.errorCode ?? final.status.toUpperCase(),
         message: `${shortName(source)} ${final.status}: ${final.errorMessage ?? "no detail"}${next}`,
+        ...(typeof cause === "string" ? { cause } : {}),
       };
       return;
     }

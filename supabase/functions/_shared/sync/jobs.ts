@@ -1,11 +1,17 @@
 // The jobs behind the two source functions: a MotoPress client for the tenant, and the phases.
-import { createMotoPressClient, type Page } from "../motopress/client.ts";
+import { authNotice } from "../motopress/auth-notice.ts";
+import {
+  createMotoPressClient,
+  type MotoPressClient,
+  type MotoPressClientConfig,
+  type Page,
+} from "../motopress/client.ts";
 import type { JsonItem } from "../motopress/json-items.ts";
 import { OutboundPolicy } from "../net/outbound.ts";
-import type { Job, JobContext } from "../runs/executor.ts";
+import type { Job, JobContext, JobResult } from "../runs/executor.ts";
 import type { Run } from "../runs/types.ts";
 import { reconcileRoomStatus } from "../rooms/reconcile.ts";
-import { requireCredentials } from "../tenants.ts";
+import { type MotoPressCredentials, requireCredentials } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
 import { entriesOf, validatedEntry } from "./booking-entries.ts";
 import { runPhases } from "./paged.ts";
@@ -21,18 +27,65 @@ export async function clientFor(
   signal?: AbortSignal,
 ) {
   const creds = await requireCredentials(deps.sql, tenantId);
+  return clientForCredentials(deps, creds, { signal });
+}
+
+/**
+ * The one way the functions make a MotoPress client: every request it sends (redirects included)
+ * passes the outbound policy (SYNC_ALLOW_PRIVATE_HOSTS) and reads a capped body. `options` may
+ * only tune it (a connection test's shorter timeout), never drop the guard.
+ */
+export function clientForCredentials(
+  deps: Pick<FunctionDeps, "config" | "resolveHost">,
+  creds: Pick<MotoPressCredentials, "siteUrl" | "consumerKey" | "consumerSecret">,
+  options: Pick<MotoPressClientConfig, "signal" | "timeoutMs" | "maxRetries" | "concurrency" | "perPage"> =
+    {},
+) {
   const policy = new OutboundPolicy(deps.config.allowPrivateHosts, deps.resolveHost);
   return createMotoPressClient({
+    timeoutMs: deps.config.motopress.timeoutMs,
+    concurrency: deps.config.motopress.concurrency,
+    maxRetries: deps.config.motopress.maxRetries,
+    ...options,
     guard: (url) => policy.check(url),
     maxBodyBytes: deps.config.motopress.maxBodyBytes,
     siteUrl: creds.siteUrl,
     consumerKey: creds.consumerKey,
     consumerSecret: creds.consumerSecret,
-    timeoutMs: deps.config.motopress.timeoutMs,
-    concurrency: deps.config.motopress.concurrency,
-    maxRetries: deps.config.motopress.maxRetries,
-    signal,
   });
+}
+
+/**
+ * Runs a job whose stats carry the query-string notice once the client fell back to it
+ * (motopress/auth-notice.ts): a completed, continued or failed run records it, and the log says it once.
+ */
+async function withAuthNotice(
+  ctx: JobContext,
+  client: MotoPressClient,
+  job: (ctx: JobContext) => Promise<JobResult>,
+): Promise<JobResult> {
+  let warned = false;
+  // What the run records when it fails before a page reports: the stats it was claimed with.
+  let last: Record<string, unknown> = ctx.run.stats ?? {};
+  const note = (stats: Record<string, unknown>) => {
+    const notice = authNotice(client.describe());
+    if (!notice) return stats;
+    if (!warned) {
+      warned = true;
+      ctx.log("warn", "the site ignores the Authorization header: keys sent in the query string", {
+        warning: notice.warning,
+      });
+    }
+    return { ...stats, auth: notice };
+  };
+  try {
+    const result = await job({ ...ctx, reportStats: (stats) => ctx.reportStats(note(last = stats)) });
+    return { ...result, stats: note(result.stats) } as JobResult;
+  } catch (err) {
+    const noted = note(last);
+    if (noted !== last) ctx.reportStats(noted);
+    throw err;
+  }
 }
 
 /**
@@ -57,22 +110,23 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
-  return await runPhases(ctx, [
-    {
-      stage: "accommodation types",
-      entity: "accommodation_type",
-      pages: (startPage, knownTotal) => client.accommodationTypes({ startPage, knownTotal }),
-      fetchOne: (id) => client.accommodationType(id),
-      write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
-    },
-    {
-      stage: "accommodations",
-      entity: "accommodation",
-      pages: (startPage, knownTotal) => client.accommodations({ startPage, knownTotal }),
-      fetchOne: (id) => client.accommodation(id),
-      write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
-    },
-  ]);
+  return await withAuthNotice(ctx, client, (ctx) =>
+    runPhases(ctx, [
+      {
+        stage: "accommodation types",
+        entity: "accommodation_type",
+        pages: (startPage, knownTotal) => client.accommodationTypes({ startPage, knownTotal }),
+        fetchOne: (id) => client.accommodationType(id),
+        write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
+      },
+      {
+        stage: "accommodations",
+        entity: "accommodation",
+        pages: (startPage, knownTotal) => client.accommodations({ startPage, knownTotal }),
+        fetchOne: (id) => client.accommodation(id),
+        write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
+      },
+    ]));
 };
 
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
@@ -80,17 +134,18 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
   const write = bookingsWriter(tenantId, run.id);
-  return await runPhases(ctx, [{
-    stage: "bookings",
-    entity: "booking",
-    pages: (startPage, knownTotal) => entryPages(client.bookingItems({ startPage, knownTotal })),
-    fetchOne: async (id) => {
-      const booking = await client.booking(id);
-      return booking && validatedEntry(booking);
-    },
-    write,
-    selfCommitting: true,
-  }]);
+  return await withAuthNotice(ctx, client, (ctx) =>
+    runPhases(ctx, [{
+      stage: "bookings",
+      entity: "booking",
+      pages: (startPage, knownTotal) => entryPages(client.bookingItems({ startPage, knownTotal })),
+      fetchOne: async (id) => {
+        const booking = await client.booking(id);
+        return booking && validatedEntry(booking);
+      },
+      write,
+      selfCommitting: true,
+    }]));
 };
 
 async function* entryPages(pages: AsyncIterable<Page<JsonItem>>) {
