@@ -17,6 +17,11 @@ export interface Config {
   dbUrl: string;
   /** Connections per isolate: serverless isolates are many, the database's connection slots few. */
   dbPoolMax: number;
+  /**
+   * The server ends any statement of the functions that runs longer (SYNC_STATEMENT_TIMEOUT_MS),
+   * well before the client's own wait for a page (30 s) would give up on it.
+   */
+  statementTimeoutMs: number;
   /** Base URL used to invoke the functions, including continuations. */
   supabaseUrl: string;
   adminKeys: readonly string[];
@@ -139,6 +144,7 @@ export function loadConfig(env: Env): Config {
   return {
     dbUrl: dbUrl!,
     dbPoolMax: int(env, "SYNC_DB_POOL_MAX", 2, 1, 20),
+    statementTimeoutMs: int(env, "SYNC_STATEMENT_TIMEOUT_MS", 20_000, 100, 25_000),
     supabaseUrl: baseUrl,
     jwt: jwtSettings(env, baseUrl),
     adminKeys: keys,

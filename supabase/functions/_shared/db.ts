@@ -24,8 +24,17 @@ export const LOCK_TIMEOUT_MS = 5_000;
  * parameters to it (PgBouncer refuses unknown ones outright), and a session SET would leak to
  * whoever gets that connection next. The statement is pipelined with the transaction's first one.
  */
-const TRANSACTION_BOUNDS = `select set_config('lock_timeout', '${LOCK_TIMEOUT_MS}ms', true),` +
-  ` set_config('idle_in_transaction_session_timeout', '${IDLE_IN_TRANSACTION_TIMEOUT_MS}ms', true)`;
+const transactionBounds = (statementTimeoutMs: number) =>
+  `select set_config('lock_timeout', '${LOCK_TIMEOUT_MS}ms', true),` +
+  ` set_config('idle_in_transaction_session_timeout', '${IDLE_IN_TRANSACTION_TIMEOUT_MS}ms', true),` +
+  ` set_config('statement_timeout', '${Math.round(statementTimeoutMs)}ms', true)`;
+
+/**
+ * The server ends a statement of the functions that runs longer than this (each transaction sets
+ * it for itself, as the bounds above): the server stops the work and frees its locks, where a
+ * client that stopped waiting would leave it running. Shorter than a page's own wait (30 s).
+ */
+export const STATEMENT_TIMEOUT_MS = 20_000;
 
 /** Postgres.js waits this long for a connection; a restart is ridden out by the retries (runs/db-faults.ts). */
 export const CONNECT_TIMEOUT_S = 5;
@@ -50,7 +59,11 @@ type SocketOptions = { host: string[]; port: number[]; path: string | false };
  * connection it only costs a little parsing. Every transaction opened with `begin` starts with its
  * bounds. The value returned stands for whichever pool is current (see FIRST_WRITE_MS).
  */
-export function createSql(url: string, opts: { max?: number; applicationName?: string } = {}): Sql {
+export function createSql(
+  url: string,
+  opts: { max?: number; applicationName?: string; statementTimeoutMs?: number } = {},
+): Sql {
+  const bounds = transactionBounds(opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
   let current = open();
 
   function open(): Sql {
@@ -77,7 +90,7 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
         if (withoutArrayTypes(pool)) throw replacedWithoutTypes(pool);
         // Not awaited: sent in the same write as the body's first statement. A failure fails the
         // transaction (postgres.js rethrows any statement's error from begin).
-        tx.unsafe(TRANSACTION_BOUNDS).execute();
+        tx.unsafe(bounds).execute();
         return body(tx);
       });
     }) as Sql["begin"];
@@ -108,6 +121,7 @@ export function createSql(url: string, opts: { max?: number; applicationName?: s
       Reflect.apply(current as unknown as (...a: unknown[]) => unknown, undefined, args),
     get: (_target, prop) => {
       if (prop === CHECK_POOL) return checkPool;
+      if (prop === BOUNDS) return bounds;
       const value = Reflect.get(current, prop);
       return typeof value === "function" ? value.bind(current) : value;
     },
@@ -126,20 +140,37 @@ const learnedOf = (pool: Sql) => pool.options as unknown as Learned;
 const withoutArrayTypes = (pool: Sql) => Object.keys(learnedOf(pool).shared.typeArrayMap).length === 0;
 
 const CHECK_POOL = Symbol("checkPool");
+const BOUNDS = Symbol("bounds");
 
 /**
- * A statement run as a transaction of its own (outside `begin`), with the check `begin` makes:
- * when it fails and its pool has no array types (inheritArrayTypes), its array parameters went out
- * wrong; the pool is replaced and the failure becomes POOL_WITHOUT_TYPES, a transient fault the
- * caller's retry runs on the new pool. Lock waits are bounded by the SQL function itself
- * (`set lock_timeout`); nothing is idle in a transaction that is one statement.
+ * A statement run as a transaction of its own, under the transaction bounds (the statement
+ * timeout above all): BEGIN, the bounds, the statement and COMMIT are sent together on one
+ * connection, one round trip, and COMMIT ends in a rollback when the statement failed. Inside a
+ * caller's transaction (`sql` is one) the statement just runs there, under its bounds. With the
+ * check `begin` makes: when it fails and its pool has no array types (inheritArrayTypes), its array
+ * parameters went out wrong; the pool is replaced and the failure becomes POOL_WITHOUT_TYPES, a
+ * transient fault the caller's retry runs on the new pool.
  */
-export async function ownTransaction<T>(sql: Queryable, statement: Promise<T>): Promise<T> {
+export async function ownTransaction(
+  sql: Queryable,
+  statement: (q: Queryable) => postgres.PendingQuery<postgres.Row[]>,
+): Promise<postgres.Row[]> {
+  const bounds = (sql as unknown as { [BOUNDS]?: string })[BOUNDS];
+  if (bounds === undefined || typeof (sql as Sql).reserve !== "function") return await statement(sql);
+  const conn = await (sql as Sql).reserve();
   try {
-    return await statement;
+    const sent = [conn.unsafe("begin").execute(), conn.unsafe(bounds).execute()];
+    const result = statement(conn as unknown as Queryable).execute();
+    const end = conn.unsafe("commit").execute();
+    const [settled] = await Promise.allSettled([result, ...sent, end]);
+    if (settled.status === "rejected") throw settled.reason;
+    await Promise.all([...sent, end]);
+    return settled.value;
   } catch (err) {
     const check = (sql as unknown as { [CHECK_POOL]?: (err: unknown) => unknown })[CHECK_POOL];
     throw check ? check(err) : err;
+  } finally {
+    conn.release();
   }
 }
 

@@ -75,7 +75,7 @@ export function serveFunction(name: string, build: (deps: FunctionDeps) => Handl
     rememberConfigSecrets(config);
     const deps: FunctionDeps = {
       config,
-      sql: createSql(config.dbUrl, { max: config.dbPoolMax }),
+      sql: createSql(config.dbUrl, { max: config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs }),
       log: jsonLogger({ fn: name }),
       invoke: httpInvoker(config),
       resolveHost: denoResolver,

@@ -26,6 +26,7 @@ export function toRun(r: Row): Run {
     status: r.status,
     trigger: r.trigger,
     parentRunId: r.parent_run_id,
+    continuedFromRunId: r.continued_from_run_id ?? null,
     fencingToken: Number(r.fencing_token),
     leaseSeconds: r.lease_seconds,
     invocations: r.invocations,

@@ -16,6 +16,41 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/**
+ * A statement the server ended at its statement_timeout, again on the retry: the work is too slow
+ * for the database, not the database unavailable. Names the statement and where the run was.
+ */
+export class StatementTimeoutError extends Error {
+  readonly code = "STATEMENT_TIMEOUT";
+  constructor(
+    readonly statement: string,
+    readonly where: string | undefined,
+    attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `${where ? `${where}: ` : ""}${statement} did not finish within the database's statement timeout ` +
+        `(${attempts} attempts).`,
+      { cause },
+    );
+    this.name = "StatementTimeoutError";
+  }
+}
+
+/** The server ended the statement at statement_timeout (57014 is also a cancel, told by its words). */
+export function isStatementTimeout(err: unknown): boolean {
+  const e = err as { name?: string; code?: unknown; message?: unknown } | null;
+  return !!e && e.name === "PostgresError" && e.code === "57014" &&
+    /statement timeout/i.test(String(e.message));
+}
+
+/** The SQL function a statement called, else its first words: what a timeout names. */
+function statementOf(err: unknown): string {
+  const query = String((err as { query?: unknown })?.query ?? "");
+  const fn = /\bsync\.[a-z_]+/i.exec(query)?.[0];
+  return fn ?? (query.replace(/\s+/g, " ").trim().slice(0, 60) || "a statement");
+}
+
 // SQLSTATE classes and codes worth a retry: the transaction was rolled back for a reason that
 // is not in its data.
 const TRANSIENT_SQLSTATES = new Set([
@@ -88,6 +123,10 @@ export interface RetryOptions {
    */
   attemptTimeoutMs?: number;
   onRetry?: (attempt: number, err: unknown, delayMs: number) => void;
+  /** Attempts a statement may be ended at statement_timeout (default 2); then StatementTimeoutError. */
+  slowAttempts?: number;
+  /** Where the run is (a page), for StatementTimeoutError's words. */
+  where?: string;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
 }
@@ -111,11 +150,15 @@ export async function withDbRetry<T>(fn: () => Promise<T>, opts: RetryOptions = 
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? abortableSleep;
   let firstFault: number | undefined;
+  let slow = 0;
   for (let attempt = 1;; attempt++) {
     try {
       return await withAttemptTimeout(fn, opts.attemptTimeoutMs);
     } catch (err) {
-      if (!isTransientDbError(err)) throw err;
+      if (isStatementTimeout(err) && ++slow >= (opts.slowAttempts ?? 2)) {
+        throw new StatementTimeoutError(statementOf(err), opts.where, slow, err);
+      }
+      if (!isTransientDbError(err) && !isStatementTimeout(err)) throw err;
       const at = now();
       firstFault ??= at;
       const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);

@@ -11,6 +11,8 @@ export interface Run {
   status: RunStatus;
   trigger: Trigger;
   parentRunId: string | null;
+  /** The failed run of the same slot this one continued from its last committed page. */
+  continuedFromRunId: string | null;
   fencingToken: number;
   leaseSeconds: number;
   invocations: number;

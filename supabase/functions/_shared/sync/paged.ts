@@ -99,16 +99,23 @@ function fencedWithRetry<T>(
   counters: Counters,
   fn: (tx: Tx) => Promise<T>,
   update: FenceUpdate,
+  where: string,
 ): Promise<T> {
-  return withDbRetry(() => withFencedTransaction(ctx.sql, ctx.lease, fn, update), pageRetry(ctx, counters));
+  return withDbRetry(
+    () => withFencedTransaction(ctx.sql, ctx.lease, fn, update),
+    pageRetry(ctx, counters, where),
+  );
 }
 
 /**
  * A page's retries: bounded by the invocation's deadline too, where the fault is thrown as it is
- * and the executor hands the run over from its last checkpoint instead of failing it.
+ * and the executor hands the run over from its last checkpoint instead of failing it. A page whose
+ * statement the server ends at its statement timeout twice fails the run (STATEMENT_TIMEOUT,
+ * naming `where`): a slow page is retried once, never for ever.
  */
-function pageRetry(ctx: JobContext, counters: Counters) {
+function pageRetry(ctx: JobContext, counters: Counters, where: string) {
   return {
+    where,
     signal: ctx.signal,
     deadline: ctx.deadline,
     attemptTimeoutMs: PAGE_ATTEMPT_TIMEOUT_MS,
@@ -229,18 +236,24 @@ async function runPasses(
       const pageCounters = phase.selfCommitting
         ? await withDbRetry(
           async () => addCounters({ pages: 1 }, await phase.write(ctx.sql, page, commit)),
-          pageRetry(ctx, counters),
+          pageRetry(ctx, counters, `${phase.stage} page ${page.page}`),
         )
-        : await fencedWithRetry(ctx, counters, async (tx) => {
-          const written = addCounters(
-            { items: page.items.length, itemErrors: page.itemErrors.length },
-            await phase.write(tx, page),
-          );
-          await tx`update public.sync_runs set stats = ${
-            tx.json(stats(written) as never)
-          } where id = ${ctx.lease.runId}`;
-          return addCounters({ pages: 1 }, written);
-        }, { checkpoint: next });
+        : await fencedWithRetry(
+          ctx,
+          counters,
+          async (tx) => {
+            const written = addCounters(
+              { items: page.items.length, itemErrors: page.itemErrors.length },
+              await phase.write(tx, page),
+            );
+            await tx`update public.sync_runs set stats = ${
+              tx.json(stats(written) as never)
+            } where id = ${ctx.lease.runId}`;
+            return addCounters({ pages: 1 }, written);
+          },
+          { checkpoint: next },
+          `${phase.stage} page ${page.page}`,
+        );
       const insertedKey = `${phase.entity}.inserted`;
       const insertedBefore = counters[insertedKey] ?? 0;
       addCounters(counters, prefix(phase.entity, pageCounters));
@@ -309,15 +322,21 @@ async function checkRemovals(
   // Each verdict's transaction: the fence (with the new position), the write, then the counters.
   const commit = async (write: (tx: Tx) => Promise<Counters>, position: string) => {
     const checkpoint: Checkpoint = { ...state.cp, removal: { entity: phase.entity, after: position } };
-    const add = await fencedWithRetry(ctx, counters, async (tx) => {
-      const add = await write(tx);
-      const next = addCounters({ ...counters }, prefix(phase.entity, add));
-      await tx`update public.sync_runs set stats = ${
-        tx.json(redactDeep({ counters: next, progress: progress() }) as never)
-      }
+    const add = await fencedWithRetry(
+      ctx,
+      counters,
+      async (tx) => {
+        const add = await write(tx);
+        const next = addCounters({ ...counters }, prefix(phase.entity, add));
+        await tx`update public.sync_runs set stats = ${
+          tx.json(redactDeep({ counters: next, progress: progress() }) as never)
+        }
                where id = ${ctx.lease.runId}`;
-      return add;
-    }, { checkpoint });
+        return add;
+      },
+      { checkpoint },
+      `checking what is gone (${phase.entity})`,
+    );
     addCounters(counters, prefix(phase.entity, add));
     state.cp = checkpoint;
     state.setProgress(progress());
@@ -367,9 +386,15 @@ async function checkRemovals(
   const { removal: _done, ...rest } = state.cp;
   const checkpoint: Checkpoint = { ...rest, removalsDone: [...state.cp.removalsDone, phase.entity] };
   addCounters(counters, prefix(phase.entity, { removedUpstream: 0, verifiedPresent: 0 }));
-  await fencedWithRetry(ctx, counters, async (tx) => {
-    await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[]}::text[], true)`;
-  }, { checkpoint, stats: state.stats(progress()) });
+  await fencedWithRetry(
+    ctx,
+    counters,
+    async (tx) => {
+      await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[]}::text[], true)`;
+    },
+    { checkpoint, stats: state.stats(progress()) },
+    `checking what is gone (${phase.entity})`,
+  );
   state.cp = checkpoint;
   return null;
 }

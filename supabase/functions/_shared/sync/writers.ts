@@ -217,7 +217,8 @@ export async function writeBookingsPage(
     const whole = commit && ids.length === entries.length;
     const [check] = await ownTransaction(
       sql,
-      sql`
+      (sql) =>
+        sql`
       select owned, changed from sync.check_bookings_page(${tenantId}, ${runId}, ${token},
         ${whole ? checkpoint : null}::jsonb, ${sql.array(ids, INT4)}, ${sql.array(hashes as string[], TEXT)},
         ${whole ? sql.json(commit.stats(allCounted) as never) : null}::jsonb)`,
@@ -248,7 +249,8 @@ export async function writeBookingsPage(
   const counted = { items: entries.length - itemErrors.length, itemErrors: itemErrors.length };
   const [w] = await ownTransaction(
     sql,
-    sql`
+    (sql) =>
+      sql`
     select * from sync.commit_bookings_page(${tenantId}, ${runId}, ${token}, ${checkpoint}::jsonb,
       ${sql.json(reservations as never)}, ${sql.json(rooms as never)}, ${sql.array(ids, INT4)},
       ${sql.array(reservations.map((r) => r.external_booking_id), TEXT)}, ${sql.json(quarantine as never)},
