@@ -61,14 +61,14 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
     {
       stage: "accommodation types",
       entity: "accommodation_type",
-      pages: (startPage, knownTotal) => client.accommodationTypes({ startPage, knownTotal }),
+      pages: (startPage, knownTotal, scan) => client.accommodationTypes({ startPage, knownTotal, scan }),
       fetchOne: (id) => client.accommodationType(id),
       write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
     },
     {
       stage: "accommodations",
       entity: "accommodation",
-      pages: (startPage, knownTotal) => client.accommodations({ startPage, knownTotal }),
+      pages: (startPage, knownTotal, scan) => client.accommodations({ startPage, knownTotal, scan }),
       fetchOne: (id) => client.accommodation(id),
       write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
     },
@@ -83,7 +83,7 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   return await runPhases(ctx, [{
     stage: "bookings",
     entity: "booking",
-    pages: (startPage, knownTotal) => entryPages(client.bookingItems({ startPage, knownTotal })),
+    pages: (startPage, knownTotal, scan) => entryPages(client.bookingItems({ startPage, knownTotal, scan })),
     fetchOne: async (id) => {
       const booking = await client.booking(id);
       return booking && validatedEntry(booking);

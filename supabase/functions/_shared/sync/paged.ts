@@ -4,7 +4,7 @@
 // that are each confirmed by id (MotoPress leaves no tombstones, and a list can shift under a scan
 // without its total changing), checked in steps that survive continuations and kills.
 import type { Queryable, Tx } from "../db.ts";
-import type { Page } from "../motopress/client.ts";
+import type { Page, ScanState } from "../motopress/client.ts";
 import { type FenceUpdate, held, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
@@ -19,8 +19,11 @@ export type Entity = "accommodation_type" | "accommodation" | "booking";
 export interface Phase<T> {
   stage: string;
   entity: Entity;
-  /** `knownTotal`: the list's total when the previous invocation stopped (to rewind on deletions). */
-  pages(startPage: number, knownTotal: number | null): AsyncIterable<Page<T>>;
+  /**
+   * `knownTotal`: the list's total when the previous invocation stopped (to rewind on deletions);
+   * `scan`: where the scan stood then (to tell a list that never ends, across invocations).
+   */
+  pages(startPage: number, knownTotal: number | null, scan: ScanState | null): AsyncIterable<Page<T>>;
   /** One item by id; null when it is gone upstream (404, trash). */
   fetchOne(id: number): Promise<T | null>;
   /**
@@ -59,6 +62,8 @@ export interface Checkpoint {
   total: number | null;
   /** The list moved during the pass (reported; removals are confirmed by id either way). */
   unstable: boolean;
+  /** The phase's scan after its last committed page (the client's `Page.scan`). */
+  scan?: ScanState;
   /** Entities whose removals are already marked (their seen ids are then gone). */
   removalsDone: Entity[];
   /** The removal check in progress: its entity and the last candidate id checked. */
@@ -194,16 +199,21 @@ async function runPasses(
   while (state.cp.phase < phases.length) {
     const phaseIndex = state.cp.phase;
     const phase = phases[phaseIndex];
-    for await (const page of phase.pages(state.cp.page, state.cp.total)) {
+    for await (const page of phase.pages(state.cp.page, state.cp.total, state.cp.scan ?? null)) {
       if (ctx.signal.aborted) throw lost();
       const cp = state.cp;
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
       // The last page's checkpoint is the next phase's start: a run resumed after a kill there
       // must not read (and count) a page past the end.
       const last = page.page >= page.totalPages;
-      const next: Checkpoint = last
-        ? { ...cp, phase: cp.phase + 1, page: 1, total: null, unstable }
-        : { ...cp, page: page.page + 1, total: page.total, unstable };
+      const { scan: _phaseScan, ...rest } = cp;
+      const next: Checkpoint = last ? { ...rest, phase: cp.phase + 1, page: 1, total: null, unstable } : {
+        ...rest,
+        page: page.page + 1,
+        total: page.total,
+        unstable,
+        ...(page.scan ? { scan: page.scan } : {}),
+      };
       const progress = progressFrom({
         stage: phase.stage,
         activity: "pages",
@@ -254,7 +264,8 @@ async function runPasses(
     }
     // A list always ends with its last page; a phase whose pages end early is over all the same.
     if (state.cp.phase === phaseIndex) {
-      state.cp = { ...state.cp, phase: phaseIndex + 1, page: 1, total: null };
+      const { scan: _phaseScan, ...rest } = state.cp;
+      state.cp = { ...rest, phase: phaseIndex + 1, page: 1, total: null };
     }
     if (state.cp.phase < phases.length && ctx.budgetSpent()) {
       return { status: "continue", checkpoint: state.cp, stats: state.stats() };
