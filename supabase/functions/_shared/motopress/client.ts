@@ -120,6 +120,12 @@ export interface MotoPressClient {
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
   accommodationType(id: number): Promise<AccommodationType | null>;
+  /**
+   * By id whatever its status (trash, draft and auto-draft included, as MotoPress answers them by
+   * id): what a placeholder learns its name from. `null` only when it does not exist (404).
+   */
+  accommodationAnyStatus(id: number): Promise<Accommodation | null>;
+  accommodationTypeAnyStatus(id: number): Promise<AccommodationType | null>;
   describe(): ClientStats;
 }
 
@@ -330,7 +336,12 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     }
   }
 
-  async function single<T>(resource: string, id: number, schema: z.ZodType<T>): Promise<T | null> {
+  async function single<T>(
+    resource: string,
+    id: number,
+    schema: z.ZodType<T>,
+    anyStatus = false,
+  ): Promise<T | null> {
     if (!Number.isInteger(id) || id <= 0) {
       throw new MotoPressError(
         "MOTOPRESS_INVALID_PARAM",
@@ -342,7 +353,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const body = response.body as { status?: unknown } | null;
     // GET by id returns trashed, restored (draft) and auto-draft posts of every type with 200; for
     // the sync they are gone until they are published again.
-    if (body && isNonLiveStatus(body.status)) return null;
+    if (!anyStatus && body && isNonLiveStatus(body.status)) return null;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       throw new MotoPressError(
@@ -364,6 +375,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),
     accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),
+    accommodationAnyStatus: (id) => single("accommodations", id, accommodationSchema, true),
+    accommodationTypeAnyStatus: (id) => single("accommodation_types", id, accommodationTypeSchema, true),
     describe: () => ({ siteUrl, authMode: http.currentAuthMode, ...http.stats, ...counters }),
   };
 }

@@ -8,7 +8,7 @@ import { reconcileRoomStatus } from "../rooms/reconcile.ts";
 import { requireCredentials } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
 import { entriesOf, validatedEntry } from "./booking-entries.ts";
-import { runPhases } from "./paged.ts";
+import { type PlaceholderSource, runPhases } from "./paged.ts";
 import { bookingsWriter, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
 /** The job that syncs `run`. */
@@ -51,6 +51,27 @@ async function reconcileFirst(ctx: JobContext, tenantId: string) {
   }
 }
 
+/**
+ * Placeholders are named after either source's pass: units first, since naming a unit can create
+ * its type as a placeholder, which the types' step then names.
+ */
+const placeholdersOf = (client: Awaited<ReturnType<typeof clientFor>>): PlaceholderSource[] => [
+  {
+    entity: "accommodation",
+    fetchAny: async (id) => {
+      const unit = await client.accommodationAnyStatus(id);
+      return unit && { name: unit.title, status: unit.status, typeId: unit.accommodationTypeId };
+    },
+  },
+  {
+    entity: "accommodation_type",
+    fetchAny: async (id) => {
+      const type = await client.accommodationTypeAnyStatus(id);
+      return type && { name: type.title, status: type.status };
+    },
+  },
+];
+
 // The client is made inside the job, so that a bad site URL or missing credentials fail the run
 // with a clear error instead of leaving it to go stale.
 export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
@@ -72,7 +93,7 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
       fetchOne: (id) => client.accommodation(id),
       write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
     },
-  ]);
+  ], placeholdersOf(client));
 };
 
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
@@ -90,7 +111,7 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
     },
     write,
     selfCommitting: true,
-  }]);
+  }], placeholdersOf(client));
 };
 
 async function* entryPages(pages: AsyncIterable<Page<JsonItem>>) {

@@ -2,9 +2,11 @@
 // transaction that also advances the checkpoint; a continuation when the invocation's budget is
 // spent (its deadline, the CPU limit ahead, or beforeunload); and, after a complete pass, removals
 // that are each confirmed by id (MotoPress leaves no tombstones, and a list can shift under a scan
-// without its total changing), checked in steps that survive continuations and kills.
+// without its total changing), checked in steps that survive continuations and kills; then the
+// placeholders the pass left (units and types no list showed) are asked for by id, in steps too.
 import type { Queryable, Tx } from "../db.ts";
 import type { Page, ScanState } from "../motopress/client.ts";
+import { MotoPressError } from "../motopress/errors.ts";
 import { type FenceUpdate, held, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
@@ -54,6 +56,21 @@ export interface PageCommit {
   stats(counts: Counters): { counters: Counters; progress: Progress };
 }
 
+/** A unit or type as MotoPress answers it by id, whatever its status. */
+export interface PlaceholderAnswer {
+  name: string;
+  /** The post status (trash and draft included); null when not sent. */
+  status: string | null;
+  /** A unit's type. */
+  typeId?: number | null;
+}
+
+/** Where the placeholders of one entity learn their names: `null` for a 404. */
+export interface PlaceholderSource {
+  entity: "accommodation" | "accommodation_type";
+  fetchAny(id: number): Promise<PlaceholderAnswer | null>;
+}
+
 export interface Checkpoint {
   phase: number;
   /** The next page to fetch in that phase. */
@@ -68,6 +85,10 @@ export interface Checkpoint {
   removalsDone: Entity[];
   /** The removal check in progress: its entity and the last candidate id checked. */
   removal?: { entity: Entity; after: string | null };
+  /** Entities whose placeholders were all asked for in this run. */
+  placeholdersDone?: Entity[];
+  /** The placeholder step in progress: its entity and the last id asked for. */
+  placeholder?: { entity: Entity; after: number };
 }
 
 const START: Checkpoint = { phase: 0, page: 1, total: null, unstable: false, removalsDone: [] };
@@ -144,13 +165,14 @@ export async function runPhases(
   ctx: JobContext,
   // deno-lint-ignore no-explicit-any
   phases: Phase<any>[],
+  placeholders: PlaceholderSource[] = [],
 ): Promise<JobResult> {
   let cp: Checkpoint = { ...START, ...(ctx.run.checkpoint as Partial<Checkpoint> | null ?? {}) };
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
   let progress: Progress = STARTING;
   const stats = (p: Progress = progress) => ({ counters, progress: p });
   try {
-    return await runPasses(ctx, phases, {
+    return await runPasses(ctx, phases, placeholders, {
       get cp() {
         return cp;
       },
@@ -166,7 +188,9 @@ export async function runPhases(
     // was written; the next invocation starts at the same checkpoint.
     if (err instanceof HopDeadlineError || (ctx.hopSignal.aborted && !ctx.signal.aborted)) {
       const phase = phases[Math.min(cp.phase, phases.length - 1)];
-      const where = cp.removal
+      const where = cp.placeholder
+        ? `naming placeholders (${cp.placeholder.entity})`
+        : cp.removal
         ? `checking what is gone (${cp.removal.entity})`
         : `${phase.stage} page ${cp.page}`;
       return {
@@ -191,6 +215,7 @@ async function runPasses(
   ctx: JobContext,
   // deno-lint-ignore no-explicit-any
   phases: Phase<any>[],
+  placeholders: PlaceholderSource[],
   state: PassState,
 ): Promise<JobResult> {
   const { counters } = state;
@@ -275,6 +300,11 @@ async function runPasses(
   for (const phase of phases) {
     if (state.cp.removalsDone.includes(phase.entity)) continue;
     const result = await checkRemovals(ctx, phase, state);
+    if (result) return result;
+  }
+  for (const source of placeholders) {
+    if (state.cp.placeholdersDone?.includes(source.entity)) continue;
+    const result = await namePlaceholders(ctx, source, state);
     if (result) return result;
   }
 
@@ -381,6 +411,109 @@ async function checkRemovals(
   await fencedWithRetry(ctx, counters, async (tx) => {
     await tx`select sync.mark_removed_upstream(${ctx.run.tenantId}, ${ctx.run.id}, ${phase.entity}, ${[]}::text[], true)`;
   }, { checkpoint, stats: state.stats(progress()) });
+  state.cp = checkpoint;
+  return null;
+}
+
+/**
+ * After the pass: each unit or type that exists only as a placeholder is asked for by id. A trashed
+ * or draft one gets its real name and type and is marked removed; a 404 is marked removed under its
+ * placeholder name; a live one gets its name and is an ordinary row from then on. Each verdict
+ * commits with the position reached, as the removal check's do. An answer that is not a valid item
+ * leaves the placeholder as it is (counted), never failing the sync.
+ */
+async function namePlaceholders(
+  ctx: JobContext,
+  source: PlaceholderSource,
+  state: PassState,
+): Promise<JobResult | null> {
+  const { counters } = state;
+  const { entity } = source;
+  let after = state.cp.placeholder?.entity === entity ? state.cp.placeholder.after : 0;
+  const stage = entity === "accommodation" ? "accommodations" : "accommodation types";
+  const progress = (): Progress =>
+    progressFrom({
+      stage,
+      activity: "placeholders",
+      step: null,
+      steps: null,
+      current: (counters[`${entity}.placeholdersNamed`] ?? 0) +
+        (counters[`${entity}.placeholdersRemoved`] ?? 0),
+      total: null,
+    });
+  // The verdict's counters commit with it, in its transaction.
+  const counted = (verdict: Counters) => ({
+    counters: addCounters({ ...counters }, prefix(entity, verdict)),
+    progress: progress(),
+  });
+  for (;;) {
+    const batch = await withDbRetry(
+      () =>
+        ctx
+          .sql`select motopress_id from sync.placeholder_candidates(${ctx.run.tenantId}, ${entity}, ${after}, ${REMOVAL_BATCH})`,
+      { signal: ctx.signal, deadline: ctx.deadline },
+    );
+    if (batch.length === 0) break;
+    for (const { motopress_id: id } of batch) {
+      if (ctx.signal.aborted) throw new RunLostError(ctx.lease.runId, "cancelled");
+      if (ctx.budgetSpent()) {
+        return {
+          status: "continue",
+          checkpoint: { ...state.cp, placeholder: { entity, after } },
+          stats: state.stats(progress()),
+        };
+      }
+      after = id as number;
+      let verdict: Counters;
+      let answer: PlaceholderAnswer | null | undefined;
+      try {
+        answer = await source.fetchAny(after);
+      } catch (err) {
+        if (!(err instanceof MotoPressError) || err.code !== "MOTOPRESS_BAD_RESPONSE") throw err;
+        ctx.log("warn", "a placeholder's answer by id was not a valid item; it stays a placeholder", {
+          entity,
+          id: after,
+          error: err.message,
+        });
+        answer = undefined;
+      }
+      const checkpoint: Checkpoint = { ...state.cp, placeholder: { entity, after } };
+      if (answer === undefined) {
+        verdict = { placeholdersUnresolved: 1 };
+        await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: counted(verdict) });
+      } else {
+        const item = answer && { name: answer.name, status: answer.status, type_id: answer.typeId ?? null };
+        verdict = await fencedWithRetry(ctx, counters, async (tx) => {
+          const [row] = await tx`select sync.resolve_placeholder(${ctx.run.tenantId}, ${entity}, ${after}, ${
+            item === null ? null : tx.json(item as never)
+          }::jsonb) as outcome`;
+          const v: Counters = row.outcome === "named"
+            ? { placeholdersNamed: 1 }
+            : row.outcome === "named_removed"
+            ? { placeholdersNamed: 1, placeholdersRemoved: 1 }
+            : { placeholdersRemoved: 1 };
+          await tx`update public.sync_runs set stats = ${
+            tx.json(redactDeep(counted(v)) as never)
+          } where id = ${ctx.lease.runId}`;
+          return v;
+        }, { checkpoint });
+      }
+      addCounters(counters, prefix(entity, verdict));
+      state.cp = checkpoint;
+      state.setProgress(progress());
+      ctx.reportStats(state.stats());
+      ctx.stepDone();
+    }
+  }
+  const { placeholder: _done, ...rest } = state.cp;
+  const checkpoint: Checkpoint = {
+    ...rest,
+    placeholdersDone: [...(state.cp.placeholdersDone ?? []), entity],
+  };
+  // With none to name (the usual case) nothing was written, and nothing needs to be.
+  if (after > 0) {
+    await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: state.stats(progress()) });
+  }
   state.cp = checkpoint;
   return null;
 }
