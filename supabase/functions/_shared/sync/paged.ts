@@ -456,13 +456,6 @@ async function namePlaceholders(
     if (batch.length === 0) break;
     for (const { motopress_id: id } of batch) {
       if (ctx.signal.aborted) throw new RunLostError(ctx.lease.runId, "cancelled");
-      if (ctx.budgetSpent()) {
-        return {
-          status: "continue",
-          checkpoint: { ...state.cp, placeholder: { entity, after } },
-          stats: state.stats(progress()),
-        };
-      }
       after = id as number;
       let verdict: Counters;
       let answer: PlaceholderAnswer | null | undefined;
@@ -503,6 +496,8 @@ async function namePlaceholders(
       state.setProgress(progress());
       ctx.reportStats(state.stats());
       ctx.stepDone();
+      // After the verdict, as after a page: every hop commits at least one, so the step always moves on.
+      if (ctx.budgetSpent()) return { status: "continue", checkpoint: state.cp, stats: state.stats() };
     }
   }
   const { placeholder: _done, ...rest } = state.cp;
