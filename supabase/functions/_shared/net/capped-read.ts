@@ -29,19 +29,20 @@ export async function readCappedBytes(
 }
 
 /** The next buffer when `buffer` holds `size` bytes and needs room for `more`. */
-function grow(buffer: Uint8Array, size: number, more: number, limit: number): Uint8Array<ArrayBuffer> {
+function grow(buffer: Uint8Array, size: number, more: number, limit: number): Uint8Array {
   const grown = new Uint8Array(Math.min(limit + 1, Math.max(buffer.byteLength * 2, size + more)));
   grown.set(buffer.subarray(0, size));
   return grown;
 }
 
 async function readInto(reader: ReadableStreamBYOBReader, limit: number): Promise<Capped> {
-  let buffer = new Uint8Array(Math.min(limit + 1, INITIAL_BYTES));
+  let buffer: Uint8Array = new Uint8Array(Math.min(limit + 1, INITIAL_BYTES));
   let size = 0;
   for (;;) {
     if (size === buffer.byteLength) buffer = grow(buffer, size, 1, limit);
     // The view's buffer is handed to the stream and comes back (as `value.buffer`) filled.
-    const { done, value } = await reader.read(new Uint8Array(buffer.buffer, size, buffer.byteLength - size));
+    const view = new Uint8Array(buffer.buffer as ArrayBuffer, size, buffer.byteLength - size);
+    const { done, value } = await reader.read(view);
     if (value) buffer = new Uint8Array(value.buffer as ArrayBuffer);
     if (done) break;
     size += value.byteLength;
@@ -54,7 +55,7 @@ async function readInto(reader: ReadableStreamBYOBReader, limit: number): Promis
 }
 
 async function copyChunks(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<Capped> {
-  let buffer = new Uint8Array(Math.min(limit, INITIAL_BYTES));
+  let buffer: Uint8Array = new Uint8Array(Math.min(limit, INITIAL_BYTES));
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
