@@ -65,7 +65,7 @@ export async function roomsPage(ctx: PageContext) {
   const removedCard = (u: Unit) =>
     h(
       "div",
-      { class: "card unit removed", "data-unit": u.unitId },
+      { class: "card unit removed", "data-unit-id": u.unitId },
       h("strong", {}, u.name),
       u.typeName ? h("span", { class: "hint" }, ` ${u.typeName}`) : null,
       h("div", { class: "hint" }, "Removed at the hotel (trash or deleted): not a room any more."),
