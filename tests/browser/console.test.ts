@@ -288,6 +288,24 @@ describe.skipIf(!!unavailable)("operator console in Chromium", { timeout: 180_00
     await browser.shot("rooms-refused");
   });
 
+  it("leaves a unit removed at the hotel off the board, and shows it greyed behind a toggle", async () => {
+    const { page } = browser;
+    const [unit] = await sql()`
+      update hotels.accommodation_units set removed_upstream_at = now(), status = 'trash'
+      where id = (select id from hotels.accommodation_units where tenant_id = ${hotelId} order by motopress_unit_id limit 1)
+      returning id`;
+    try {
+      await page.goto(`${web.url}/#/rooms?tenant=${hotelId}`);
+      await page.reload(); // the same address as the test before: load the board again
+      await page.getByText("Show 1 removed").waitFor();
+      expect(await page.locator(`[data-unit-id="${unit.id}"]`).count()).toBe(0);
+      await page.getByLabel("Show 1 removed").check();
+      await page.locator(`.removed[data-unit-id="${unit.id}"]`).waitFor();
+    } finally {
+      await sql()`update hotels.accommodation_units set removed_upstream_at = null, status = 'publish' where id = ${unit.id}`;
+    }
+  });
+
   it("ran every page above under its Content-Security-Policy (frame-ancestors 'none') without breaking a rule of it", async () => {
     const res = await fetch(web.url);
     expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");

@@ -1,4 +1,5 @@
 // The product, end to end: real Deno functions, real PostgreSQL, the MotoPress simulator.
+import { decodeHtmlEntities } from "../../supabase/functions/_shared/motopress/html-entities.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, WORKER_DONE } from "../helpers/stack.ts";
 import { waitFor, waitForLog } from "../helpers/wait.ts";
@@ -43,12 +44,13 @@ describe("a full sync", () => {
     await expectDatabaseMatches(stack.db.sql, tenant, site.sim);
   });
 
-  it("links a booking whose unit was created after the last accommodations sync, then completes the unit", async () => {
+  it("links a booking whose unit was created after the last accommodations sync, naming the unit from its answer by id", async () => {
     const hidden = site.sim.summary().hiddenUnitIds[0];
     expect(hidden).toBeDefined();
     const [unit] = await stack.db
-      .sql`select auto_created, name from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
-    expect(unit).toEqual({ auto_created: true, name: `Accommodation #${hidden}` });
+      .sql`select auto_created, name, removed_upstream_at from hotels.accommodation_units where tenant_id = ${tenant} and motopress_unit_id = ${hidden}`;
+    const title = site.sim.listUnits().find((u) => u.id === hidden)!.title;
+    expect(unit).toEqual({ auto_created: false, name: decodeHtmlEntities(title), removed_upstream_at: null });
     site.sim.revealUnit(hidden);
     await syncAll(tenant);
     const [after] = await stack.db

@@ -63,16 +63,14 @@ export function expectedState(sim: Simulator) {
     .filter((u) =>
       !NON_LIVE.has(u.status) && ((!u.hidden && LISTED_STATUSES.has(u.status)) || referenced.has(u.id))
     )
-    .map((u) => {
-      const listed = !u.hidden && LISTED_STATUSES.has(u.status);
-      return {
-        id: u.id,
-        // The simulator keeps titles without the private/protected prefix it renders in the site's
-        // language. A unit only a booking knows is created from the booking's data until it is listed.
-        name: listed ? decode(u.title) : `Accommodation #${u.id}`,
-        autoCreated: !listed,
-      };
-    })
+    .map((u) => ({
+      id: u.id,
+      // The simulator keeps titles without the private/protected prefix it renders in the site's
+      // language. A unit only a booking knows is created as a placeholder, then named from its
+      // answer by id at the end of the pass.
+      name: decode(u.title),
+      autoCreated: false,
+    }))
     .sort((a, b) => a.id - b.id);
   const types = sim.listTypes()
     .filter((t) => LISTED_STATUSES.has(t.status))

@@ -119,7 +119,7 @@ describe("claim", () => {
     expect(await activeCount(tenant)).toBe(1);
   });
 
-  it("a poison page: takeovers that commit nothing fail the run after the bounded attempts, naming the page and cause", async () => {
+  it("hops that each hand over without committing a page fail the run after the bounded takeovers (NO_PROGRESS), naming the page and cause", async () => {
     const tenant = await insertTenant(db.sql);
     const run = await claimed(tenant);
     await withFencedTransaction(db.sql, leaseOf(run), async () => {}, {
@@ -132,7 +132,11 @@ describe("claim", () => {
       await ageRun(db.sql, run.id, 61);
       const next = await claim(tenant);
       expect(next.outcome, `attempt ${attempt}`).toBe("resumed");
-      if (next.outcome === "resumed") token = next.run.fencingToken;
+      if (next.outcome === "resumed") {
+        token = next.run.fencingToken;
+        // The hop ends at its deadline before the site answered: handed over, nothing committed.
+        await suspendRun(db.sql, leaseOf(next.run), {});
+      }
       if (attempt === 2) {
         await db
           .sql`update public.sync_runs set last_interruption = 'the runtime stopped the worker (beforeunload: cpu)'
@@ -151,6 +155,68 @@ describe("claim", () => {
     expect(failed?.errorMessage).toContain("bookings page 7");
     expect(failed?.errorMessage).toContain("beforeunload: cpu");
     expect(await heartbeat(db.sql, { runId: run.id, fencingToken: token })).toBe(false);
+  });
+
+  it("a poison page: the second takeover that finds its page tried and never ended fails the run with POISON_PAGE", async () => {
+    const tenant = await insertTenant(db.sql);
+    const run = await claimed(tenant);
+    // Page 6 committed: the worker sets out on page 7, and is killed there (no code of ours runs).
+    await withFencedTransaction(db.sql, leaseOf(run), async () => {}, {
+      checkpoint: { phase: 0, page: 7 },
+      stats: { progress: { stage: "bookings", current: 6 } },
+    });
+    await db
+      .sql`update public.sync_runs set last_interruption = 'the runtime stopped the worker (beforeunload: memory)'
+                 where id = ${run.id}`;
+    await ageRun(db.sql, run.id, 61);
+    const first = await claim(tenant);
+    expect(first.outcome).toBe("resumed"); // one death on a page may be a deploy: tried again
+    await ageRun(db.sql, run.id, 61); // killed on page 7 again
+    const fresh = await claim(tenant);
+    expect(fresh.outcome).toBe("claimed");
+    if (fresh.outcome === "claimed") expect(fresh.reclaimedRunId).toBe(run.id);
+    const failed = await getRun(db.sql, run.id);
+    expect(failed?.errorCode).toBe("POISON_PAGE");
+    expect(failed?.errorMessage).toContain("bookings page 7");
+    expect(failed?.errorMessage).toContain("the 2 workers that tried it");
+    expect(failed?.errorMessage).toContain("beforeunload: memory");
+    expect(failed?.invocations).toBe(2);
+  });
+
+  it("a worker killed once on a page, whose successor commits it, starts the count again; a hand-over clears it", async () => {
+    const tenant = await insertTenant(db.sql);
+    const run = await claimed(tenant);
+    await ageRun(db.sql, run.id, 61); // killed on page 1
+    let next = await claim(tenant);
+    if (next.outcome !== "resumed") throw new Error(`expected resumed, got ${next.outcome}`);
+    await withFencedTransaction(db.sql, leaseOf(next.run), async () => {}, {
+      checkpoint: { phase: 0, page: 2 },
+    });
+    await ageRun(db.sql, run.id, 61); // killed once on page 2
+    next = await claim(tenant);
+    if (next.outcome !== "resumed") throw new Error(`expected resumed, got ${next.outcome}`);
+    await suspendRun(db.sql, leaseOf(next.run), {}); // its hop ends in order
+    next = await claim(tenant);
+    expect(next.outcome).toBe("busy"); // the continuation's, within its lease
+    await ageRun(db.sql, run.id, 61);
+    next = await claim(tenant);
+    expect(next.outcome).toBe("resumed");
+    expect((await getRun(db.sql, run.id))?.status).toBe("running");
+  });
+
+  it("a chain's run is never failed as a poison page: its children are judged", async () => {
+    const tenant = await insertTenant(db.sql);
+    const chain = await claimRun(db.sql, {
+      tenantId: tenant,
+      source: "sync-command-center",
+      trigger: "manual",
+      leaseSeconds: 60,
+    });
+    if (chain.outcome !== "claimed") throw new Error("setup");
+    for (let kill = 1; kill <= 3; kill++) {
+      await ageRun(db.sql, chain.run.id, 61);
+      expect((await resumeRun(db.sql, chain.run.id))?.status, `kill ${kill}`).toBe("running");
+    }
   });
 
   it("a committed page resets the count, the run's and its parent chain's, so a run that progresses is never failed", async () => {

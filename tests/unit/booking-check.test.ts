@@ -43,6 +43,11 @@ const VALUES: unknown[] = [
   "12:00",
   "confirmed",
   "trash",
+  // Control characters: removed from free text, refused in codes and keys (control-chars.ts).
+  "\u0000",
+  "Ana\u0000\u001f Lu\tz",
+  "EUR\u0000",
+  "2024-02-29\u0000",
 ];
 
 type Json = unknown;

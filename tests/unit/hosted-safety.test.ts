@@ -292,4 +292,40 @@ describe("the MotoPress client's body cap and redirects", () => {
       server.close();
     }
   });
+  it("caps a compressed answer by the bytes it decodes to, not its Content-Length, and asks for none", async () => {
+    const { createServer } = await import("node:http");
+    const { gzipSync } = await import("node:zlib");
+    const { createMotoPressClient } = await import("../../supabase/functions/_shared/motopress/client.ts");
+    // 4 MB of JSON that gzip makes a few KB: a bomb in miniature, sent whatever the request asked.
+    const bomb = gzipSync(`[${JSON.stringify({ id: 1, title: "x".repeat(4 * 1024 * 1024) })}]`);
+    const asked: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.headers["accept-encoding"]);
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        "content-length": String(bomb.length),
+      });
+      res.end(bomb);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      expect(bomb.length).toBeLessThan(64 * 1024);
+      const client = createMotoPressClient({
+        siteUrl: `http://127.0.0.1:${port}`,
+        consumerKey: "ck_x",
+        consumerSecret: "cs_y",
+        maxBodyBytes: 64 * 1024,
+        maxRetries: 0,
+      });
+      const err = await (async () => {
+        for await (const _ of client.accommodationTypes()) return null;
+      })().catch((e) => e);
+      expect(err?.code).toBe("MOTOPRESS_RESPONSE_TOO_LARGE");
+      expect(asked[0]).toBe("identity");
+    } finally {
+      server.close();
+    }
+  });
 });

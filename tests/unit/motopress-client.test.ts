@@ -220,6 +220,68 @@ describe("MotoPress client: full scans against the simulator", () => {
     const ids = (await collect(client.bookings())).flatMap((p) => p.items.map((b) => b.id));
     expect(ids).toEqual(h.sim.bookingIds());
   });
+
+  it("a site that repeats page 1 while announcing a million pages: stops with MOTOPRESS_ENDLESS_PAGES", async () => {
+    const h = await harness();
+    h.sim.setFaults({ endlessPages: { resource: "bookings" } });
+    const seen: Page<unknown>[] = [];
+    const err = await failure((async () => {
+      for await (const page of h.client.bookingItems()) seen.push(page);
+    })());
+    expect(err.code).toBe("MOTOPRESS_ENDLESS_PAGES");
+    expect(err.message).toContain("3 pages in a row up to page 4 brought no id");
+    // Page 1's items once, then nothing new: nothing repeated was handed on.
+    expect(seen.map((p) => p.items.length)).toEqual([100, 0, 0]);
+    expect(seen.at(-1)?.scan).toEqual({
+      lastId: expect.any(Number),
+      stalePages: 2,
+      announcedPages: 1_000_000,
+    });
+  });
+
+  it("the judgement survives a continuation: the state a page reported is where the next invocation starts", async () => {
+    const h = await harness();
+    h.sim.setFaults({ endlessPages: { resource: "bookings" } });
+    const first = await firstBookingsPage(h.client);
+    const requests = h.urls.length;
+    // One page per invocation: each starts where the last stopped, with its scan state.
+    let scan = first.scan!;
+    let page = 2;
+    const err = await failure((async () => {
+      for (;;) {
+        for await (const p of h.make().bookingItems({ startPage: page, knownTotal: first.total, scan })) {
+          scan = p.scan!;
+          page = p.page + 1;
+          break;
+        }
+      }
+    })());
+    expect(err.code).toBe("MOTOPRESS_ENDLESS_PAGES");
+    expect(page).toBe(4); // pages 2 and 3 handed on (empty), page 4 refused
+    expect(h.urls.length - requests).toBeLessThanOrEqual(3 * 2); // each invocation prefetches one more
+  });
+
+  it("pages far past the total the first page announced: stops, even when each brings new ids", async () => {
+    const h = await harness({ hotel: { bookings: 2_500, types: 3, unitsPerType: 3, today: "2025-07-01" } });
+    // A site whose total keeps moving ahead of the scan: it first announced 2 pages.
+    const client = h.make({
+      concurrency: 1,
+      fetch: async (input, init) => {
+        const r = await fetch(viaProxy(input), init);
+        const page = Number(new URL(String(input)).searchParams.get("page"));
+        const headers = new Headers(r.headers);
+        headers.set("x-wp-totalpages", String(page + 1));
+        return new Response(await r.text(), { status: r.status, headers });
+      },
+    });
+    const pages: number[] = [];
+    const err = await failure((async () => {
+      for await (const p of client.bookingItems()) pages.push(p.page);
+    })());
+    expect(err.code).toBe("MOTOPRESS_ENDLESS_PAGES");
+    expect(err.message).toContain("page 13 is still not the last, while the first page announced 2");
+    expect(pages.at(-1)).toBe(12);
+  });
 });
 
 describe("MotoPress client: single fetches and quirks", () => {

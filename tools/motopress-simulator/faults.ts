@@ -38,6 +38,20 @@ export interface ShiftBetweenPages {
   times?: number;
 }
 
+/** A cache or plugin that answers every page of a list with its first page, announcing a huge total. */
+export interface EndlessPages {
+  resource?: Resource;
+  /** X-WP-TotalPages sent with every page (default 1,000,000). */
+  totalPages?: number;
+}
+
+/** A list answered gzip-encoded whatever the request asked, small as sent and huge once decoded. */
+export interface GzipBomb {
+  resource?: Resource;
+  /** The decoded size in bytes (default 64 MB). */
+  decodedBytes?: number;
+}
+
 /** Friendly knobs (as named in the project brief) that compile into rules; `rules` is the general form. */
 export interface FaultConfig {
   seed?: number;
@@ -58,6 +72,8 @@ export interface FaultConfig {
   rateLimit429?: { times?: number; rate?: number; retryAfterSeconds?: number };
   failPages?: { resource?: Resource; page: number; times?: number; status?: number }[];
   shiftBetweenPages?: ShiftBetweenPages;
+  endlessPages?: EndlessPages;
+  gzipBomb?: GzipBomb;
   rules?: FaultRule[];
 }
 
@@ -73,6 +89,8 @@ export class FaultPlan {
   latencyMsPerPage = 0;
   htmlErrorPage = false;
   shift: Required<ShiftBetweenPages> | null = null;
+  endless: EndlessPages | null = null;
+  gzipBomb: GzipBomb | null = null;
   private rules: LiveRule[] = [];
   private rng: () => number = createRng(1);
 
@@ -80,6 +98,8 @@ export class FaultPlan {
     this.rng = createRng(config.seed ?? 1);
     this.latencyMsPerPage = config.latencyMsPerPage ?? 0;
     this.htmlErrorPage = config.htmlErrorPage ?? false;
+    this.endless = config.endlessPages ?? null;
+    this.gzipBomb = config.gzipBomb ?? null;
     this.shift = config.shiftBetweenPages
       ? {
         deleteLowest: config.shiftBetweenPages.deleteLowest ?? 0,

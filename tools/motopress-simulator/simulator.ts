@@ -111,6 +111,28 @@ const STATUSES: readonly BookingStatus[] = [
 ];
 const NON_LIVE: readonly string[] = ["trash", "draft", "auto-draft"];
 const JSON_TYPE = "application/json; charset=UTF-8";
+
+const bombs = new Map<number, Promise<Uint8Array<ArrayBuffer>>>();
+/** A JSON list of one item whose title is `decodedBytes` of spaces, gzipped (made once per size). */
+function gzipBombBytes(decodedBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  let made = bombs.get(decodedBytes);
+  if (!made) {
+    const chunk = new TextEncoder().encode(" ".repeat(1024 * 1024));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('[{"id":1,"title":"'));
+        for (let left = decodedBytes; left > 0; left -= chunk.byteLength) {
+          controller.enqueue(left >= chunk.byteLength ? chunk : chunk.slice(0, left));
+        }
+        controller.enqueue(new TextEncoder().encode('"}]'));
+        controller.close();
+      },
+    }).pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+    made = new Response(stream).arrayBuffer().then((b) => new Uint8Array(b));
+    bombs.set(decodedBytes, made);
+  }
+  return made;
+}
 const YMD = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_PARAM = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}:\d{2}))?(?:Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -869,9 +891,12 @@ export class Simulator {
     }
     items = this.sort(items, orderby, order, include);
 
-    const total = items.length;
+    const endless = this.faults.endless && (this.faults.endless.resource ?? resource) === resource
+      ? this.faults.endless
+      : null;
+    const total = endless ? (endless.totalPages ?? 1_000_000) * perPage : items.length;
     const totalPages = Math.ceil(total / perPage);
-    const start = offset ?? (page - 1) * perPage;
+    const start = endless ? 0 : offset ?? (page - 1) * perPage;
     const slice = items.slice(start, start + perPage);
     const body = await this.render(resource, slice, base, url);
     if (resource === "bookings") this.counters.bookingsServed += slice.length;
@@ -894,6 +919,13 @@ export class Simulator {
     if (page > 1) links.push(`<${pageUrl(Math.min(page - 1, Math.max(totalPages, 1)))}>; rel="prev"`);
     if (page < totalPages) links.push(`<${pageUrl(page + 1)}>; rel="next"`);
     if (links.length) headers.set("Link", links.join(", "));
+    const bomb = this.faults.gzipBomb;
+    if (bomb && (bomb.resource ?? resource) === resource) {
+      const gz = await gzipBombBytes(bomb.decodedBytes ?? 64 * 1024 * 1024);
+      headers.set("Content-Encoding", "gzip");
+      headers.set("Content-Length", String(gz.byteLength));
+      return new Response(gz, { status: 200, headers });
+    }
     const response = new Response(JSON.stringify(body), { status: 200, headers });
     if (resource === "bookings") this.applyShift();
     return response;

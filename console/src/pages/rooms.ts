@@ -1,5 +1,6 @@
 // Rooms: the board per hotel (contract §6), colour-coded by status, with the guest in house and
 // the next arrival; check-in/out, housekeeping, blocks. A refused action shows the server's reasons.
+// Units removed at the hotel are not rooms: left out, and shown greyed behind a toggle.
 import type { RoomAction } from "../../../shared/index.ts";
 import type { PageContext } from "../main.ts";
 import { badge, busy, errorBox, flash, h, notice, replace } from "../ui.ts";
@@ -37,6 +38,7 @@ interface Board {
   today: string;
   counts: Record<string, number>;
   units: Unit[];
+  removedUnits?: Unit[];
 }
 
 const STATUSES = ["occupied", "reserved", "dirty", "available", "out_of_service"];
@@ -58,6 +60,16 @@ export async function roomsPage(ctx: PageContext) {
   const boardEl = h("div", { id: "room-board" });
   const summary = h("div", { class: "row", id: "room-counts" });
   const reconcile = h("button", { id: "reconcile", class: "act" }, "Check for drift now");
+  const showRemoved = h("input", { type: "checkbox", id: "show-removed" }) as HTMLInputElement;
+  showRemoved.addEventListener("change", () => void load());
+  const removedCard = (u: Unit) =>
+    h(
+      "div",
+      { class: "card unit removed", "data-unit-id": u.unitId },
+      h("strong", {}, u.name),
+      u.typeName ? h("span", { class: "hint" }, ` ${u.typeName}`) : null,
+      h("div", { class: "hint" }, "Removed at the hotel (trash or deleted): not a room any more."),
+    );
 
   async function act(button: HTMLButtonElement, body: RoomAction, out: HTMLElement) {
     try {
@@ -194,16 +206,20 @@ export async function roomsPage(ctx: PageContext) {
     if (!chosen) return replace(boardEl, notice("info", "Add a hotel first."));
     try {
       const board = await client.roomBoard({ tenantId: chosen }) as unknown as Board;
+      const removed = board.removedUnits ?? [];
       replace(
         summary,
         STATUSES.map((s) => h("span", {}, badge(s), ` ${board.counts?.[s] ?? 0}`)),
         h("span", { class: "hint" }, `Today ${board.today}`),
+        removed.length ? h("label", { class: "hint" }, showRemoved, ` Show ${removed.length} removed`) : null,
       );
+      const cards = [
+        ...board.units.map((u) => unitCard(u, board.today)),
+        ...(showRemoved.checked ? removed.map(removedCard) : []),
+      ];
       replace(
         boardEl,
-        board.units.length
-          ? h("div", { class: "board" }, board.units.map((u) => unitCard(u, board.today)))
-          : notice("info", "No rooms yet: sync the hotel."),
+        cards.length ? h("div", { class: "board" }, cards) : notice("info", "No rooms yet: sync the hotel."),
       );
     } catch (err) {
       replace(boardEl, errorBox(err));

@@ -29,7 +29,8 @@ export async function progressOf(sql: Sql, run: Run): Promise<Progress | null> {
   // A chain's step is its child's source; the child's own phase and page are the detail.
   const p = ownProgress(toRun(child));
   const data = isProgressData(p) ? p : null;
-  const detailed = data?.activity === "pages" || data?.activity === "removals";
+  const detailed = data?.activity === "pages" || data?.activity === "removals" ||
+    data?.activity === "placeholders";
   return progressFrom({
     stage: shortName(child.source),
     activity: data?.activity ?? "starting",

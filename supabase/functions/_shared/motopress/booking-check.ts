@@ -3,6 +3,7 @@
 // schema stays the reference (tests/unit/booking-check.test.ts holds the two equal over every field
 // of the fixtures and a set of wrong values) and gives a refused booking its reason: this check
 // only says yes or no.
+import { isFreeOfControls } from "./control-chars.ts";
 import { BOOKING_STATUSES, isCalendarDate, NAIVE_DATE_TIME, YMD } from "./formats.ts";
 
 type Check = (v: unknown) => boolean;
@@ -20,6 +21,8 @@ const isCount = (v: unknown) => isInt(v) && v >= 0;
 const isMoney = (v: unknown) => Number.isFinite(v);
 const isString = (v: unknown): v is string => typeof v === "string";
 const isNullishString = (v: unknown) => v === undefined || v === null || typeof v === "string";
+/** A code or a key: a string without control characters (schemas.ts's `codeString`). */
+const isNullishCode = (v: unknown) => v === undefined || v === null || (isString(v) && isFreeOfControls(v));
 const isYmd = (v: unknown) => isString(v) && YMD.test(v) && isCalendarDate(v);
 const isNaiveDateTime = (v: unknown) => isString(v) && NAIVE_DATE_TIME.test(v);
 
@@ -88,7 +91,7 @@ const booking = objectOf({
   status: (v) => STATUSES.has(v),
   date_created: isNaiveDateTime,
   date_created_utc: isNaiveDateTime,
-  key: isNullishString,
+  key: isNullishCode,
   check_in_date: isYmd,
   check_out_date: isYmd,
   check_in_time: isNullishString,
@@ -96,9 +99,9 @@ const booking = objectOf({
   customer: nullish(customer),
   reserved_accommodations: arrayOf(reservedAccommodation),
   coupon_code: isNullishString,
-  currency: isNullishString,
+  currency: isNullishCode,
   total_price: isMoney,
-  checkout_id: isNullishString,
+  checkout_id: isNullishCode,
   payments: optional(
     arrayOf(objectOf({ id: isId, status: isString, amount: isMoney, currency: isNullishString })),
   ),

@@ -59,7 +59,28 @@ export interface Page<T> {
    * ("not seen in the scan") from a scan in which any page was `unstable`.
    */
   unstable: boolean;
+  /** Where the scan stands after this page: what a continuation passes back as `ScanOptions.scan`. */
+  scan?: ScanState;
 }
+
+/**
+ * What a scan must remember across continuations to tell a list that ends from one that does not
+ * (a site that repeats page 1 while announcing a million pages).
+ */
+export interface ScanState {
+  /** The highest id read so far: with orderby=id, every new item's id is higher. */
+  lastId: number;
+  /** Pages in a row, past the furthest one read, that brought no new id. */
+  stalePages: number;
+  /** X-WP-TotalPages of the pass's first page; null when the site sent none. */
+  announcedPages: number | null;
+}
+
+/** Pages in a row without a new id after which a list is taken as endless. */
+export const MAX_STALE_PAGES = 3;
+
+/** How far past the announced page count a list may grow while it is scanned (bookings added). */
+export const pagesAllowed = (announced: number) => announced + Math.max(10, announced);
 
 export interface ClientStats {
   siteUrl: string;
@@ -82,6 +103,8 @@ export interface ScanOptions {
    * shrunk, the scan rewinds (below startPage if need be) so that no item slides past it.
    */
   knownTotal?: number | null;
+  /** The scan's state after the last page an earlier invocation read (`Page.scan`). */
+  scan?: ScanState | null;
 }
 
 export interface MotoPressClient {
@@ -97,6 +120,12 @@ export interface MotoPressClient {
   booking(id: number): Promise<Booking | null>;
   accommodation(id: number): Promise<Accommodation | null>;
   accommodationType(id: number): Promise<AccommodationType | null>;
+  /**
+   * By id whatever its status (trash, draft and auto-draft included, as MotoPress answers them by
+   * id): what a placeholder learns its name from. `null` only when it does not exist (404).
+   */
+  accommodationAnyStatus(id: number): Promise<Accommodation | null>;
+  accommodationTypeAnyStatus(id: number): Promise<AccommodationType | null>;
   describe(): ClientStats;
 }
 
@@ -104,6 +133,8 @@ interface RawPage {
   page: number;
   total: number;
   totalPages: number;
+  /** The site sent X-WP-TotalPages (else `totalPages` is a guess from the page's size). */
+  announced: boolean;
   items: unknown[];
 }
 
@@ -184,6 +215,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
       items: asItems ? response.body.map((x) => (x instanceof JsonItem ? x : JsonItem.of(x))) : response.body,
       // Proxies that drop X-WP-* headers: fall back to "keep going while pages are full".
       total: total ?? -1,
+      announced: totalPages !== null && totalPages >= 0,
       totalPages: totalPages !== null && totalPages >= 0
         ? totalPages
         : response.body.length === perPage
@@ -195,7 +227,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
   async function* paginate<T>(
     resource: string,
     settle: (raw: readonly unknown[]) => { items: T[]; itemErrors: ItemError[] },
-    { startPage = 1, knownTotal = null }: ScanOptions = {},
+    { startPage = 1, knownTotal = null, scan = null }: ScanOptions = {},
     asItems = false,
   ): AsyncGenerator<Page<T>> {
     if (!Number.isInteger(startPage) || startPage < 1) {
@@ -216,7 +248,18 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     let knownTotalPages = startPage;
     let baselineTotal: number | null = knownTotal ?? null;
     let unstable = false;
-    let lastId = 0;
+    let lastId = scan?.lastId ?? 0;
+    let stalePages = scan?.stalePages ?? 0;
+    let announcedPages = scan?.announcedPages ?? null;
+    // Pages up to this one were read before: a rewind re-reads them, and their ids are not new.
+    let furthest = startPage - 1;
+    const endless = (message: string) =>
+      new MotoPressError(
+        "MOTOPRESS_ENDLESS_PAGES",
+        `The site's /${resource} list does not end: ${message} A MotoPress list sorted by id brings new ids ` +
+          "on every page up to X-WP-TotalPages; a cache or a plugin in front of the site is answering every " +
+          "page alike. Check the site's caching of /wp-json/ (it must vary by the query string).",
+      );
     try {
       while (next <= knownTotalPages) {
         for (let p = next; p < next + concurrency && p <= knownTotalPages; p++) launch(p);
@@ -243,6 +286,13 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
         }
         if (raw.total >= 0) baselineTotal = raw.total;
         knownTotalPages = raw.totalPages;
+        if (announcedPages === null && raw.announced) announcedPages = raw.totalPages;
+        if (announcedPages !== null && raw.page > pagesAllowed(announcedPages)) {
+          throw endless(
+            `page ${raw.page} is still not the last, while the first page announced ${announcedPages} ` +
+              `(X-WP-TotalPages now says ${raw.totalPages}).`,
+          );
+        }
 
         const fresh: unknown[] = [];
         for (const item of raw.items) {
@@ -253,6 +303,18 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
           }
           if (typeof id === "number") lastId = id;
           fresh.push(item);
+        }
+        if (raw.page > furthest) {
+          furthest = raw.page;
+          // An empty page is the end (or a gap the totals explain), not a repeat.
+          const repeated = raw.items.length > 0 && fresh.length === 0;
+          stalePages = repeated ? stalePages + 1 : 0;
+          if (stalePages >= MAX_STALE_PAGES) {
+            throw endless(
+              `${stalePages} pages in a row up to page ${raw.page} brought no id it had not already sent ` +
+                `(X-WP-TotalPages: ${raw.announced ? raw.totalPages : "absent"}).`,
+            );
+          }
         }
         const { items, itemErrors } = settle(fresh);
         counters.pages++;
@@ -265,6 +327,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
           items,
           itemErrors,
           unstable,
+          scan: { lastId, stalePages, announcedPages },
         };
         next++;
       }
@@ -273,7 +336,12 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     }
   }
 
-  async function single<T>(resource: string, id: number, schema: z.ZodType<T>): Promise<T | null> {
+  async function single<T>(
+    resource: string,
+    id: number,
+    schema: z.ZodType<T>,
+    anyStatus = false,
+  ): Promise<T | null> {
     if (!Number.isInteger(id) || id <= 0) {
       throw new MotoPressError(
         "MOTOPRESS_INVALID_PARAM",
@@ -285,7 +353,7 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     const body = response.body as { status?: unknown } | null;
     // GET by id returns trashed, restored (draft) and auto-draft posts of every type with 200; for
     // the sync they are gone until they are published again.
-    if (body && isNonLiveStatus(body.status)) return null;
+    if (!anyStatus && body && isNonLiveStatus(body.status)) return null;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       throw new MotoPressError(
@@ -307,6 +375,8 @@ export function createMotoPressClient(cfg: MotoPressClientConfig): MotoPressClie
     booking: (id) => single("bookings", id, bookingSchema),
     accommodation: (id) => single("accommodations", id, accommodationSchema),
     accommodationType: (id) => single("accommodation_types", id, accommodationTypeSchema),
+    accommodationAnyStatus: (id) => single("accommodations", id, accommodationSchema, true),
+    accommodationTypeAnyStatus: (id) => single("accommodation_types", id, accommodationTypeSchema, true),
     describe: () => ({ siteUrl, authMode: http.currentAuthMode, ...http.stats, ...counters }),
   };
 }

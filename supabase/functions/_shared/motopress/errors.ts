@@ -20,7 +20,9 @@ export type MotoPressErrorCode =
   /** The site URL (or where it redirected) is not one the functions may fetch: see net/outbound.ts. */
   | "MOTOPRESS_URL_REFUSED"
   | "MOTOPRESS_REDIRECT_REFUSED"
-  | "MOTOPRESS_RESPONSE_TOO_LARGE";
+  | "MOTOPRESS_RESPONSE_TOO_LARGE"
+  /** A list whose pages stop bringing new items, or run far past the total the site announced. */
+  | "MOTOPRESS_ENDLESS_PAGES";
 
 export interface MotoPressErrorDetails {
   status?: number | null;

@@ -48,19 +48,17 @@ const formatBytes = (
   n: number,
 ) => (n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`);
 
-/** Reads at most `max` bytes of a body; more, and the stream is cancelled. */
+/**
+ * Reads at most `max` bytes of a body; more, and the stream is cancelled. The bytes counted are the
+ * ones read, after fetch decoded any Content-Encoding: a declared length is the encoded size, and a
+ * gzip body of 65 KB can decode to 64 MB, so it can refuse a body early but never admit one.
+ */
 async function readCapped(response: Response, max: number): Promise<Body> {
   const declared = Number(response.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await response.body?.cancel().catch(() => {});
     return { kind: "too-large", bytes: declared };
   }
-  // A declared length is enforced by fetch itself (a longer body is a network error): read it whole.
-  if (Number.isFinite(declared) || !response.body) {
-    const text = await response.text();
-    return { kind: "text", text, bytes: Number.isFinite(declared) ? declared : text.length };
-  }
-  // Chunked: counted as it arrives, and stopped at the cap.
   const { bytes, size } = await readCappedBytes(response.body, max);
   if (bytes === null) return { kind: "too-large", bytes: size };
   return { kind: "text", text: new TextDecoder().decode(bytes), bytes: size };
@@ -325,7 +323,8 @@ export class HttpSession {
     split?: (text: string) => unknown[] | null,
   ): Promise<Outcome> {
     const safeUrl = redactUrl(url);
-    const headers: Record<string, string> = { Accept: "application/json" };
+    // identity: the site has no reason to compress, and a compressed body is read (and capped) decoded.
+    const headers: Record<string, string> = { Accept: "application/json", "Accept-Encoding": "identity" };
     if (mode === "basic") {
       headers.Authorization = `Basic ${basicToken(this.options.consumerKey, this.options.consumerSecret)}`;
     }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isRawBooking } from "./booking-check.ts";
+import { CONTROL_CHARACTER_REASON, isFreeOfControls, withoutControls } from "./control-chars.ts";
 import { BOOKING_STATUSES, type BookingStatus, isCalendarDate, NAIVE_DATE_TIME, YMD } from "./formats.ts";
 import { decodeHtmlEntities } from "./html-entities.ts";
 import { PRIVATE_TITLE_PREFIXES, PROTECTED_TITLE_PREFIXES } from "./title-prefixes.ts";
@@ -25,13 +26,22 @@ const naiveDateTime = z.string().regex(NAIVE_DATE_TIME, "expected Y-m-d\\TH:i:s"
 
 /** Text as sent: a string, null or absent (converted by `orNull`/`orEmpty`). */
 const nullishString = z.string().nullish();
+/**
+ * A code or a key (a booking's key, a currency, a post status): its control characters cannot be
+ * removed without changing what it says, so they refuse the item (quarantined with the reason).
+ */
+const codeString = z.string().refine(isFreeOfControls, CONTROL_CHARACTER_REASON);
+const nullishCode = codeString.nullish();
+/** Free text as the sync stores it: control characters removed (control-chars.ts). */
+const clean = (v: string | null | undefined): string | null | undefined =>
+  typeof v === "string" ? withoutControls(v) : v;
 /** WordPress uses `""` for unset meta; some builds or add-ons send null or omit the key. */
 const orNull = (
   v: string | null | undefined,
 ): string | null => (v === undefined || v === null || v === "" ? null : v);
 const orEmpty = (v: string | null | undefined): string => v ?? "";
-const optionalText = nullishString.transform(orNull);
-const text = nullishString.transform(orEmpty);
+const optionalText = nullishString.transform((v) => orNull(clean(v)));
+const text = nullishString.transform((v) => orEmpty(clean(v)));
 
 /** The premium iCal importer stores SUMMARY/DESCRIPTION as `"…"`, literal quotes included. */
 export function unquoteIcal(value: string): string {
@@ -59,10 +69,10 @@ const links = z.record(z.string(), z.array(linkObject)).optional();
 // Term and service lists are decoration: an odd entry is dropped, never a reason to lose the type.
 const namedTerm = z.looseObject({ id: z.number().int().nullish(), name: z.string().nullish() });
 const termNames = (terms: z.infer<typeof namedTerm>[] | undefined) =>
-  (terms ?? []).flatMap((t) => (t.name ? [decodeHtmlEntities(t.name)] : []));
+  (terms ?? []).flatMap((t) => (t.name ? [withoutControls(decodeHtmlEntities(t.name))] : []));
 export const rawAccommodationTypeSchema = z.looseObject({
   id,
-  status: z.string().min(1).optional(),
+  status: codeString.min(1).optional(),
   title: z.string(),
   description: text,
   excerpt: text,
@@ -114,7 +124,8 @@ export interface AccommodationType {
 export const accommodationTypeSchema = rawAccommodationTypeSchema.transform((t): AccommodationType => ({
   id: t.id,
   status: t.status ?? null,
-  title: decodeHtmlEntities(t.title),
+  // Decoded first: an entity (&#1;) can be a control character too.
+  title: withoutControls(decodeHtmlEntities(t.title)),
   description: t.description,
   excerpt: t.excerpt === "" ? null : t.excerpt,
   adults: t.adults ?? null,
@@ -135,7 +146,7 @@ export const accommodationTypeSchema = rawAccommodationTypeSchema.transform((t):
 
 export const rawAccommodationSchema = z.looseObject({
   id,
-  status: z.string().min(1).optional(),
+  status: codeString.min(1).optional(),
   accommodation_type_id: nonNegativeInt,
   title: z.string(),
   excerpt: text,
@@ -165,7 +176,7 @@ const withoutPrefix = (title: string, prefixes: readonly string[]): string | nul
  * matches neither list and is kept as written.
  */
 export function unitDisplayTitle(rawTitle: string, status: string | null | undefined): string {
-  const title = decodeHtmlEntities(rawTitle);
+  const title = withoutControls(decodeHtmlEntities(rawTitle));
   const stripped = (status === "private" ? withoutPrefix(title, PRIVATE_TITLE_PREFIXES) : null) ??
     withoutPrefix(title, PROTECTED_TITLE_PREFIXES);
   return stripped && stripped.trim() ? stripped : title;
@@ -239,7 +250,7 @@ export const rawBookingSchema = z.object({
   status: z.enum(BOOKING_STATUSES),
   date_created: naiveDateTime,
   date_created_utc: naiveDateTime,
-  key: nullishString,
+  key: nullishCode,
   check_in_date: ymd,
   check_out_date: ymd,
   check_in_time: nullishString,
@@ -247,9 +258,9 @@ export const rawBookingSchema = z.object({
   customer: rawCustomer.nullish(),
   reserved_accommodations: z.array(rawReservedAccommodation),
   coupon_code: nullishString,
-  currency: nullishString,
+  currency: nullishCode,
   total_price: money,
-  checkout_id: nullishString,
+  checkout_id: nullishCode,
   payments: z.array(z.object({
     id,
     status: z.string(),
@@ -344,10 +355,13 @@ export interface Booking {
 
 // Fees carry `price` on real sites although the published schema says `value`; taxes use `value`.
 function amounts(items: z.infer<typeof labelled>[] | undefined): LabelledAmount[] {
-  return (items ?? []).map((i) => ({ label: orEmpty(i.label), amount: i.price ?? i.value ?? 0 }));
+  return (items ?? []).map((i) => ({ label: orEmpty(clean(i.label)), amount: i.price ?? i.value ?? 0 }));
 }
 
-/** The booking the sync writes, from one as sent (checked by either validator). */
+/**
+ * The booking the sync writes, from one as sent (checked by either validator). Free text loses its
+ * control characters here, for both validators alike (codes and keys with one were refused).
+ */
 export function toBooking(b: RawBooking): Booking {
   const c = b.customer;
   return {
@@ -361,15 +375,15 @@ export function toBooking(b: RawBooking): Booking {
     checkInTime: siteTime(b.check_in_time),
     checkOutTime: siteTime(b.check_out_time),
     customer: {
-      firstName: orNull(c?.first_name),
-      lastName: orNull(c?.last_name),
-      email: orNull(c?.email),
-      phone: orNull(c?.phone),
-      country: c?.country ? c.country.toUpperCase() : null,
-      state: orNull(c?.state),
-      city: orNull(c?.city),
-      zip: orNull(c?.zip),
-      address1: orNull(c?.address1),
+      firstName: orNull(clean(c?.first_name)),
+      lastName: orNull(clean(c?.last_name)),
+      email: orNull(clean(c?.email)),
+      phone: orNull(clean(c?.phone)),
+      country: orNull(clean(c?.country))?.toUpperCase() ?? null,
+      state: orNull(clean(c?.state)),
+      city: orNull(clean(c?.city)),
+      zip: orNull(clean(c?.zip)),
+      address1: orNull(clean(c?.address1)),
     },
     reservedAccommodations: b.reserved_accommodations.map((r) => {
       const t = Array.isArray(r.taxes) ? undefined : r.taxes;
@@ -379,7 +393,7 @@ export function toBooking(b: RawBooking): Booking {
         rateId: r.rate ? r.rate : null,
         adults: r.adults ?? null,
         children: r.children ?? null,
-        guestName: r.guest_name?.trim() || null,
+        guestName: clean(r.guest_name)?.trim() || null,
         services: (r.services ?? []).flatMap((s) => (typeof s.id === "number" && s.id > 0 ? [s] : [])).map((
           s,
         ) => ({
@@ -398,25 +412,25 @@ export function toBooking(b: RawBooking): Booking {
         discount: r.discount ?? 0,
       };
     }),
-    couponCode: orNull(b.coupon_code),
+    couponCode: orNull(clean(b.coupon_code)),
     currency: orNull(b.currency),
     totalPrice: b.total_price,
     checkoutId: orNull(b.checkout_id),
     payments: (b.payments ?? []).map((p) => ({
       id: p.id,
-      status: p.status,
+      status: withoutControls(p.status),
       amount: p.amount,
-      currency: orNull(p.currency),
+      currency: orNull(clean(p.currency)),
     })),
     imported: b.imported,
-    icalProdid: orNull(b.ical_prodid),
-    icalSummary: icalText(b.ical_summary),
-    icalDescription: icalText(b.ical_description),
-    note: orNull(b.note),
+    icalProdid: orNull(clean(b.ical_prodid)),
+    icalSummary: icalText(clean(b.ical_summary)),
+    icalDescription: icalText(clean(b.ical_description)),
+    note: orNull(clean(b.note)),
     internalNotes: (b.internal_notes ?? []).map((n) => ({
-      note: orEmpty(n.note),
+      note: orEmpty(clean(n.note)),
       user: n.user ?? null,
-      dateUtc: typeof n.date_utc === "string" && n.date_utc !== "" ? `${n.date_utc}Z` : null,
+      dateUtc: typeof n.date_utc === "string" && n.date_utc !== "" ? `${withoutControls(n.date_utc)}Z` : null,
     })),
   };
 }

@@ -316,7 +316,8 @@ export async function performAction(
         reason: c.reason,
         cause: c.cause,
       })),
-      units: board.units,
+      // The units the action touched, removed ones included: the action was on them.
+      units: [...board.units, ...board.removedUnits],
     };
   }) as ActionResult;
 }

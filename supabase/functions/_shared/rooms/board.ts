@@ -1,5 +1,7 @@
 // The room board: every unit of a tenant as readers see it (one stored row per unit), with its
-// block, the guest in house, the next arrival and open overbooking conflicts. The JSON shape is
+// block, the guest in house, the next arrival and open overbooking conflicts. Units removed
+// upstream (trashed or deleted at the hotel) are not rooms any more: they are left out of the
+// counts and the list, and given apart for a reader that wants to show them. The JSON shape is
 // documented in docs/room-status.md.
 import type { Sql, Tx } from "../db.ts";
 import type { Housekeeping, RoomStatus } from "./rule.ts";
@@ -41,8 +43,11 @@ export interface Board {
   timezone: string;
   today: string;
   generatedAt: string;
+  /** The units that are rooms (not removed upstream), by status. */
   counts: Record<RoomStatus, number>;
   units: BoardUnit[];
+  /** Units removed upstream (trash, draft, deleted) that the database still holds for their history. */
+  removedUnits: BoardUnit[];
 }
 
 const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
@@ -95,8 +100,8 @@ export async function roomBoard(
     RoomStatus,
     number
   >;
-  const units: BoardUnit[] = rows.map((r) => {
-    counts[r.room_status as RoomStatus]++;
+  const all: BoardUnit[] = rows.map((r) => {
+    if (!r.removed) counts[r.room_status as RoomStatus]++;
     return {
       unitId: r.id,
       motopressUnitId: r.motopress_unit_id,
@@ -126,6 +131,7 @@ export async function roomBoard(
     today: head.today,
     generatedAt: new Date().toISOString(),
     counts,
-    units,
+    units: all.filter((u) => !u.removedUpstream),
+    removedUnits: all.filter((u) => u.removedUpstream),
   };
 }

@@ -1,6 +1,7 @@
 // Run coordination over public.sync_runs. The guarantees live in SQL (see the sync_runs
 // migration); this module names the operations and turns rows into typed values.
 import type { Sql, Tx } from "../db.ts";
+import { withoutControls } from "../motopress/control-chars.ts";
 import { redact, redactDeep } from "../redact.ts";
 import type { RunStatus } from "./state-machine.ts";
 import type { Lease, Run, Source, Trigger } from "./types.ts";
@@ -157,6 +158,12 @@ export interface Finish {
   errorMessage?: string;
 }
 
+/**
+ * A message as a run record keeps it: redacted, and without the control characters a text column
+ * refuses (an error may quote a site's answer).
+ */
+const recordable = (message: string) => withoutControls(redact(message));
+
 /** Compare-and-set to a terminal status. A cancelled or reclaimed run is left as it is. */
 export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise<Run | null> {
   // Run records are read by the health report, SSE and dashboards: nothing secret goes in.
@@ -166,7 +173,7 @@ export async function finishRun(sql: Sql, lease: Lease, finish: Finish): Promise
     select * from sync.finish_run(${lease.runId}, ${lease.fencingToken}, ${finish.status}, ${stats}::jsonb,
                                   ${failed ? finish.errorCode ?? null : null},
                                   ${
-    failed && finish.errorMessage !== undefined ? redact(finish.errorMessage) : null
+    failed && finish.errorMessage !== undefined ? recordable(finish.errorMessage) : null
   })`;
   return row ? toRun(row) : null;
 }
@@ -182,7 +189,7 @@ export async function suspendRun(
   const [row] = await sql`
     select * from sync.suspend_run(${lease.runId}, ${lease.fencingToken}, ${checkpoint}::jsonb, ${stats}::jsonb,
                                    ${
-    update.interruption === undefined ? null : redact(update.interruption)
+    update.interruption === undefined ? null : recordable(update.interruption)
   })`;
   return row ? toRun(row) : null;
 }

@@ -2,7 +2,7 @@
 // dashboard client, the CLI): what it is doing (stage), its step n of m and its page n of m. The
 // message they show is derived from the data here, and never parsed back.
 
-export type ProgressActivity = "starting" | "pages" | "removals" | "done";
+export type ProgressActivity = "starting" | "pages" | "removals" | "placeholders" | "done";
 
 export interface ProgressData {
   /** A job's phase ("accommodation types", "bookings"); under a chain, its source ("accommodations"). */
@@ -39,6 +39,8 @@ function describe(p: ProgressData): string {
       return `${step}${what} page ${p.current} of ${p.total ?? "?"}`;
     case "removals":
       return `${step}Checking what is gone: ${what}`;
+    case "placeholders":
+      return `${step}Naming placeholders: ${what}`;
     case "done":
       return `${step}Sync complete`;
   }

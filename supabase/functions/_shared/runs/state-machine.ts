@@ -14,7 +14,11 @@ export const TRANSITIONS: ReadonlyArray<readonly [from: RunStatus, to: RunStatus
     "the hop's budget is spent (checkpoint and continue), or the reaper hands a dead worker's run over",
   ],
   ["running", "completed", "the sync finished"],
-  ["running", "failed", "an error, or takeovers that committed nothing ran out (NO_PROGRESS)"],
+  [
+    "running",
+    "failed",
+    "an error, workers kept dying on one page (POISON_PAGE), or takeovers that committed nothing ran out (NO_PROGRESS)",
+  ],
   ["running", "cancelled", "forceCancel"],
   ["running", "running", "takeover of a killed worker's run: same status, new fencing token"],
   ["continuing", "running", "the continuation, or a resume after the lease expired"],
@@ -22,7 +26,8 @@ export const TRANSITIONS: ReadonlyArray<readonly [from: RunStatus, to: RunStatus
   [
     "continuing",
     "failed",
-    "takeovers that committed nothing ran out (NO_PROGRESS); a fan-out parent with a failed chain",
+    "workers kept dying on one page (POISON_PAGE), or takeovers that committed nothing ran out (NO_PROGRESS); " +
+    "a fan-out parent with a failed chain",
   ],
   ["continuing", "cancelled", "forceCancel"],
 ];

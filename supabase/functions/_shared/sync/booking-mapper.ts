@@ -7,7 +7,7 @@ import type { Booking } from "../motopress/schemas.ts";
  * reservation's content hash: bump it with any change to them, and the next sync rewrites every
  * booking instead of taking the unchanged ones as written.
  */
-export const BOOKING_MAPPING_VERSION = 1;
+export const BOOKING_MAPPING_VERSION = 2;
 
 export type ReservationKind = "direct" | "imported" | "block";
 

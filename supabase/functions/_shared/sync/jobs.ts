@@ -14,7 +14,7 @@ import { reconcileRoomStatus } from "../rooms/reconcile.ts";
 import { type MotoPressCredentials, requireCredentials } from "../tenants.ts";
 import type { FunctionDeps } from "../types.ts";
 import { entriesOf, validatedEntry } from "./booking-entries.ts";
-import { runPhases } from "./paged.ts";
+import { type PlaceholderSource, runPhases } from "./paged.ts";
 import { bookingsWriter, writeTypesPage, writeUnitsPage } from "./writers.ts";
 
 /** The job that syncs `run`. */
@@ -104,12 +104,34 @@ async function reconcileFirst(ctx: JobContext, tenantId: string) {
   }
 }
 
+/**
+ * Placeholders are named after either source's pass: units first, since naming a unit can create
+ * its type as a placeholder, which the types' step then names.
+ */
+const placeholdersOf = (client: Awaited<ReturnType<typeof clientFor>>): PlaceholderSource[] => [
+  {
+    entity: "accommodation",
+    fetchAny: async (id) => {
+      const unit = await client.accommodationAnyStatus(id);
+      return unit && { name: unit.title, status: unit.status, typeId: unit.accommodationTypeId };
+    },
+  },
+  {
+    entity: "accommodation_type",
+    fetchAny: async (id) => {
+      const type = await client.accommodationTypeAnyStatus(id);
+      return type && { name: type.title, status: type.status };
+    },
+  },
+];
+
 // The client is made inside the job, so that a bad site URL or missing credentials fail the run
 // with a clear error instead of leaving it to go stale.
 export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
+<<<<<<< HEAD
   return await withAuthNotice(ctx, client, (ctx) =>
     runPhases(ctx, [
       {
@@ -127,6 +149,24 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
         write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
       },
     ]));
+=======
+  return await runPhases(ctx, [
+    {
+      stage: "accommodation types",
+      entity: "accommodation_type",
+      pages: (startPage, knownTotal, scan) => client.accommodationTypes({ startPage, knownTotal, scan }),
+      fetchOne: (id) => client.accommodationType(id),
+      write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
+    },
+    {
+      stage: "accommodations",
+      entity: "accommodation",
+      pages: (startPage, knownTotal, scan) => client.accommodations({ startPage, knownTotal, scan }),
+      fetchOne: (id) => client.accommodation(id),
+      write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
+    },
+  ], placeholdersOf(client));
+>>>>>>> t23b
 };
 
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
@@ -134,6 +174,7 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
   const write = bookingsWriter(tenantId, run.id);
+<<<<<<< HEAD
   return await withAuthNotice(ctx, client, (ctx) =>
     runPhases(ctx, [{
       stage: "bookings",
@@ -146,6 +187,19 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
       write,
       selfCommitting: true,
     }]));
+=======
+  return await runPhases(ctx, [{
+    stage: "bookings",
+    entity: "booking",
+    pages: (startPage, knownTotal, scan) => entryPages(client.bookingItems({ startPage, knownTotal, scan })),
+    fetchOne: async (id) => {
+      const booking = await client.booking(id);
+      return booking && validatedEntry(booking);
+    },
+    write,
+    selfCommitting: true,
+  }], placeholdersOf(client));
+>>>>>>> t23b
 };
 
 async function* entryPages(pages: AsyncIterable<Page<JsonItem>>) {

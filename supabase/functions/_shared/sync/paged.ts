@@ -2,9 +2,11 @@
 // transaction that also advances the checkpoint; a continuation when the invocation's budget is
 // spent (its deadline, the CPU limit ahead, or beforeunload); and, after a complete pass, removals
 // that are each confirmed by id (MotoPress leaves no tombstones, and a list can shift under a scan
-// without its total changing), checked in steps that survive continuations and kills.
+// without its total changing), checked in steps that survive continuations and kills; then the
+// placeholders the pass left (units and types no list showed) are asked for by id, in steps too.
 import type { Queryable, Tx } from "../db.ts";
-import type { Page } from "../motopress/client.ts";
+import type { Page, ScanState } from "../motopress/client.ts";
+import { MotoPressError } from "../motopress/errors.ts";
 import { type FenceUpdate, held, RunLostError, withFencedTransaction } from "../runs/coordinator.ts";
 import { withDbRetry } from "../runs/db-faults.ts";
 import type { JobContext, JobResult } from "../runs/executor.ts";
@@ -19,8 +21,11 @@ export type Entity = "accommodation_type" | "accommodation" | "booking";
 export interface Phase<T> {
   stage: string;
   entity: Entity;
-  /** `knownTotal`: the list's total when the previous invocation stopped (to rewind on deletions). */
-  pages(startPage: number, knownTotal: number | null): AsyncIterable<Page<T>>;
+  /**
+   * `knownTotal`: the list's total when the previous invocation stopped (to rewind on deletions);
+   * `scan`: where the scan stood then (to tell a list that never ends, across invocations).
+   */
+  pages(startPage: number, knownTotal: number | null, scan: ScanState | null): AsyncIterable<Page<T>>;
   /** One item by id; null when it is gone upstream (404, trash). */
   fetchOne(id: number): Promise<T | null>;
   /**
@@ -51,6 +56,21 @@ export interface PageCommit {
   stats(counts: Counters): { counters: Counters; progress: Progress };
 }
 
+/** A unit or type as MotoPress answers it by id, whatever its status. */
+export interface PlaceholderAnswer {
+  name: string;
+  /** The post status (trash and draft included); null when not sent. */
+  status: string | null;
+  /** A unit's type. */
+  typeId?: number | null;
+}
+
+/** Where the placeholders of one entity learn their names: `null` for a 404. */
+export interface PlaceholderSource {
+  entity: "accommodation" | "accommodation_type";
+  fetchAny(id: number): Promise<PlaceholderAnswer | null>;
+}
+
 export interface Checkpoint {
   phase: number;
   /** The next page to fetch in that phase. */
@@ -59,10 +79,16 @@ export interface Checkpoint {
   total: number | null;
   /** The list moved during the pass (reported; removals are confirmed by id either way). */
   unstable: boolean;
+  /** The phase's scan after its last committed page (the client's `Page.scan`). */
+  scan?: ScanState;
   /** Entities whose removals are already marked (their seen ids are then gone). */
   removalsDone: Entity[];
   /** The removal check in progress: its entity and the last candidate id checked. */
   removal?: { entity: Entity; after: string | null };
+  /** Entities whose placeholders were all asked for in this run. */
+  placeholdersDone?: Entity[];
+  /** The placeholder step in progress: its entity and the last id asked for. */
+  placeholder?: { entity: Entity; after: number };
 }
 
 const START: Checkpoint = { phase: 0, page: 1, total: null, unstable: false, removalsDone: [] };
@@ -146,13 +172,14 @@ export async function runPhases(
   ctx: JobContext,
   // deno-lint-ignore no-explicit-any
   phases: Phase<any>[],
+  placeholders: PlaceholderSource[] = [],
 ): Promise<JobResult> {
   let cp: Checkpoint = { ...START, ...(ctx.run.checkpoint as Partial<Checkpoint> | null ?? {}) };
   const counters: Counters = { ...(ctx.run.stats?.counters as Counters | undefined ?? {}) };
   let progress: Progress = STARTING;
   const stats = (p: Progress = progress) => ({ counters, progress: p });
   try {
-    return await runPasses(ctx, phases, {
+    return await runPasses(ctx, phases, placeholders, {
       get cp() {
         return cp;
       },
@@ -168,7 +195,9 @@ export async function runPhases(
     // was written; the next invocation starts at the same checkpoint.
     if (err instanceof HopDeadlineError || (ctx.hopSignal.aborted && !ctx.signal.aborted)) {
       const phase = phases[Math.min(cp.phase, phases.length - 1)];
-      const where = cp.removal
+      const where = cp.placeholder
+        ? `naming placeholders (${cp.placeholder.entity})`
+        : cp.removal
         ? `checking what is gone (${cp.removal.entity})`
         : `${phase.stage} page ${cp.page}`;
       return {
@@ -193,6 +222,7 @@ async function runPasses(
   ctx: JobContext,
   // deno-lint-ignore no-explicit-any
   phases: Phase<any>[],
+  placeholders: PlaceholderSource[],
   state: PassState,
 ): Promise<JobResult> {
   const { counters } = state;
@@ -201,16 +231,21 @@ async function runPasses(
   while (state.cp.phase < phases.length) {
     const phaseIndex = state.cp.phase;
     const phase = phases[phaseIndex];
-    for await (const page of phase.pages(state.cp.page, state.cp.total)) {
+    for await (const page of phase.pages(state.cp.page, state.cp.total, state.cp.scan ?? null)) {
       if (ctx.signal.aborted) throw lost();
       const cp = state.cp;
       const unstable = cp.unstable || page.unstable || (cp.total !== null && page.total !== cp.total);
       // The last page's checkpoint is the next phase's start: a run resumed after a kill there
       // must not read (and count) a page past the end.
       const last = page.page >= page.totalPages;
-      const next: Checkpoint = last
-        ? { ...cp, phase: cp.phase + 1, page: 1, total: null, unstable }
-        : { ...cp, page: page.page + 1, total: page.total, unstable };
+      const { scan: _phaseScan, ...rest } = cp;
+      const next: Checkpoint = last ? { ...rest, phase: cp.phase + 1, page: 1, total: null, unstable } : {
+        ...rest,
+        page: page.page + 1,
+        total: page.total,
+        unstable,
+        ...(page.scan ? { scan: page.scan } : {}),
+      };
       const progress = progressFrom({
         stage: phase.stage,
         activity: "pages",
@@ -267,7 +302,8 @@ async function runPasses(
     }
     // A list always ends with its last page; a phase whose pages end early is over all the same.
     if (state.cp.phase === phaseIndex) {
-      state.cp = { ...state.cp, phase: phaseIndex + 1, page: 1, total: null };
+      const { scan: _phaseScan, ...rest } = state.cp;
+      state.cp = { ...rest, phase: phaseIndex + 1, page: 1, total: null };
     }
     if (state.cp.phase < phases.length && ctx.budgetSpent()) {
       return { status: "continue", checkpoint: state.cp, stats: state.stats() };
@@ -277,6 +313,11 @@ async function runPasses(
   for (const phase of phases) {
     if (state.cp.removalsDone.includes(phase.entity)) continue;
     const result = await checkRemovals(ctx, phase, state);
+    if (result) return result;
+  }
+  for (const source of placeholders) {
+    if (state.cp.placeholdersDone?.includes(source.entity)) continue;
+    const result = await namePlaceholders(ctx, source, state);
     if (result) return result;
   }
 
@@ -395,6 +436,104 @@ async function checkRemovals(
     { checkpoint, stats: state.stats(progress()) },
     `checking what is gone (${phase.entity})`,
   );
+  state.cp = checkpoint;
+  return null;
+}
+
+/**
+ * After the pass: each unit or type that exists only as a placeholder is asked for by id. A trashed
+ * or draft one gets its real name and type and is marked removed; a 404 is marked removed under its
+ * placeholder name; a live one gets its name and is an ordinary row from then on. Each verdict
+ * commits with the position reached, as the removal check's do. An answer that is not a valid item
+ * leaves the placeholder as it is (counted), never failing the sync.
+ */
+async function namePlaceholders(
+  ctx: JobContext,
+  source: PlaceholderSource,
+  state: PassState,
+): Promise<JobResult | null> {
+  const { counters } = state;
+  const { entity } = source;
+  let after = state.cp.placeholder?.entity === entity ? state.cp.placeholder.after : 0;
+  const stage = entity === "accommodation" ? "accommodations" : "accommodation types";
+  const progress = (): Progress =>
+    progressFrom({
+      stage,
+      activity: "placeholders",
+      step: null,
+      steps: null,
+      current: (counters[`${entity}.placeholdersNamed`] ?? 0) +
+        (counters[`${entity}.placeholdersRemoved`] ?? 0),
+      total: null,
+    });
+  // The verdict's counters commit with it, in its transaction.
+  const counted = (verdict: Counters) => ({
+    counters: addCounters({ ...counters }, prefix(entity, verdict)),
+    progress: progress(),
+  });
+  for (;;) {
+    const batch = await withDbRetry(
+      () =>
+        ctx
+          .sql`select motopress_id from sync.placeholder_candidates(${ctx.run.tenantId}, ${entity}, ${after}, ${REMOVAL_BATCH})`,
+      { signal: ctx.signal, deadline: ctx.deadline },
+    );
+    if (batch.length === 0) break;
+    for (const { motopress_id: id } of batch) {
+      if (ctx.signal.aborted) throw new RunLostError(ctx.lease.runId, "cancelled");
+      after = id as number;
+      let verdict: Counters;
+      let answer: PlaceholderAnswer | null | undefined;
+      try {
+        answer = await source.fetchAny(after);
+      } catch (err) {
+        if (!(err instanceof MotoPressError) || err.code !== "MOTOPRESS_BAD_RESPONSE") throw err;
+        ctx.log("warn", "a placeholder's answer by id was not a valid item; it stays a placeholder", {
+          entity,
+          id: after,
+          error: err.message,
+        });
+        answer = undefined;
+      }
+      const checkpoint: Checkpoint = { ...state.cp, placeholder: { entity, after } };
+      if (answer === undefined) {
+        verdict = { placeholdersUnresolved: 1 };
+        await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: counted(verdict) });
+      } else {
+        const item = answer && { name: answer.name, status: answer.status, type_id: answer.typeId ?? null };
+        verdict = await fencedWithRetry(ctx, counters, async (tx) => {
+          const [row] = await tx`select sync.resolve_placeholder(${ctx.run.tenantId}, ${entity}, ${after}, ${
+            item === null ? null : tx.json(item as never)
+          }::jsonb) as outcome`;
+          const v: Counters = row.outcome === "named"
+            ? { placeholdersNamed: 1 }
+            : row.outcome === "named_removed"
+            ? { placeholdersNamed: 1, placeholdersRemoved: 1 }
+            : { placeholdersRemoved: 1 };
+          await tx`update public.sync_runs set stats = ${
+            tx.json(redactDeep(counted(v)) as never)
+          } where id = ${ctx.lease.runId}`;
+          return v;
+        }, { checkpoint });
+      }
+      addCounters(counters, prefix(entity, verdict));
+      state.cp = checkpoint;
+      state.setProgress(progress());
+      ctx.reportStats(state.stats());
+      ctx.stepDone();
+      // After the verdict, as after a page: every hop commits at least one, so the step always moves on.
+      if (ctx.budgetSpent()) return { status: "continue", checkpoint: state.cp, stats: state.stats() };
+    }
+  }
+  const { placeholder: _done, ...rest } = state.cp;
+  const checkpoint: Checkpoint = {
+    ...rest,
+    placeholdersDone: [...(state.cp.placeholdersDone ?? []), entity],
+  };
+  // With none to name (the usual case) nothing was written, and nothing needs to be.
+  if (after > 0) {
+    await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: state.stats(progress()) });
+  }
   state.cp = checkpoint;
   return null;
 }
