@@ -131,42 +131,23 @@ export const accommodationsJob: JobFor = (deps, run): Job => async (ctx) => {
   const client = await clientFor(deps, run.tenantId!, ctx.hopSignal);
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
-<<<<<<< HEAD
   return await withAuthNotice(ctx, client, (ctx) =>
     runPhases(ctx, [
       {
         stage: "accommodation types",
         entity: "accommodation_type",
-        pages: (startPage, knownTotal) => client.accommodationTypes({ startPage, knownTotal }),
+        pages: (startPage, knownTotal, scan) => client.accommodationTypes({ startPage, knownTotal, scan }),
         fetchOne: (id) => client.accommodationType(id),
         write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
       },
       {
         stage: "accommodations",
         entity: "accommodation",
-        pages: (startPage, knownTotal) => client.accommodations({ startPage, knownTotal }),
+        pages: (startPage, knownTotal, scan) => client.accommodations({ startPage, knownTotal, scan }),
         fetchOne: (id) => client.accommodation(id),
         write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
       },
-    ]));
-=======
-  return await runPhases(ctx, [
-    {
-      stage: "accommodation types",
-      entity: "accommodation_type",
-      pages: (startPage, knownTotal, scan) => client.accommodationTypes({ startPage, knownTotal, scan }),
-      fetchOne: (id) => client.accommodationType(id),
-      write: (tx, page) => writeTypesPage(tx, tenantId, run.id, page),
-    },
-    {
-      stage: "accommodations",
-      entity: "accommodation",
-      pages: (startPage, knownTotal, scan) => client.accommodations({ startPage, knownTotal, scan }),
-      fetchOne: (id) => client.accommodation(id),
-      write: (tx, page) => writeUnitsPage(tx, tenantId, run.id, page),
-    },
-  ], placeholdersOf(client));
->>>>>>> t23b
+    ], placeholdersOf(client)));
 };
 
 export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
@@ -174,32 +155,19 @@ export const bookingsJob: JobFor = (deps, run): Job => async (ctx) => {
   const tenantId = run.tenantId!;
   await reconcileFirst(ctx, tenantId);
   const write = bookingsWriter(tenantId, run.id);
-<<<<<<< HEAD
   return await withAuthNotice(ctx, client, (ctx) =>
     runPhases(ctx, [{
       stage: "bookings",
       entity: "booking",
-      pages: (startPage, knownTotal) => entryPages(client.bookingItems({ startPage, knownTotal })),
+      pages: (startPage, knownTotal, scan) =>
+        entryPages(client.bookingItems({ startPage, knownTotal, scan })),
       fetchOne: async (id) => {
         const booking = await client.booking(id);
         return booking && validatedEntry(booking);
       },
       write,
       selfCommitting: true,
-    }]));
-=======
-  return await runPhases(ctx, [{
-    stage: "bookings",
-    entity: "booking",
-    pages: (startPage, knownTotal, scan) => entryPages(client.bookingItems({ startPage, knownTotal, scan })),
-    fetchOne: async (id) => {
-      const booking = await client.booking(id);
-      return booking && validatedEntry(booking);
-    },
-    write,
-    selfCommitting: true,
-  }], placeholdersOf(client));
->>>>>>> t23b
+    }], placeholdersOf(client)));
 };
 
 async function* entryPages(pages: AsyncIterable<Page<JsonItem>>) {

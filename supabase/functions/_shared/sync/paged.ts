@@ -456,6 +456,7 @@ async function namePlaceholders(
   const { entity } = source;
   let after = state.cp.placeholder?.entity === entity ? state.cp.placeholder.after : 0;
   const stage = entity === "accommodation" ? "accommodations" : "accommodation types";
+  const where = `naming placeholders (${entity})`;
   const progress = (): Progress =>
     progressFrom({
       stage,
@@ -498,23 +499,30 @@ async function namePlaceholders(
       const checkpoint: Checkpoint = { ...state.cp, placeholder: { entity, after } };
       if (answer === undefined) {
         verdict = { placeholdersUnresolved: 1 };
-        await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: counted(verdict) });
+        await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: counted(verdict) }, where);
       } else {
         const item = answer && { name: answer.name, status: answer.status, type_id: answer.typeId ?? null };
-        verdict = await fencedWithRetry(ctx, counters, async (tx) => {
-          const [row] = await tx`select sync.resolve_placeholder(${ctx.run.tenantId}, ${entity}, ${after}, ${
-            item === null ? null : tx.json(item as never)
-          }::jsonb) as outcome`;
-          const v: Counters = row.outcome === "named"
-            ? { placeholdersNamed: 1 }
-            : row.outcome === "named_removed"
-            ? { placeholdersNamed: 1, placeholdersRemoved: 1 }
-            : { placeholdersRemoved: 1 };
-          await tx`update public.sync_runs set stats = ${
-            tx.json(redactDeep(counted(v)) as never)
-          } where id = ${ctx.lease.runId}`;
-          return v;
-        }, { checkpoint });
+        verdict = await fencedWithRetry(
+          ctx,
+          counters,
+          async (tx) => {
+            const [row] =
+              await tx`select sync.resolve_placeholder(${ctx.run.tenantId}, ${entity}, ${after}, ${
+                item === null ? null : tx.json(item as never)
+              }::jsonb) as outcome`;
+            const v: Counters = row.outcome === "named"
+              ? { placeholdersNamed: 1 }
+              : row.outcome === "named_removed"
+              ? { placeholdersNamed: 1, placeholdersRemoved: 1 }
+              : { placeholdersRemoved: 1 };
+            await tx`update public.sync_runs set stats = ${
+              tx.json(redactDeep(counted(v)) as never)
+            } where id = ${ctx.lease.runId}`;
+            return v;
+          },
+          { checkpoint },
+          where,
+        );
       }
       addCounters(counters, prefix(entity, verdict));
       state.cp = checkpoint;
@@ -532,7 +540,13 @@ async function namePlaceholders(
   };
   // With none to name (the usual case) nothing was written, and nothing needs to be.
   if (after > 0) {
-    await fencedWithRetry(ctx, counters, async () => {}, { checkpoint, stats: state.stats(progress()) });
+    await fencedWithRetry(
+      ctx,
+      counters,
+      async () => {},
+      { checkpoint, stats: state.stats(progress()) },
+      where,
+    );
   }
   state.cp = checkpoint;
   return null;
