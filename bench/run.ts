@@ -41,6 +41,7 @@ import { hwmMiB, resetHwm, rssMiB, sampleRss, startCountingProxy } from "./lib/p
 import { nightly } from "./lib/nightly.ts";
 import { markdownTable, median, type Metric, percentile, table } from "./lib/report.ts";
 import { pageCost, reconcileOnce, seedHotels } from "./lib/room-status.ts";
+import { historyScale } from "./lib/history-scale.ts";
 import type { SiteInfo, SiteSpec } from "./sim-host.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -57,6 +58,10 @@ const ROOM_PAGES = env("BENCH_ROOM_PAGES", 100);
 /** The round trip the latency proxy adds for the second pass of figures 1-3. */
 const RTT_MS = env("BENCH_RTT_MS", 1);
 const TODAY = "2026-11-22";
+/** Figure 10: history sizes of one 200-unit hotel, each measured SCALE_REPS times. */
+const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? "10000,50000,100000,200000").split(",").map(Number);
+const SCALE_UNITS = env("BENCH_SCALE_UNITS", 200);
+const SCALE_REPS = env("BENCH_SCALE_REPS", 3);
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 // Figures 1-7: the edge runtime's limits off and one invocation per sync (the work, not the
 // platform, is measured). Figure 8: the same syncs under the hosted limits (LIMITED_ENV).
@@ -1203,6 +1208,22 @@ async function main() {
       details.nightly = night.details;
     } finally {
       await nightFns.stop().catch(() => {});
+    }
+    if (!ONLY_NIGHTLY) {
+      log(
+        `10. a page's cost against history: one hotel of ${SCALE_UNITS} units at ${
+          SCALE_SIZES.join(", ")
+        } stays, the stays around today written, rewritten changed and removed ${SCALE_REPS} times ...`,
+      );
+      const scale = await historyScale(sql, {
+        sizes: SCALE_SIZES,
+        units: SCALE_UNITS,
+        reps: SCALE_REPS,
+        newTenant: (layout) => insertTenant(sql, `bench-scale-${layout}`),
+        log,
+      });
+      metrics.push(...scale.metrics);
+      details.historyScale = scale.details;
     }
   } finally {
     await fns?.stop().catch(() => {});

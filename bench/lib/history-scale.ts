@@ -11,7 +11,7 @@ import { JsonItem } from "../../supabase/functions/_shared/motopress/json-items.
 import { claimRun, finishRun } from "../../supabase/functions/_shared/runs/coordinator.ts";
 import { leaseOf } from "../../supabase/functions/_shared/runs/types.ts";
 import { bookingsPageCommitter } from "./page-writer.ts";
-import { median, percentile } from "./report.ts";
+import { median, type Metric, percentile } from "./report.ts";
 
 export type Layout = "back-to-back" | "overlapping";
 export const LAYOUTS: Layout[] = ["back-to-back", "overlapping"];
@@ -246,6 +246,8 @@ export interface SizeResult {
   size: number;
   /** Times of every window page written, inserts and updates together, over all repetitions. */
   pageMs: number[];
+  /** Each repetition's median page (insert and update pages together). */
+  repMedians: number[];
   medianMs: number;
   p99Ms: number;
   maxMs: number;
@@ -256,10 +258,15 @@ export interface SizeResult {
 /** REPS times: the window written (inserted), written again changed (updated), then removed. */
 export async function measureWindow(sql: Sql, hotel: ScaleHotel, reps: number): Promise<SizeResult> {
   const pageMs: number[] = [];
+  const repMedians: number[] = [];
   for (let rep = 0; rep < reps; rep++) {
     const firstId = 1 + rep * 10_000;
-    pageMs.push(...await writePages(sql, hotel.tenantId, windowPages(hotel, firstId, "")));
-    pageMs.push(...await writePages(sql, hotel.tenantId, windowPages(hotel, firstId, `-${rep}`)));
+    const times = [
+      ...await writePages(sql, hotel.tenantId, windowPages(hotel, firstId, "")),
+      ...await writePages(sql, hotel.tenantId, windowPages(hotel, firstId, `-${rep}`)),
+    ];
+    pageMs.push(...times);
+    repMedians.push(median(times));
     await sql`delete from public.guest_reservations
               where tenant_id = ${hotel.tenantId} and external_booking_id::bigint < 1000000`;
   }
@@ -270,6 +277,7 @@ export async function measureWindow(sql: Sql, hotel: ScaleHotel, reps: number): 
     layout: hotel.layout,
     size: Math.round(hotel.stays),
     pageMs,
+    repMedians,
     medianMs: median(sorted),
     p99Ms: percentile(sorted, 99),
     maxMs: sorted[sorted.length - 1],
@@ -292,3 +300,88 @@ export async function measureReconcile(sql: Sql, hotel: ScaleHotel, reps: number
 }
 
 export const todayUtc = () => ymd(new Date());
+
+export interface ScaleOptions {
+  sizes: number[];
+  units: number;
+  reps: number;
+  /** A tenant id for each layout's hotel. */
+  newTenant: (layout: Layout) => Promise<string>;
+  log: (line: string) => void;
+}
+
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+
+/**
+ * Figure 10 in full: for each layout, the window's page times at each size, the growth from the
+ * smallest size to the largest (the median of the repetitions' ratios, with their spread), and
+ * the reconciliation at the largest. Targets: p99 <= 250 ms at the largest size, growth <= 1.5x,
+ * reconciliation <= 2 s.
+ */
+export async function historyScale(
+  sql: Sql,
+  o: ScaleOptions,
+): Promise<{ metrics: Metric[]; details: unknown }> {
+  const metrics: Metric[] = [];
+  const details: Record<string, unknown> = {};
+  const largest = o.sizes[o.sizes.length - 1];
+  for (const layout of LAYOUTS) {
+    const hotel = await createScaleHotel(sql, await o.newTenant(layout), layout, o.units, todayUtc());
+    const results: SizeResult[] = [];
+    for (const size of o.sizes) {
+      await growTo(sql, hotel, size);
+      const r = await measureWindow(sql, hotel, o.reps);
+      if (r.unexplained !== 0) {
+        throw new Error(`${layout}: ${r.unexplained} units unexplained after the window`);
+      }
+      results.push(r);
+      o.log(
+        `   ${layout}, ${r.size} stays: ${r.pageMs.length} pages, median ${r.medianMs.toFixed(1)} ms, p99 ${
+          r.p99Ms.toFixed(1)
+        } ms, max ${r.maxMs.toFixed(1)} ms`,
+      );
+    }
+    const reconcile = await measureReconcile(sql, hotel, o.reps);
+    const first = results[0], last = results[results.length - 1];
+    const growth = last.repMedians.map((m, i) => m / first.repMedians[i]);
+    o.log(
+      `   ${layout}: growth ${median(growth).toFixed(2)}x (${
+        spread(growth)
+      }); reconciliation of ${o.units} units ${median(reconcile).toFixed(0)} ms (${spread(reconcile)})`,
+    );
+    details[layout] = {
+      sizes: results.map(({ pageMs: _pages, ...r }) => r),
+      growth,
+      reconcileMs: reconcile,
+    };
+    const label = `10. ${layout}`;
+    metrics.push(
+      {
+        id: `scale.${layout}.p99Ms`,
+        label: `${label}: page statement p99 at ${largest} stays (median ${last.medianMs.toFixed(0)}, max ${
+          last.maxMs.toFixed(0)
+        } ms)`,
+        value: last.p99Ms,
+        unit: "ms",
+        target: { dir: "max", value: 250 },
+      },
+      {
+        id: `scale.${layout}.growth`,
+        label: `${label}: median page, ${o.sizes[0]} -> ${largest} stays (spread ${spread(growth)})`,
+        value: median(growth),
+        unit: "x",
+        target: { dir: "max", value: 1.5 },
+      },
+      {
+        id: `scale.${layout}.reconcileS`,
+        label: `${label}: reconciliation of ${o.units} units at ${largest} stays (spread ${
+          spread(reconcile)
+        } ms)`,
+        value: median(reconcile) / 1000,
+        unit: "s",
+        target: { dir: "max", value: 2 },
+      },
+    );
+  }
+  return { metrics, details };
+}

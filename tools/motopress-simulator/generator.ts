@@ -144,6 +144,13 @@ export interface GenerateOptions {
   /** "mixed" (default) quotes most imported iCal strings and leaves a few plain, as real sites disagree. */
   icalQuoting?: "quoted" | "plain" | "mixed";
   utcOffsetMinutes?: number;
+  /**
+   * Every stay within this many days of today (the expensive case for room status: each one moves
+   * its unit's status), instead of the usual spread over two years.
+   */
+  aroundTodayDays?: number;
+  /** iCal imports ignore the calendar, as an overbooking feed does: stays overlap. */
+  overbook?: boolean;
 }
 
 // Raw titles as WordPress stores them: kses keeps `&amp;`, some editors store named entities.
@@ -360,7 +367,9 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
     let nights = ical && ical !== "airbnb-reservation"
       ? intBetween(rng, 1, 14)
       : pick(rng, [1, 2, 2, 3, 3, 3, 4, 5, 7]);
-    if (shape < 0.04) {
+    if (options.aroundTodayDays !== undefined) {
+      start = todayDay + intBetween(rng, -options.aroundTodayDays, options.aroundTodayDays);
+    } else if (shape < 0.04) {
       start = todayDay - 1; // in-house today
       nights = Math.max(nights, 2);
     } else if (shape < 0.06) {
@@ -395,7 +404,7 @@ export function generateHotel(options: GenerateOptions = {}): HotelData {
     for (let tries = 0; tries < 12 && chosen.length < roomCount; tries++) {
       const idx = forced >= 0 && chosen.length === 0 && tries < 6 ? forced : Math.floor(rng() * unitCount);
       if (chosen.includes(idx)) continue;
-      if (!locks || free(idx, start, nights)) chosen.push(idx);
+      if (!locks || free(idx, start, nights) || (ical && options.overbook)) chosen.push(idx);
       else if (chosen.length === 0 && tries >= 6) start += intBetween(rng, 1, 30);
     }
     if (chosen.length < roomCount) {

@@ -112,16 +112,10 @@ export function createSql(
     spent.end({ timeout: 1 }).catch(() => {});
   }
 
-  const checkPool = (err: unknown) => {
-    const pool = current;
-    return withoutArrayTypes(pool) ? replacedWithoutTypes(pool) : err;
-  };
   return new Proxy((() => {}) as unknown as Sql, {
     apply: (_target, _this, args) =>
       Reflect.apply(current as unknown as (...a: unknown[]) => unknown, undefined, args),
     get: (_target, prop) => {
-      if (prop === CHECK_POOL) return checkPool;
-      if (prop === BOUNDS) return bounds;
       const value = Reflect.get(current, prop);
       return typeof value === "function" ? value.bind(current) : value;
     },
@@ -139,39 +133,19 @@ type Learned = { shared: { typeArrayMap: Record<number, number> }; parsers: obje
 const learnedOf = (pool: Sql) => pool.options as unknown as Learned;
 const withoutArrayTypes = (pool: Sql) => Object.keys(learnedOf(pool).shared.typeArrayMap).length === 0;
 
-const CHECK_POOL = Symbol("checkPool");
-const BOUNDS = Symbol("bounds");
-
 /**
- * A statement run as a transaction of its own, under the transaction bounds (the statement
- * timeout above all): BEGIN, the bounds, the statement and COMMIT are sent together on one
- * connection, one round trip, and COMMIT ends in a rollback when the statement failed. Inside a
- * caller's transaction (`sql` is one) the statement just runs there, under its bounds. With the
- * check `begin` makes: when it fails and its pool has no array types (inheritArrayTypes), its array
- * parameters went out wrong; the pool is replaced and the failure becomes POOL_WITHOUT_TYPES, a
- * transient fault the caller's retry runs on the new pool.
+ * A statement run as a transaction of its own, under the transaction bounds (the statement timeout
+ * above all, which only a transaction can set for itself through a transaction pooler): `begin`
+ * sends the bounds with the statement, and COMMIT follows. Inside a caller's transaction (`sql` is
+ * one) the statement just runs there, under its bounds. `begin` also keeps a pool that never
+ * learned its array types from sending the statement (POOL_WITHOUT_TYPES, retried on a new pool).
  */
 export async function ownTransaction(
   sql: Queryable,
   statement: (q: Queryable) => postgres.PendingQuery<postgres.Row[]>,
 ): Promise<postgres.Row[]> {
-  const bounds = (sql as unknown as { [BOUNDS]?: string })[BOUNDS];
-  if (bounds === undefined || typeof (sql as Sql).reserve !== "function") return await statement(sql);
-  const conn = await (sql as Sql).reserve();
-  try {
-    const sent = [conn.unsafe("begin").execute(), conn.unsafe(bounds).execute()];
-    const result = statement(conn as unknown as Queryable).execute();
-    const end = conn.unsafe("commit").execute();
-    const [settled] = await Promise.allSettled([result, ...sent, end]);
-    if (settled.status === "rejected") throw settled.reason;
-    await Promise.all([...sent, end]);
-    return settled.value;
-  } catch (err) {
-    const check = (sql as unknown as { [CHECK_POOL]?: (err: unknown) => unknown })[CHECK_POOL];
-    throw check ? check(err) : err;
-  } finally {
-    conn.release();
-  }
+  if (typeof (sql as Sql).reserve !== "function") return await statement(sql);
+  return await (sql as Sql).begin((tx) => statement(tx)) as postgres.Row[];
 }
 
 function inheritArrayTypes(next: Sql, from: Sql) {
