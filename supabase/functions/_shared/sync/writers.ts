@@ -186,8 +186,8 @@ const NOTHING_WRITTEN: Counters = {
 };
 
 /**
- * A bookings page in one statement or two, with no transaction block of its own when it commits
- * itself (`commit`): each statement is then a transaction, and each carries the fence. Checking
+ * A bookings page in one statement or two, each a transaction of its own (`ownTransaction`, under
+ * the transaction bounds) when the page commits itself (`commit`), and each carries the fence. Checking
  * first, the first statement takes the bookings whose content hash equals their reservation's; an
  * unchanged page ends there, its checkpoint, seen ids and stats recorded by it. The others are
  * validated, mapped and written by the second, which records the page's seen ids, quarantine,
