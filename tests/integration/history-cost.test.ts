@@ -59,51 +59,44 @@ async function measure(tx: Sql, run: () => Promise<unknown>): Promise<Cost> {
   };
 }
 
-/**
- * Writes the first page of the stays around today (inserted), then the same page changed
- * (updated), each in a transaction of its own with `mode`, and rolls both back: the rows read.
- */
-async function pageCost(hotel: ScaleHotel, runId: string, mode: Mode): Promise<Cost[]> {
-  const costs: Cost[] = [];
-  const [first] = windowPages(hotel, 1, "");
-  const [changed] = windowPages(hotel, 1, "-changed");
+/** Runs `fn` in a transaction with plans forced `mode`, then rolls it back (nothing it wrote stays). */
+async function rolledBack<T>(mode: Mode, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  let result!: T;
   await db.sql.begin(async (tx) => {
     await tx.unsafe(`set local plan_cache_mode = ${mode}`);
-    for (const page of [first, changed]) {
+    result = await fn(tx as unknown as Sql);
+    throw ROLLBACK;
+  }).catch((err) => {
+    if (err !== ROLLBACK) throw err;
+  });
+  return result;
+}
+const ROLLBACK = new Error("rollback");
+
+/**
+ * Writes the first page of the stays around today (inserted), then the same page changed
+ * (updated), and rolls both back: the rows each read.
+ */
+const pageCost = (hotel: ScaleHotel, runId: string, mode: Mode): Promise<Cost[]> =>
+  rolledBack(mode, async (tx) => {
+    const costs: Cost[] = [];
+    for (const variant of ["", "-changed"]) {
+      const [page] = windowPages(hotel, 1, variant);
       costs.push(
         await measure(
-          tx as unknown as Sql,
+          tx,
           () => writeBookingsPage(tx, hotel.tenantId, runId, entriesOf(page), undefined, true),
         ),
       );
     }
-    throw new Rollback(costs);
-  }).catch((err) => {
-    if (!(err instanceof Rollback)) throw err;
+    return costs;
   });
-  return costs;
-}
 
-async function reconcileCost(hotel: ScaleHotel, mode: Mode): Promise<Cost> {
-  let cost: Cost = { rows: 0, where: "" };
-  await db.sql.begin(async (tx) => {
-    await tx.unsafe(`set local plan_cache_mode = ${mode}`);
-    cost = await measure(
-      tx as unknown as Sql,
-      () => tx`select sync.reconcile_room_status(${hotel.tenantId}::uuid, now())`,
-    );
-    throw new Rollback([]);
-  }).catch((err) => {
-    if (!(err instanceof Rollback)) throw err;
-  });
-  return cost;
-}
-
-class Rollback extends Error {
-  constructor(readonly costs: Cost[]) {
-    super("rollback");
-  }
-}
+const reconcileCost = (hotel: ScaleHotel, mode: Mode): Promise<Cost> =>
+  rolledBack(
+    mode,
+    (tx) => measure(tx, () => tx`select sync.reconcile_room_status(${hotel.tenantId}::uuid, now())`),
+  );
 
 const today = new Date().toISOString().slice(0, 10);
 
